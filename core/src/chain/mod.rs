@@ -1,0 +1,353 @@
+//! The registry of networks PayIn knows: built-in defaults overridden by the config file.
+
+mod address;
+mod defaults;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub use address::normalize_address;
+
+use crate::error::{Error, InvalidCode};
+
+/// An address family: one pool of addresses serves every chain of a protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Evm,
+    Tron,
+}
+
+impl Protocol {
+    pub const ALL: [Protocol; 2] = [Protocol::Evm, Protocol::Tron];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Evm => "evm",
+            Protocol::Tron => "tron",
+        }
+    }
+
+    /// Parses a protocol name sent by a client; `field` is named in the error.
+    pub fn parse(field: &str, s: &str) -> Result<Protocol, Error> {
+        match s {
+            "evm" => Ok(Protocol::Evm),
+            "tron" => Ok(Protocol::Tron),
+            "solana" => Err(Error::validation(
+                field,
+                format!("{field} 'solana' is not supported yet; use 'evm' or 'tron'"),
+            )),
+            other => Err(Error::validation(
+                field,
+                format!("{field} '{other}' is not supported; use 'evm' or 'tron'"),
+            )),
+        }
+    }
+
+    pub fn from_stored(s: &str) -> Result<Protocol, Error> {
+        Protocol::parse("protocol", s).map_err(|_| Error::Internal(format!("unknown stored protocol {s:?}")))
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stablecoin PayIn accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Currency {
+    #[serde(rename = "USDT")]
+    Usdt,
+    #[serde(rename = "USDC")]
+    Usdc,
+    #[serde(rename = "DAI")]
+    Dai,
+}
+
+impl Currency {
+    pub const ALL: [Currency; 3] = [Currency::Usdt, Currency::Usdc, Currency::Dai];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Currency::Usdt => "USDT",
+            Currency::Usdc => "USDC",
+            Currency::Dai => "DAI",
+        }
+    }
+
+    /// Parses a currency code (`USDT`, `USDC`, `DAI`); `field` is named in the error.
+    pub fn parse(field: &str, s: &str) -> Result<Currency, Error> {
+        Currency::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| {
+                Error::invalid(
+                    InvalidCode::Currency,
+                    field,
+                    format!("{field} '{s}' is not supported; use one of USDT, USDC, DAI"),
+                )
+            })
+    }
+
+    pub fn from_stored(s: &str) -> Result<Currency, Error> {
+        Currency::parse("currency", s).map_err(|_| Error::Internal(format!("unknown stored currency {s:?}")))
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A token on one network. `contract` is `None` where no canonical contract exists (most
+/// testnets): such a token cannot be used until the config file names one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub currency: Currency,
+    pub contract: Option<String>,
+    pub decimals: u8,
+}
+
+/// A network the gateway can watch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Network {
+    /// The chain id string used across the API (`ethereum`, `polygon-amoy`, …).
+    pub id: String,
+    pub name: String,
+    pub protocol: Protocol,
+    pub evm_chain_id: Option<u64>,
+    pub testnet: bool,
+    pub rpc_urls: Vec<String>,
+    pub confirmations: u32,
+    pub tokens: Vec<Token>,
+}
+
+impl Network {
+    pub fn token(&self, currency: Currency) -> Option<&Token> {
+        self.tokens.iter().find(|t| t.currency == currency)
+    }
+
+    /// The token if it is usable here, or a 400 that names the config key to set.
+    pub fn configured_token(&self, currency: Currency) -> Result<&Token, Error> {
+        match self.token(currency) {
+            Some(t) if t.contract.is_some() => Ok(t),
+            _ => Err(Error::invalid(
+                InvalidCode::Currency,
+                "currency",
+                format!(
+                    "{currency} has no token contract configured on chain '{id}'; set \
+                     `contract` under [chains.{id}.tokens.{currency}] in the config file \
+                     (--config / PAYIN_CONFIG)",
+                    id = self.id
+                ),
+            )),
+        }
+    }
+}
+
+/// Every network the gateway knows, in a stable order.
+#[derive(Debug, Clone)]
+pub struct ChainRegistry {
+    networks: Vec<Network>,
+}
+
+impl Default for ChainRegistry {
+    fn default() -> Self {
+        ChainRegistry {
+            networks: defaults::networks(),
+        }
+    }
+}
+
+impl ChainRegistry {
+    /// The built-in networks with `overrides` from the config file applied on top.
+    pub fn with_overrides(overrides: &BTreeMap<String, ChainOverride>) -> Result<Self, Error> {
+        let mut registry = ChainRegistry::default();
+        for (id, o) in overrides {
+            registry.apply(id, o)?;
+        }
+        Ok(registry)
+    }
+
+    fn apply(&mut self, id: &str, o: &ChainOverride) -> Result<(), Error> {
+        let config_err = |msg: String| Error::validation(format!("chains.{id}"), msg);
+        let idx = match self.networks.iter().position(|n| n.id == id) {
+            Some(i) => i,
+            None => {
+                let protocol = o.protocol.ok_or_else(|| {
+                    config_err(format!("new chain '{id}' needs `protocol` (\"evm\" or \"tron\")"))
+                })?;
+                self.networks.push(Network {
+                    id: id.to_string(),
+                    name: id.to_string(),
+                    protocol,
+                    evm_chain_id: None,
+                    testnet: false,
+                    rpc_urls: Vec::new(),
+                    confirmations: 1,
+                    tokens: Vec::new(),
+                });
+                self.networks.len() - 1
+            }
+        };
+        let n = &mut self.networks[idx];
+        if let Some(p) = o.protocol
+            && p != n.protocol
+        {
+            return Err(config_err(format!("chain '{id}' is {}, not {p}", n.protocol)));
+        }
+        if let Some(name) = &o.name {
+            n.name.clone_from(name);
+        }
+        if let Some(v) = o.evm_chain_id {
+            n.evm_chain_id = Some(v);
+        }
+        if let Some(v) = o.testnet {
+            n.testnet = v;
+        }
+        if let Some(urls) = &o.rpc_urls {
+            n.rpc_urls.clone_from(urls);
+        }
+        if let Some(c) = o.confirmations {
+            n.confirmations = c;
+        }
+        for (symbol, t) in &o.tokens {
+            let currency = Currency::parse(&format!("chains.{id}.tokens"), symbol)?;
+            let contract = match &t.contract {
+                Some(c) => Some(normalize_address(n.protocol, c).map_err(|e| {
+                    config_err(format!("token {symbol} contract: {e}"))
+                })?),
+                None => None,
+            };
+            match n.tokens.iter_mut().find(|x| x.currency == currency) {
+                Some(existing) => {
+                    if contract.is_some() {
+                        existing.contract = contract;
+                    }
+                    if let Some(d) = t.decimals {
+                        existing.decimals = d;
+                    }
+                }
+                None => n.tokens.push(Token {
+                    currency,
+                    contract,
+                    decimals: t.decimals.ok_or_else(|| {
+                        config_err(format!("token {symbol} needs `decimals`"))
+                    })?,
+                }),
+            }
+        }
+        Ok(())
+    }
+
+    pub fn networks(&self) -> &[Network] {
+        &self.networks
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Network> {
+        self.networks.iter().find(|n| n.id == id)
+    }
+
+    /// Looks up a chain id sent by a client; unknown ids are `INVALID_CHAIN`.
+    pub fn parse(&self, field: &str, id: &str) -> Result<&Network, Error> {
+        self.get(id).ok_or_else(|| {
+            let known: Vec<&str> = self.networks.iter().map(|n| n.id.as_str()).collect();
+            Error::invalid(
+                InvalidCode::Chain,
+                field,
+                format!("Chain '{id}' is not supported; use one of: {}", known.join(", ")),
+            )
+        })
+    }
+
+    /// Every network of a protocol family, in registry order.
+    pub fn of_protocol(&self, protocol: Protocol) -> impl Iterator<Item = &Network> {
+        self.networks.iter().filter(move |n| n.protocol == protocol)
+    }
+}
+
+/// A `[chains.<id>]` table of the config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainOverride {
+    pub name: Option<String>,
+    pub protocol: Option<Protocol>,
+    pub evm_chain_id: Option<u64>,
+    pub testnet: Option<bool>,
+    pub rpc_urls: Option<Vec<String>>,
+    pub confirmations: Option<u32>,
+    #[serde(default)]
+    pub tokens: BTreeMap<String, TokenOverride>,
+}
+
+/// A `[chains.<id>.tokens.<SYMBOL>]` table of the config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenOverride {
+    pub contract: Option<String>,
+    pub decimals: Option<u8>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_carry_token_decimals_per_chain() {
+        let r = ChainRegistry::default();
+        let eth = r.get("ethereum").unwrap();
+        assert_eq!(eth.token(Currency::Usdt).unwrap().decimals, 6);
+        assert_eq!(eth.token(Currency::Dai).unwrap().decimals, 18);
+        let bsc = r.get("bsc").unwrap();
+        assert_eq!(bsc.token(Currency::Usdt).unwrap().decimals, 18);
+        assert_eq!(r.get("tron").unwrap().protocol, Protocol::Tron);
+    }
+
+    #[test]
+    fn testnet_tokens_without_contract_name_the_config_key() {
+        let r = ChainRegistry::default();
+        let err = r
+            .get("ethereum-sepolia")
+            .unwrap()
+            .configured_token(Currency::Usdt)
+            .unwrap_err();
+        assert_eq!(err.code(), "INVALID_CURRENCY");
+        assert!(err.to_string().contains("[chains.ethereum-sepolia.tokens.USDT]"), "{err}");
+    }
+
+    #[test]
+    fn overrides_configure_tokens_and_add_chains() {
+        let toml = r#"
+            [ethereum-sepolia.tokens.USDT]
+            contract = "0x7169d38820dfd117c3fa1f22a697dba58d90ba06"
+            [my-l2]
+            protocol = "evm"
+            evm_chain_id = 999
+            confirmations = 4
+            [my-l2.tokens.USDC]
+            contract = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"
+            decimals = 6
+        "#;
+        let overrides: BTreeMap<String, ChainOverride> = toml::from_str(toml).unwrap();
+        let r = ChainRegistry::with_overrides(&overrides).unwrap();
+        let usdt = r.get("ethereum-sepolia").unwrap().configured_token(Currency::Usdt).unwrap();
+        assert_eq!(usdt.contract.as_deref(), Some("0x7169D38820dfd117C3FA1f22a697dBA58d90BA06"));
+        let l2 = r.get("my-l2").unwrap();
+        assert_eq!(l2.confirmations, 4);
+        assert_eq!(l2.configured_token(Currency::Usdc).unwrap().decimals, 6);
+    }
+
+    #[test]
+    fn unknown_chain_is_invalid_chain_naming_the_field() {
+        let err = ChainRegistry::default().parse("chainId", "invalid-chain").unwrap_err();
+        assert_eq!(err.code(), "INVALID_CHAIN");
+        assert!(err.to_string().contains("'invalid-chain'"));
+    }
+}

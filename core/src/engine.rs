@@ -1,0 +1,587 @@
+//! The engine: the one value front-ends call. It validates input once, applies the domain
+//! rules and delegates persistence to the [`Store`].
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::Duration as Minutes;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::apikey::{self, ApiKey, NewApiKey};
+use crate::chain::{ChainRegistry, Currency, Protocol, normalize_address};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{self, FileConfig, MAX_GRACE_MINUTES, MAX_WINDOW_MINUTES, Settings};
+use crate::deposit::{
+    BindProtocolRequest, BindReferenceRequest, BoundProtocol, BoundReference, Deposit, DepositFilter,
+    DepositReference, DepositReferenceSummary, DepositSortBy, DepositStatus, ReferenceFilter, Unbound,
+};
+use crate::error::{Error, InvalidCode, Result};
+use crate::event::{Event, EventFilter, EventType};
+use crate::ids;
+use crate::metadata;
+use crate::order::{CreateOrderRequest, NewOrder, Order, OrderFilter, OrderSortBy, OrderStatus, parse_reference};
+use crate::page::{Page, PageRequest, SortOrder};
+use crate::pool::{ImportAddressesRequest, ImportResult, MAX_IMPORT, PoolStatus};
+use crate::store::{self, NewBinding, Store};
+use crate::time::Timestamp;
+
+/// How the engine is opened.
+pub struct EngineOptions {
+    /// `sqlite://path` or `postgres://…`.
+    pub database_url: String,
+    pub config: FileConfig,
+    /// Base URL for `paymentUrl` when the config file names none.
+    pub default_public_url: String,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl EngineOptions {
+    pub fn new(database_url: impl Into<String>) -> Self {
+        EngineOptions {
+            database_url: database_url.into(),
+            config: FileConfig::default(),
+            default_public_url: "http://127.0.0.1:8080".to_string(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+pub struct Engine {
+    store: Box<dyn Store>,
+    chains: ChainRegistry,
+    clock: Arc<dyn Clock>,
+    settings: RwLock<Settings>,
+    public_url: String,
+}
+
+/// Query of `GET /orders`, as sent (parsed by the engine so every front-end reports the same errors).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[serde(rename_all = "camelCase")]
+pub struct OrderListQuery {
+    /// Page number, from 1.
+    pub page: Option<String>,
+    /// Items per page, 1 to 100 (default 20).
+    pub limit: Option<String>,
+    /// pending, completed or expired.
+    pub status: Option<String>,
+    pub currency: Option<String>,
+    pub chain_id: Option<String>,
+    /// Case-insensitive substring of the order reference.
+    pub order_reference: Option<String>,
+    /// createdAt (default), amount or expiresAt.
+    pub sort_by: Option<String>,
+    /// asc or desc (default).
+    pub sort_order: Option<String>,
+}
+
+/// Query of `GET /deposits`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[serde(rename_all = "camelCase")]
+pub struct DepositListQuery {
+    pub page: Option<String>,
+    pub limit: Option<String>,
+    pub deposit_reference: Option<String>,
+    /// pending, confirmed or completed.
+    pub status: Option<String>,
+    pub currency: Option<String>,
+    pub chain_id: Option<String>,
+    /// detectedAt (default), amount or blockNumber.
+    pub sort_by: Option<String>,
+    pub sort_order: Option<String>,
+}
+
+/// Query of `GET /deposits/references`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[serde(rename_all = "camelCase")]
+pub struct ReferenceListQuery {
+    pub page: Option<String>,
+    pub limit: Option<String>,
+    /// Case-insensitive substring of the deposit reference.
+    pub search: Option<String>,
+}
+
+/// Query of `GET /events`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[serde(rename_all = "camelCase")]
+pub struct EventListQuery {
+    pub page: Option<String>,
+    pub limit: Option<String>,
+    /// Event type, e.g. order.expired.
+    #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", param(rename = "type"))]
+    pub event_type: Option<String>,
+}
+
+/// `GET /health`.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    /// healthy or unhealthy.
+    pub status: &'static str,
+    pub version: &'static str,
+    #[serde(with = "crate::time::serde_millis")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub timestamp: Timestamp,
+    pub database: DatabaseHealth,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseHealth {
+    pub backend: &'static str,
+    /// ok or error.
+    pub status: &'static str,
+}
+
+/// What one maintenance pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MaintenanceReport {
+    pub expired_orders: Vec<String>,
+    pub released_addresses: u64,
+    pub pool_low: Vec<Protocol>,
+}
+
+/// Orders expired per transaction in a maintenance pass.
+const EXPIRY_BATCH: u32 = 500;
+
+impl Engine {
+    /// Connects, migrates and loads settings.
+    pub async fn open(options: EngineOptions) -> Result<Engine> {
+        let store = store::connect(&options.database_url).await?;
+        store.migrate().await?;
+        let chains = ChainRegistry::with_overrides(&options.config.chains)?;
+        let public_url = options
+            .config
+            .public_url
+            .clone()
+            .unwrap_or(options.default_public_url)
+            .trim_end_matches('/')
+            .to_string();
+        let engine = Engine {
+            store,
+            chains,
+            clock: options.clock,
+            settings: RwLock::new(Settings::default()),
+            public_url,
+        };
+        engine.reload_settings().await?;
+        Ok(engine)
+    }
+
+    pub fn chains(&self) -> &ChainRegistry {
+        &self.chains
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+
+    // ---- settings --------------------------------------------------------------------
+
+    /// The effective settings (cached; refreshed by every maintenance pass).
+    pub fn settings(&self) -> Settings {
+        self.settings.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Rereads settings from the database, picking up changes made by other replicas.
+    pub async fn reload_settings(&self) -> Result<Settings> {
+        let s = Settings::from_rows(&self.store.load_settings().await?);
+        *self.settings.write().unwrap_or_else(|e| e.into_inner()) = s.clone();
+        Ok(s)
+    }
+
+    /// Validates and stores one setting; returns the new effective settings.
+    pub async fn set_config(&self, key: &str, value: &Value) -> Result<Settings> {
+        let stored = Settings::validate(key, value)?;
+        self.store.save_setting(key, stored.as_deref(), self.now()).await?;
+        self.reload_settings().await
+    }
+
+    // ---- API keys --------------------------------------------------------------------
+
+    /// Creates a key; the returned secret is never retrievable again.
+    pub async fn create_api_key(&self, name: &str) -> Result<(String, ApiKey)> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(Error::validation("name", "name must be 1 to 100 characters"));
+        }
+        let key = NewApiKey::generate(name, self.now());
+        self.store.insert_api_key(&key.record, &key.hash).await?;
+        Ok((key.secret, key.record))
+    }
+
+    pub async fn list_api_keys(&self) -> Result<Vec<ApiKey>> {
+        self.store.list_api_keys().await
+    }
+
+    /// Revokes a key by id (`key_…`) or display prefix.
+    pub async fn revoke_api_key(&self, id_or_prefix: &str) -> Result<()> {
+        if self.store.revoke_api_key(id_or_prefix, self.now()).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound(format!("No active API key '{id_or_prefix}'")))
+        }
+    }
+
+    /// The active key matching `secret`, or `Unauthorized`.
+    pub async fn authenticate(&self, secret: &str) -> Result<ApiKey> {
+        if !apikey::looks_like_key(secret) {
+            return Err(Error::Unauthorized);
+        }
+        self.store
+            .api_key_by_hash(&apikey::hash(secret))
+            .await?
+            .ok_or(Error::Unauthorized)
+    }
+
+    // ---- orders ----------------------------------------------------------------------
+
+    pub async fn create_order(&self, req: CreateOrderRequest) -> Result<Order> {
+        let order_reference = parse_reference("orderReference", &req.order_reference)?;
+        let amount = match &req.amount {
+            Value::String(s) => crate::Amount::parse_positive("amount", s)?,
+            Value::Null => return Err(Error::invalid(InvalidCode::Amount, "amount", "amount is required")),
+            _ => {
+                return Err(Error::invalid(
+                    InvalidCode::Amount,
+                    "amount",
+                    "amount must be a decimal string like \"100.00\", not a JSON number",
+                ));
+            }
+        };
+        let currency = Currency::parse("currency", &req.currency)?;
+        let network = self.chains.parse("chainId", &req.chain_id)?;
+        let token = network.configured_token(currency)?;
+        amount.check_precision("amount", token.decimals, currency.as_str())?;
+        let metadata = metadata::parse("metadata", req.metadata.as_ref())?;
+        let settings = self.settings();
+        let success_url = match req.success_url.as_deref() {
+            Some(u) => Some(config::redirect_url("successUrl", u)?),
+            None => settings.default_order_success_url.clone(),
+        };
+        let cancel_url = match req.cancel_url.as_deref() {
+            Some(u) => Some(config::redirect_url("cancelUrl", u)?),
+            None => settings.default_order_cancel_url.clone(),
+        };
+        let payment_window_minutes = match req.payment_window_minutes {
+            Some(m) => config::minutes("paymentWindowMinutes", &m.into(), 1, MAX_WINDOW_MINUTES)?,
+            None => settings.payment_window_minutes,
+        };
+        let grace_minutes = match req.grace_minutes {
+            Some(m) => config::minutes("graceMinutes", &m.into(), 0, MAX_GRACE_MINUTES)?,
+            None => settings.grace_minutes,
+        };
+        let now = self.now();
+        let order_id = ids::order_id();
+        let order = NewOrder {
+            payment_url: format!("{}/pay/{order_id}", self.public_url),
+            order_id,
+            order_reference,
+            amount,
+            currency,
+            chain_id: network.id.clone(),
+            protocol: network.protocol,
+            metadata,
+            success_url,
+            cancel_url,
+            payment_window_minutes,
+            grace_minutes,
+            created_at: now,
+            expires_at: now + Minutes::minutes(i64::from(payment_window_minutes)),
+        };
+        self.store.create_order(order).await
+    }
+
+    pub async fn get_order(&self, order_id: &str) -> Result<Order> {
+        self.store
+            .get_order(order_id)
+            .await?
+            .ok_or_else(|| Error::OrderNotFound(order_id.to_string()))
+    }
+
+    pub async fn get_order_by_reference(&self, reference: &str) -> Result<Order> {
+        self.store
+            .get_order_by_reference(reference)
+            .await?
+            .ok_or_else(|| Error::OrderNotFound(reference.to_string()))
+    }
+
+    pub async fn list_orders(&self, q: &OrderListQuery) -> Result<Page<Order>> {
+        let filter = OrderFilter {
+            page: PageRequest::parse(q.page.as_deref(), q.limit.as_deref())?,
+            status: q.status.as_deref().map(|s| OrderStatus::parse("status", s)).transpose()?,
+            currency: q.currency.as_deref().map(|c| Currency::parse("currency", c)).transpose()?,
+            chain_id: self.parse_chain_filter(q.chain_id.as_deref())?,
+            order_reference: q.order_reference.clone().filter(|s| !s.is_empty()),
+            sort_by: OrderSortBy::parse(q.sort_by.as_deref())?,
+            sort_order: SortOrder::parse(q.sort_order.as_deref())?,
+        };
+        self.store.list_orders(&filter).await
+    }
+
+    fn parse_chain_filter(&self, chain_id: Option<&str>) -> Result<Option<String>> {
+        chain_id
+            .map(|c| self.chains.parse("chainId", c).map(|n| n.id.clone()))
+            .transpose()
+    }
+
+    // ---- deposits --------------------------------------------------------------------
+
+    /// `POST /deposits/references`: the reference's address of the chain's protocol, bound on
+    /// that chain for that currency.
+    pub async fn bind_deposit_reference(&self, req: BindReferenceRequest) -> Result<BoundReference> {
+        let reference = parse_reference("depositReference", &req.deposit_reference)?;
+        let currency = Currency::parse("currency", &req.currency)?;
+        let network = self.chains.parse("chainId", &req.chain_id)?;
+        network.configured_token(currency)?;
+        let metadata = req.metadata.as_ref().map(|m| metadata::parse("metadata", Some(m))).transpose()?;
+        let bound = self
+            .store
+            .bind_deposit(NewBinding {
+                deposit_reference: reference.clone(),
+                protocol: network.protocol,
+                chains: vec![(network.id.clone(), Some(currency))],
+                metadata,
+                now: self.now(),
+            })
+            .await?;
+        Ok(BoundReference {
+            deposit_reference: reference,
+            currency,
+            chain_id: network.id.clone(),
+            protocol: network.protocol,
+            address: bound.address,
+            metadata: bound.metadata,
+            created_at: bound.created_at,
+        })
+    }
+
+    /// `POST /deposits/bind`: one address watched on every chain of the protocol.
+    pub async fn bind_deposit_protocol(&self, req: BindProtocolRequest) -> Result<BoundProtocol> {
+        let reference = parse_reference("depositReference", &req.deposit_reference)?;
+        let protocol = Protocol::parse("protocol", &req.protocol)?;
+        let metadata = req.metadata.as_ref().map(|m| metadata::parse("metadata", Some(m))).transpose()?;
+        let monitored_chains: Vec<String> = self.chains.of_protocol(protocol).map(|n| n.id.clone()).collect();
+        let bound = self
+            .store
+            .bind_deposit(NewBinding {
+                deposit_reference: reference.clone(),
+                protocol,
+                chains: monitored_chains.iter().map(|c| (c.clone(), None)).collect(),
+                metadata,
+                now: self.now(),
+            })
+            .await?;
+        Ok(BoundProtocol {
+            deposit_reference: reference,
+            protocol,
+            address: bound.address,
+            monitored_chains,
+            metadata: bound.metadata,
+            created_at: bound.created_at,
+        })
+    }
+
+    /// Both unbind forms; `chain_id` limits it to one chain.
+    pub async fn unbind_deposit(&self, reference: &str, chain_id: Option<&str>) -> Result<Unbound> {
+        let reference = parse_reference("depositReference", reference)?;
+        let chain_id = self.parse_chain_filter(chain_id.filter(|c| !c.is_empty()))?;
+        let now = self.now();
+        let cooldown_until = now + Minutes::minutes(i64::from(self.settings().address_cooldown_minutes));
+        let unbound_addresses = self
+            .store
+            .unbind_deposit(&reference, chain_id.as_deref(), now, cooldown_until)
+            .await?;
+        Ok(Unbound {
+            deposit_reference: reference,
+            unbound_addresses,
+        })
+    }
+
+    pub async fn get_deposit_reference(&self, reference: &str) -> Result<DepositReference> {
+        self.store
+            .get_deposit_reference(reference)
+            .await?
+            .ok_or_else(|| Error::DepositReferenceNotFound(reference.to_string()))
+    }
+
+    pub async fn list_deposit_references(&self, q: &ReferenceListQuery) -> Result<Page<DepositReferenceSummary>> {
+        let filter = ReferenceFilter {
+            page: PageRequest::parse(q.page.as_deref(), q.limit.as_deref())?,
+            search: q.search.clone().filter(|s| !s.is_empty()),
+        };
+        self.store.list_deposit_references(&filter).await
+    }
+
+    pub async fn list_deposits(&self, q: &DepositListQuery) -> Result<Page<Deposit>> {
+        let filter = DepositFilter {
+            page: PageRequest::parse(q.page.as_deref(), q.limit.as_deref())?,
+            deposit_reference: q.deposit_reference.clone().filter(|s| !s.is_empty()),
+            status: q.status.as_deref().map(|s| DepositStatus::parse("status", s)).transpose()?,
+            currency: q.currency.as_deref().map(|c| Currency::parse("currency", c)).transpose()?,
+            chain_id: self.parse_chain_filter(q.chain_id.as_deref())?,
+            sort_by: DepositSortBy::parse(q.sort_by.as_deref())?,
+            sort_order: SortOrder::parse(q.sort_order.as_deref())?,
+        };
+        self.store.list_deposits(&filter).await
+    }
+
+    /// Records a transfer to a deposit address (used by settlement).
+    pub async fn record_deposit(&self, deposit: crate::deposit::NewDeposit) -> Result<Option<Deposit>> {
+        self.store.record_deposit(deposit).await
+    }
+
+    // ---- address pool ----------------------------------------------------------------
+
+    /// Validates every address first: one bad address rejects the whole request, naming it.
+    pub async fn import_addresses(&self, req: ImportAddressesRequest) -> Result<ImportResult> {
+        let protocol = Protocol::parse("protocol", &req.protocol)?;
+        if req.addresses.is_empty() {
+            return Err(Error::validation("addresses", "addresses must not be empty"));
+        }
+        if req.addresses.len() > MAX_IMPORT {
+            return Err(Error::validation(
+                "addresses",
+                format!("at most {MAX_IMPORT} addresses per request; split the list"),
+            ));
+        }
+        let mut canonical = Vec::with_capacity(req.addresses.len());
+        let mut seen = std::collections::HashSet::with_capacity(req.addresses.len());
+        for (i, raw) in req.addresses.iter().enumerate() {
+            let a = normalize_address(protocol, raw.trim())
+                .map_err(|e| Error::validation(format!("addresses[{i}]"), format!("addresses[{i}]: {e}")))?;
+            if seen.insert(a.clone()) {
+                canonical.push(a);
+            }
+        }
+        let imported = self.store.import_addresses(protocol, &canonical, self.now()).await?;
+        let received = req.addresses.len() as u64;
+        Ok(ImportResult {
+            protocol,
+            received,
+            imported,
+            duplicates: received - imported,
+        })
+    }
+
+    pub async fn pool_status(&self) -> Result<Vec<PoolStatus>> {
+        let watermark = self.settings().pool_low_watermark;
+        let mut out = Vec::new();
+        for protocol in Protocol::ALL {
+            let c = self.store.pool_counts(protocol).await?;
+            out.push(PoolStatus {
+                protocol,
+                available: c.available,
+                assigned: c.assigned,
+                cooldown: c.cooldown,
+                total: c.available + c.assigned + c.cooldown,
+                low_watermark: watermark,
+                low: c.available < u64::from(watermark),
+            });
+        }
+        Ok(out)
+    }
+
+    // ---- events ----------------------------------------------------------------------
+
+    pub async fn list_events(&self, q: &EventListQuery) -> Result<Page<Event>> {
+        let filter = EventFilter {
+            page: PageRequest::parse(q.page.as_deref(), q.limit.as_deref())?,
+            event_type: q.event_type.as_deref().map(|t| EventType::parse("type", t)).transpose()?,
+        };
+        self.store.list_events(&filter).await
+    }
+
+    pub async fn get_event(&self, id: &str) -> Result<Event> {
+        self.store
+            .get_event(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("Event '{id}' not found")))
+    }
+
+    // ---- health and maintenance ------------------------------------------------------
+
+    pub async fn health(&self) -> Health {
+        let ok = self.store.ping().await.is_ok();
+        Health {
+            status: if ok { "healthy" } else { "unhealthy" },
+            version: env!("CARGO_PKG_VERSION"),
+            timestamp: self.now(),
+            database: DatabaseHealth {
+                backend: self.store.backend(),
+                status: if ok { "ok" } else { "error" },
+            },
+        }
+    }
+
+    /// One pass of the time-driven rules: expire orders whose grace ended, return cooled-down
+    /// addresses to the pool, fire `pool.low` on crossing the watermark.
+    pub async fn run_maintenance(&self) -> Result<MaintenanceReport> {
+        let settings = self.reload_settings().await?;
+        let now = self.now();
+        let cooldown_until = now + Minutes::minutes(i64::from(settings.address_cooldown_minutes));
+        let mut report = MaintenanceReport::default();
+        loop {
+            let expired = self.store.expire_orders(now, cooldown_until, EXPIRY_BATCH).await?;
+            let done = expired.len() < EXPIRY_BATCH as usize;
+            report.expired_orders.extend(expired.into_iter().map(|o| o.order_id));
+            if done {
+                break;
+            }
+        }
+        report.released_addresses = self.store.release_cooled_addresses(now).await?;
+        for protocol in Protocol::ALL {
+            if self
+                .store
+                .check_pool_low(protocol, settings.pool_low_watermark, now)
+                .await?
+                .is_some()
+            {
+                report.pool_low.push(protocol);
+            }
+        }
+        Ok(report)
+    }
+
+    /// Runs [`Engine::run_maintenance`] every `every` until `shutdown` flips to true. Errors
+    /// are logged and retried on the next tick; they never stop the loop.
+    pub async fn maintain(self: Arc<Self>, every: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    match self.run_maintenance().await {
+                        Ok(r) if !r.expired_orders.is_empty() || r.released_addresses > 0 => tracing::info!(
+                            expired = r.expired_orders.len(),
+                            released = r.released_addresses,
+                            "maintenance pass"
+                        ),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "maintenance pass failed; retrying next tick"),
+                    }
+                }
+                _ = shutdown.changed() => {
+                    if *shutdown.borrow() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}

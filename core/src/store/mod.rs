@@ -1,0 +1,180 @@
+//! Storage: one [`Store`] trait, one module per backend, each with its own `migrations/`.
+//!
+//! Every method that changes state also writes the events it causes, in the same transaction.
+//! The invariants both backends guarantee under concurrency:
+//! - an address is assigned to at most one live order or deposit binding at a time;
+//! - an order reference, and an on-chain transfer (chain, tx hash, log index), exist once;
+//! - a state change and its event commit together or not at all.
+
+pub mod postgres;
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+use crate::apikey::ApiKey;
+use crate::chain::{Currency, Protocol};
+use crate::deposit::{Deposit, DepositFilter, DepositReference, DepositReferenceSummary, NewDeposit, ReferenceFilter};
+use crate::error::{Error, Result};
+use crate::event::{Event, EventFilter};
+use crate::metadata::Metadata;
+use crate::order::{NewOrder, Order, OrderFilter};
+use crate::page::Page;
+use crate::pool::PoolCounts;
+use crate::time::Timestamp;
+
+/// A request to bind a deposit reference on some chains of one protocol.
+#[derive(Debug, Clone)]
+pub struct NewBinding {
+    pub deposit_reference: String,
+    pub protocol: Protocol,
+    /// Chains to bind, each with the currency bound (`None`: every configured token).
+    pub chains: Vec<(String, Option<Currency>)>,
+    /// Replaces the reference's metadata when given.
+    pub metadata: Option<Metadata>,
+    pub now: Timestamp,
+}
+
+/// What a successful bind produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bound {
+    pub address: String,
+    pub metadata: Metadata,
+    pub created_at: Timestamp,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+    /// Applies pending migrations.
+    async fn migrate(&self) -> Result<()>;
+    /// Cheap round trip for health checks.
+    async fn ping(&self) -> Result<()>;
+
+    // API keys
+    async fn insert_api_key(&self, key: &ApiKey, hash: &str) -> Result<()>;
+    /// The active (not revoked) key with this hash.
+    async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>>;
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>>;
+    /// Revokes by id or display prefix; false when no active key matched.
+    async fn revoke_api_key(&self, id_or_prefix: &str, now: Timestamp) -> Result<bool>;
+
+    // Settings
+    async fn load_settings(&self) -> Result<Vec<(String, String)>>;
+    /// Stores a setting; `None` removes it (back to the default).
+    async fn save_setting(&self, key: &str, value: Option<&str>, now: Timestamp) -> Result<()>;
+
+    // Address pool
+    /// Adds canonical addresses as available; returns how many were new.
+    async fn import_addresses(&self, protocol: Protocol, addresses: &[String], now: Timestamp) -> Result<u64>;
+    async fn pool_counts(&self, protocol: Protocol) -> Result<PoolCounts>;
+    /// Returns cooled-down addresses to the pool; returns how many.
+    async fn release_cooled_addresses(&self, now: Timestamp) -> Result<u64>;
+    /// Fires `pool.low` once when available addresses fall below `watermark` (re-arms when
+    /// they are back at or above it). `data` is the event payload.
+    async fn check_pool_low(&self, protocol: Protocol, watermark: u32, now: Timestamp) -> Result<Option<Event>>;
+
+    // Orders
+    /// Claims an address of the order's protocol, inserts the order and its `order.created`
+    /// event. `NoAvailableAddresses` when the pool is empty; `DuplicateOrderReference` when
+    /// the reference exists.
+    async fn create_order(&self, order: NewOrder) -> Result<Order>;
+    async fn get_order(&self, order_id: &str) -> Result<Option<Order>>;
+    async fn get_order_by_reference(&self, reference: &str) -> Result<Option<Order>>;
+    async fn list_orders(&self, filter: &OrderFilter) -> Result<Page<Order>>;
+    /// Expires up to `limit` pending orders whose grace period ended by `now`, moving their
+    /// addresses to cooldown until `cooldown_until` and writing `order.expired` events.
+    async fn expire_orders(&self, now: Timestamp, cooldown_until: Timestamp, limit: u32) -> Result<Vec<Order>>;
+
+    // Deposits
+    async fn bind_deposit(&self, binding: NewBinding) -> Result<Bound>;
+    /// Removes the reference's bindings (on one chain, or all); an address whose protocol has
+    /// no binding left goes to cooldown. Returns the number of bindings removed.
+    async fn unbind_deposit(
+        &self,
+        reference: &str,
+        chain_id: Option<&str>,
+        now: Timestamp,
+        cooldown_until: Timestamp,
+    ) -> Result<u64>;
+    async fn get_deposit_reference(&self, reference: &str) -> Result<Option<DepositReference>>;
+    async fn list_deposit_references(&self, filter: &ReferenceFilter) -> Result<Page<DepositReferenceSummary>>;
+    async fn list_deposits(&self, filter: &DepositFilter) -> Result<Page<Deposit>>;
+    /// Records a transfer to a bound deposit address once; `None` if it was already recorded.
+    async fn record_deposit(&self, deposit: NewDeposit) -> Result<Option<Deposit>>;
+
+    // Events
+    async fn list_events(&self, filter: &EventFilter) -> Result<Page<Event>>;
+    async fn get_event(&self, id: &str) -> Result<Option<Event>>;
+}
+
+/// Opens the store a database URL names: `sqlite://path` or `postgres://…`.
+pub async fn connect(url: &str) -> Result<Box<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Box::new(sqlite::SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        postgres::PgStore::connect(url).await.map(|_| unreachable!())
+    } else {
+        Err(Error::validation(
+            "database-url",
+            "database URL must start with sqlite:// or postgres://",
+        ))
+    }
+}
+
+/// The message of a duplicate binding, shared by both backends.
+pub(crate) fn duplicate_binding(reference: &str, chain_id: &str) -> Error {
+    Error::DuplicateDepositReference {
+        message: format!("Deposit reference '{reference}' already exists for chain '{chain_id}'"),
+    }
+}
+
+/// Event payload of a pool status change.
+pub(crate) fn pool_low_data(protocol: Protocol, counts: PoolCounts, watermark: u32) -> serde_json::Value {
+    serde_json::json!({
+        "protocol": protocol,
+        "available": counts.available,
+        "assigned": counts.assigned,
+        "cooldown": counts.cooldown,
+        "lowWatermark": watermark,
+    })
+}
+
+/// Builds a migrator from SQL files embedded at compile time, so the binary carries them.
+pub(crate) fn embedded_migrator(files: &[(i64, &'static str, &'static str)]) -> sqlx::migrate::Migrator {
+    use sqlx::SqlSafeStr;
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    Migrator::with_migrations(
+        files
+            .iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    *version,
+                    std::borrow::Cow::Borrowed(*description),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// True when `e` is a unique-constraint violation mentioning `needle` (constraint or column).
+pub(crate) fn is_unique_violation(e: &sqlx::Error, needle: &str) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation()
+                && (db.constraint().is_some_and(|c| c.contains(needle)) || db.message().contains(needle))
+        }
+        _ => false,
+    }
+}
+
+/// Parses stored JSON metadata; anything but an object reads as empty.
+pub(crate) fn metadata_from_json(v: serde_json::Value) -> Metadata {
+    match v {
+        serde_json::Value::Object(m) => m,
+        _ => Metadata::new(),
+    }
+}
