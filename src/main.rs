@@ -1,1 +1,293 @@
-fn main() {}
+//! `payin`: the one binary. It wires the engine to its front doors and the operator's commands.
+
+use std::io::{BufRead, IsTerminal};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use payin_core::chain::{Protocol, normalize_address};
+use payin_core::config::FileConfig;
+use payin_core::pool::ImportAddressesRequest;
+use payin_core::{Engine, EngineOptions};
+
+#[derive(Parser)]
+#[command(name = "payin", version, about = "PayIn: a self-hosted stablecoin payment gateway")]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct Global {
+    /// Database URL: sqlite://path (embedded default) or postgres://…
+    #[arg(long, env = "PAYIN_DATABASE_URL", default_value = "sqlite://payin.db", global = true)]
+    database_url: String,
+    /// TOML config file (chains, tokens, public URL).
+    #[arg(long, env = "PAYIN_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the REST API and the background tasks (order expiry, address cooldown).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "PAYIN_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// How often time-driven rules (expiry, cooldown) run, in milliseconds.
+        #[arg(long, env = "PAYIN_TICK_MS", default_value_t = 1000, hide = true)]
+        tick_ms: u64,
+    },
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Manage the address pool.
+    #[command(subcommand)]
+    Pool(PoolCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key and print it (only the key, on stdout). It is not shown again.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// List keys (never the secrets).
+    List,
+    /// Revoke a key by id (key_…) or by its listed prefix.
+    Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+enum PoolCommand {
+    /// Import addresses, one per line, from FILE or `-` (stdin). Blank lines and # comments are skipped.
+    Import {
+        #[arg(long, value_parser = parse_protocol)]
+        protocol: Protocol,
+        file: String,
+    },
+    /// Show available / assigned / cooldown counts per protocol.
+    Status,
+}
+
+fn parse_protocol(s: &str) -> Result<Protocol, String> {
+    Protocol::parse("protocol", s).map_err(|e| e.to_string())
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let default_level = match cli.command {
+        Command::Serve { .. } => "info",
+        _ => "warn",
+    };
+    init_logging(cli.global.log_format, default_level);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(cli))
+}
+
+fn init_logging(format: LogFormat, default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default_level},sqlx=warn")));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn open_engine(global: &Global, public_url: Option<String>) -> anyhow::Result<Engine> {
+    let config = match &global.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let mut options = EngineOptions::new(global.database_url.clone());
+    options.config = config;
+    if let Some(url) = public_url {
+        options.default_public_url = url;
+    }
+    Engine::open(options)
+        .await
+        .with_context(|| format!("opening database {}", redact(&global.database_url)))
+}
+
+/// A database URL with any password masked, fit for messages.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { listen, tick_ms } => serve(&cli.global, listen, Duration::from_millis(tick_ms.max(10))).await,
+        Command::Keys(cmd) => keys(&cli.global, cmd).await,
+        Command::Pool(cmd) => pool(&cli.global, cmd).await,
+    }
+}
+
+async fn serve(global: &Global, listen: SocketAddr, tick: Duration) -> anyhow::Result<()> {
+    let engine = Arc::new(open_engine(global, Some(format!("http://{listen}"))).await?);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(
+        listen = %local,
+        database = engine.backend(),
+        version = env!("CARGO_PKG_VERSION"),
+        "PayIn listening on http://{local}"
+    );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let maintenance = tokio::spawn(engine.clone().maintain(tick, stop_rx));
+    axum::serve(listener, payin_http::router(engine))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    let _ = stop_tx.send(true);
+    maintenance.await?;
+    tracing::info!("PayIn stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+async fn keys(global: &Global, cmd: KeysCommand) -> anyhow::Result<()> {
+    let engine = open_engine(global, None).await?;
+    match cmd {
+        KeysCommand::Create { name } => {
+            let (secret, _) = engine.create_api_key(&name).await?;
+            println!("{secret}");
+        }
+        KeysCommand::List => {
+            println!("{:<20}  {:<10}  {:<24}  {:<24}  NAME", "ID", "PREFIX", "CREATED", "REVOKED");
+            for k in engine.list_api_keys().await? {
+                println!(
+                    "{:<20}  {:<10}  {:<24}  {:<24}  {}",
+                    k.id,
+                    k.prefix,
+                    payin_core::time::format(&k.created_at),
+                    k.revoked_at.as_ref().map(payin_core::time::format).unwrap_or_else(|| "-".into()),
+                    k.name
+                );
+            }
+        }
+        KeysCommand::Revoke { id } => {
+            engine.revoke_api_key(&id).await?;
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
+}
+
+/// Addresses sent to the engine per transaction.
+const IMPORT_BATCH: usize = 10_000;
+
+async fn pool(global: &Global, cmd: PoolCommand) -> anyhow::Result<()> {
+    let engine = open_engine(global, None).await?;
+    match cmd {
+        PoolCommand::Import { protocol, file } => {
+            let addresses = read_addresses(protocol, &file)?;
+            if addresses.is_empty() {
+                bail!("{file} holds no addresses");
+            }
+            let bar = indicatif::ProgressBar::new(addresses.len() as u64);
+            if !std::io::stderr().is_terminal() || addresses.len() < IMPORT_BATCH {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            }
+            let (mut imported, mut received) = (0, 0);
+            for chunk in addresses.chunks(IMPORT_BATCH) {
+                let r = engine
+                    .import_addresses(ImportAddressesRequest {
+                        protocol: protocol.to_string(),
+                        addresses: chunk.to_vec(),
+                    })
+                    .await?;
+                imported += r.imported;
+                received += r.received;
+                bar.inc(chunk.len() as u64);
+            }
+            bar.finish_and_clear();
+            println!(
+                "imported {imported} new {protocol} addresses ({} already in the pool)",
+                received - imported
+            );
+        }
+        PoolCommand::Status => {
+            println!("{:<8}  {:>10}  {:>10}  {:>10}  {:>10}", "PROTOCOL", "AVAILABLE", "ASSIGNED", "COOLDOWN", "TOTAL");
+            for p in engine.pool_status().await? {
+                let flag = if p.low && p.total > 0 { "  (below low watermark)" } else { "" };
+                println!(
+                    "{:<8}  {:>10}  {:>10}  {:>10}  {:>10}{flag}",
+                    p.protocol.as_str(),
+                    p.available,
+                    p.assigned,
+                    p.cooldown,
+                    p.total
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads and validates every line before anything is written, reporting the first bad line.
+fn read_addresses(protocol: Protocol, file: &str) -> anyhow::Result<Vec<String>> {
+    let reader: Box<dyn BufRead> = if file == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::io::BufReader::new(
+            std::fs::File::open(file).with_context(|| format!("opening {file}"))?,
+        ))
+    };
+    let mut out = Vec::new();
+    for (i, line) in reader.lines().enumerate() {
+        let line = line.with_context(|| format!("reading {file}"))?;
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let address = normalize_address(protocol, trimmed).map_err(|e| anyhow::anyhow!("{file}:{}: {e}", i + 1))?;
+        out.push(address);
+    }
+    Ok(out)
+}

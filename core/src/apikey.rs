@@ -19,8 +19,10 @@ pub struct ApiKey {
     /// The first characters of the key, e.g. `pk_3k9x2m4`.
     pub prefix: String,
     #[serde(with = "serde_millis")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     #[serde(with = "serde_millis::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub revoked_at: Option<Timestamp>,
 }
 

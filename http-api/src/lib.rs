@@ -1,1 +1,65 @@
+//! The PayIn REST API (`/api/v1`) over the engine: authentication, the JSON envelope, the
+//! error mapping and the OpenAPI document. Handlers are thin: parse, call the engine, render.
 
+mod auth;
+mod envelope;
+mod error;
+mod extract;
+pub mod openapi;
+mod routes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post, put};
+use payin_core::Engine;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+pub use envelope::{Envelope, ListOf};
+pub use error::ApiError;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+}
+
+/// The whole HTTP application: `/health`, `/api/v1/…` and the OpenAPI document.
+pub fn router(engine: Arc<Engine>) -> Router {
+    let state = AppState { engine };
+    let api = Router::new()
+        .route("/orders", post(routes::orders::create).get(routes::orders::list))
+        .route("/orders/{order_id}", get(routes::orders::get))
+        .route("/orders/by-reference/{order_reference}", get(routes::orders::get_by_reference))
+        .route(
+            "/deposits/references",
+            post(routes::deposits::bind_reference).get(routes::deposits::list_references),
+        )
+        .route(
+            "/deposits/references/{deposit_reference}",
+            get(routes::deposits::get_reference).delete(routes::deposits::delete_reference),
+        )
+        .route("/deposits/bind", post(routes::deposits::bind_protocol))
+        .route("/deposits/unbind", post(routes::deposits::unbind))
+        .route("/deposits", get(routes::deposits::list_deposits))
+        .route("/config", get(routes::config::get_all))
+        .route("/config/{key}", put(routes::config::set))
+        .route("/chains", get(routes::chains::list))
+        .route("/addresses/import", post(routes::pool::import))
+        .route("/addresses/pool", get(routes::pool::status))
+        .route("/events", get(routes::events::list))
+        .route("/events/{event_id}", get(routes::events::get))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_api_key))
+        .route("/openapi.json", get(openapi::serve))
+        .route("/health", get(routes::health::health));
+
+    Router::new()
+        .route("/health", get(routes::health::health))
+        .nest("/api/v1", api)
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

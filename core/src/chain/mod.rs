@@ -273,6 +273,67 @@ impl ChainRegistry {
     }
 }
 
+/// A network as `GET /chains` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ChainInfo {
+    pub chain_id: String,
+    pub name: String,
+    pub protocol: Protocol,
+    /// The EVM `chainId` (EIP-155), for EVM networks.
+    pub evm_chain_id: Option<u64>,
+    pub testnet: bool,
+    /// Blocks a payment needs on top of its own before it counts.
+    pub confirmations: u32,
+    /// Whether at least one RPC URL is configured for the watcher.
+    pub rpc_configured: bool,
+    pub tokens: Vec<TokenInfo>,
+}
+
+/// A token of a network as `GET /chains` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TokenInfo {
+    pub currency: Currency,
+    pub contract: Option<String>,
+    pub decimals: u8,
+    /// False when no contract is configured: orders and bindings for it are refused.
+    pub configured: bool,
+    /// The config-file table that configures this token.
+    pub config_key: String,
+}
+
+impl ChainRegistry {
+    /// Every network as the API lists it.
+    pub fn describe(&self) -> Vec<ChainInfo> {
+        self.networks
+            .iter()
+            .map(|n| ChainInfo {
+                chain_id: n.id.clone(),
+                name: n.name.clone(),
+                protocol: n.protocol,
+                evm_chain_id: n.evm_chain_id,
+                testnet: n.testnet,
+                confirmations: n.confirmations,
+                rpc_configured: !n.rpc_urls.is_empty(),
+                tokens: n
+                    .tokens
+                    .iter()
+                    .map(|t| TokenInfo {
+                        currency: t.currency,
+                        contract: t.contract.clone(),
+                        decimals: t.decimals,
+                        configured: t.contract.is_some(),
+                        config_key: format!("chains.{}.tokens.{}", n.id, t.currency),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
 /// A `[chains.<id>]` table of the config file.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,0 +1,133 @@
+//! Every error leaves through [`ApiError`]: one place maps engine errors to a status and the
+//! error envelope `{"success": false, "error", "code", "message", "statusCode", …extra}`.
+
+use std::any::Any;
+
+use axum::Json;
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use payin_core::Error;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+/// The error envelope.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiError {
+    /// Always false.
+    pub success: bool,
+    /// Short human title, e.g. "Invalid amount".
+    pub error: String,
+    /// Stable machine code, e.g. INVALID_AMOUNT.
+    pub code: String,
+    /// What went wrong, naming the field.
+    pub message: String,
+    pub status_code: u16,
+    /// The request field the error is about, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Extra members, e.g. `existingOrderId` on DUPLICATE_ORDER_REFERENCE.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub extra: Map<String, Value>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, error: &str, code: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            success: false,
+            error: error.to_string(),
+            code: code.to_string(),
+            message: message.into(),
+            status_code: status.as_u16(),
+            field: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// A 400 `VALIDATION_ERROR` about `field`.
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            field: Some(field.to_string()),
+            ..ApiError::new(StatusCode::BAD_REQUEST, "Validation error", "VALIDATION_ERROR", message)
+        }
+    }
+
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status_code = status.as_u16();
+        self
+    }
+
+    fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.status_code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let status = match &e {
+            Error::Invalid { .. } => StatusCode::BAD_REQUEST,
+            Error::OrderNotFound(_) | Error::DepositReferenceNotFound(_) | Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::DuplicateOrderReference { .. } | Error::DuplicateDepositReference { .. } => StatusCode::CONFLICT,
+            Error::NoAvailableAddresses(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Database(_) | Error::Migrate(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if e.is_internal() {
+            // The detail goes to the operator's log, never to the client.
+            tracing::error!(error = %e, "internal error");
+            return ApiError::new(status, e.title(), e.code(), "Internal server error");
+        }
+        let mut api = ApiError::new(status, e.title(), e.code(), e.to_string());
+        match e {
+            Error::Invalid { field, .. } => api.field = Some(field),
+            Error::DuplicateOrderReference { existing_order_id, .. } => {
+                api.extra.insert("existingOrderId".into(), Value::String(existing_order_id));
+            }
+            _ => {}
+        }
+        api
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut resp = (status, Json(self)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+pub async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "NOT_FOUND",
+        format!("No route {method} {}", uri.path()),
+    )
+}
+
+pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method not allowed",
+        "METHOD_NOT_ALLOWED",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}
+
+pub fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal error",
+        "INTERNAL_ERROR",
+        "Internal server error",
+    )
+    .into_response()
+}

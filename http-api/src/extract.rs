@@ -1,0 +1,123 @@
+//! Extractors whose rejections are API errors naming the offending field.
+
+use axum::body::to_bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// Default request body limit.
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// Body limit of address imports.
+pub const IMPORT_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// A JSON body of at most `LIMIT` bytes, deserialized with the path of any bad field.
+pub struct ApiJson<T, const LIMIT: usize = BODY_LIMIT>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned, const LIMIT: usize> FromRequest<S> for ApiJson<T, LIMIT> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| {
+                let m = m.trim();
+                m.eq_ignore_ascii_case("application/json") || m.to_ascii_lowercase().ends_with("+json")
+            });
+        if !is_json {
+            return Err(ApiError::validation(
+                "Content-Type",
+                "Content-Type must be application/json",
+            )
+            .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+        }
+        let bytes = to_bytes(req.into_body(), LIMIT).await.map_err(|_| {
+            ApiError::validation("body", format!("request body exceeds the {LIMIT}-byte limit"))
+                .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Deserializes a JSON body, turning serde's error into a message that names the field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let inner = e.inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::validation("body", format!("Malformed JSON: {inner}"));
+        }
+        let path = e.path().to_string();
+        let msg = inner.to_string();
+        let field = if path == "." {
+            // Missing and unknown fields are reported at the parent; take the name from serde.
+            backticked(&msg).unwrap_or_else(|| "body".to_string())
+        } else {
+            path
+        };
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        if field == "body" {
+            ApiError::validation("body", format!("Invalid request body: {msg}"))
+        } else if msg.starts_with("missing field") {
+            ApiError::validation(&field, format!("{field} is required"))
+        } else {
+            ApiError::validation(&field, format!("{field}: {msg}"))
+        }
+    })
+}
+
+fn backticked(msg: &str) -> Option<String> {
+    let start = msg.find('`')? + 1;
+    let len = msg[start..].find('`')?;
+    Some(msg[start..start + len].to_string())
+}
+
+/// Query parameters; malformed query strings are a 400 rather than axum's plain-text error.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded_de(query)
+            .map(ApiQuery)
+            .map_err(|m| ApiError::validation("query", format!("Invalid query string: {m}")))
+    }
+}
+
+fn serde_urlencoded_de<T: DeserializeOwned>(query: &str) -> Result<T, String> {
+    axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().map_err(|_| "unparseable".to_string())?)
+        .map(|q| q.0)
+        .map_err(|e| e.body_text())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use payin_core::order::CreateOrderRequest;
+
+    fn field_of(body: &str) -> String {
+        parse_json::<CreateOrderRequest>(body.as_bytes()).err().unwrap().field.unwrap()
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        assert_eq!(field_of(r#"{"amount":"1","currency":"USDT","chainId":"ethereum"}"#), "orderReference");
+        assert_eq!(
+            field_of(r#"{"orderReference":1,"amount":"1","currency":"USDT","chainId":"ethereum"}"#),
+            "orderReference"
+        );
+        assert_eq!(
+            field_of(r#"{"orderReference":"a","amount":"1","currency":"USDT","chainId":"ethereum","sucessUrl":"x"}"#),
+            "sucessUrl"
+        );
+        assert_eq!(field_of("{not json"), "body");
+        assert_eq!(field_of("[]"), "body");
+    }
+}

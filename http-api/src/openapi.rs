@@ -1,0 +1,82 @@
+//! The OpenAPI document, generated from the same types the handlers use.
+
+use axum::Json;
+use axum::response::IntoResponse;
+use payin_core::deposit::{Deposit, DepositReferenceSummary};
+use payin_core::event::Event;
+use payin_core::order::Order;
+use payin_core::page::Pagination;
+use serde::Serialize;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::routes;
+
+/// `data` of `GET /orders`.
+#[derive(Serialize, ToSchema)]
+pub struct OrderList {
+    pub orders: Vec<Order>,
+    pub pagination: Pagination,
+}
+
+/// `data` of `GET /deposits`.
+#[derive(Serialize, ToSchema)]
+pub struct DepositList {
+    pub deposits: Vec<Deposit>,
+    pub pagination: Pagination,
+}
+
+/// `data` of `GET /deposits/references`.
+#[derive(Serialize, ToSchema)]
+pub struct ReferenceList {
+    pub references: Vec<DepositReferenceSummary>,
+    pub pagination: Pagination,
+}
+
+/// `data` of `GET /events`.
+#[derive(Serialize, ToSchema)]
+pub struct EventList {
+    pub events: Vec<Event>,
+    pub pagination: Pagination,
+}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("pk_…").build()),
+        );
+        components.add_security_scheme("apiKey", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))));
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "PayIn API", description = "Self-hosted stablecoin payment gateway: orders, deposit addresses, address pool, events."),
+    paths(
+        routes::orders::create, routes::orders::get, routes::orders::get_by_reference, routes::orders::list,
+        routes::deposits::bind_reference, routes::deposits::bind_protocol, routes::deposits::get_reference,
+        routes::deposits::list_references, routes::deposits::list_deposits, routes::deposits::delete_reference,
+        routes::deposits::unbind,
+        routes::config::get_all, routes::config::set,
+        routes::chains::list,
+        routes::pool::import, routes::pool::status,
+        routes::events::list, routes::events::get,
+        routes::health::health,
+    ),
+    modifiers(&Security),
+    security(("bearer" = []), ("apiKey" = [])),
+)]
+pub struct ApiDoc;
+
+/// The document as served at `/api/v1/openapi.json`.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+pub async fn serve() -> impl IntoResponse {
+    Json(document())
+}
