@@ -18,6 +18,8 @@ pub mod order;
 pub mod page;
 pub mod pool;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod time;
 
 pub use amount::Amount;

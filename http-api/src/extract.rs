@@ -46,11 +46,16 @@ impl<S: Send + Sync, T: DeserializeOwned, const LIMIT: usize> FromRequest<S> for
 
 /// Deserializes a JSON body, turning serde's error into a message that names the field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde accepts a JSON array for a struct (as a tuple); every body of this API is an object.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(ApiError::validation("body", "request body must be a JSON object"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let inner = e.inner();
         if inner.is_syntax() || inner.is_eof() {
-            return ApiError::validation("body", format!("Malformed JSON: {inner}"));
+            return ApiError::validation("body", format!("Malformed JSON in request body: {inner}"));
         }
         let path = e.path().to_string();
         let msg = inner.to_string();

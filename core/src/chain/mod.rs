@@ -142,7 +142,7 @@ impl Network {
                 InvalidCode::Currency,
                 "currency",
                 format!(
-                    "{currency} has no token contract configured on chain '{id}'; set \
+                    "currency: {currency} has no token contract configured on chain '{id}'; set \
                      `contract` under [chains.{id}.tokens.{currency}] in the config file \
                      (--config / PAYIN_CONFIG)",
                     id = self.id
@@ -262,7 +262,7 @@ impl ChainRegistry {
             Error::invalid(
                 InvalidCode::Chain,
                 field,
-                format!("Chain '{id}' is not supported; use one of: {}", known.join(", ")),
+                format!("{field}: Chain '{id}' is not supported; use one of: {}", known.join(", ")),
             )
         })
     }
