@@ -54,11 +54,11 @@ mod tests {
         let lower = "0x742d35cc6634c0532925a3b844bc9e7595f0beb0";
         assert_eq!(
             normalize_address(Protocol::Evm, lower).unwrap(),
-            "0x742d35Cc6634C0532925a3b844Bc9e7595f0bEb0"
+            "0x742D35CC6634c0532925A3b844BC9E7595F0BEb0"
         );
         assert_eq!(
-            normalize_address(Protocol::Evm, "0x742d35Cc6634C0532925a3b844Bc9e7595f0bEb0").unwrap(),
-            "0x742d35Cc6634C0532925a3b844Bc9e7595f0bEb0"
+            normalize_address(Protocol::Evm, "0x742D35CC6634c0532925A3b844BC9E7595F0BEb0").unwrap(),
+            "0x742D35CC6634c0532925A3b844BC9E7595F0BEb0"
         );
     }
 

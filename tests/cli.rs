@@ -1,0 +1,213 @@
+//! The `payin` binary as an operator uses it: keys, pool import, serve with graceful shutdown.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_payin");
+
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        Sandbox { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn db_url(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("payin.db").display())
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(BIN);
+        c.env("PAYIN_DATABASE_URL", self.db_url()).env_remove("PAYIN_CONFIG").env_remove("RUST_LOG");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().unwrap()
+    }
+
+    fn write(&self, name: &str, content: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path.display().to_string()
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+#[test]
+fn keys_create_prints_only_the_key_and_revoke_disables_it() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["keys", "create", "--name", "prod server"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let key = text.strip_suffix('\n').unwrap();
+    assert!(key.starts_with("pk_") && key.len() == 43 && !key.contains(char::is_whitespace), "{text:?}");
+
+    let list = stdout(&sb.run(&["keys", "list"]));
+    assert!(list.contains("prod server"), "{list}");
+    assert!(list.contains(&key[..10]), "the prefix is listed: {list}");
+    assert!(!list.contains(key), "the secret is never listed: {list}");
+
+    let out = sb.run(&["keys", "revoke", &key[..10]]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list = stdout(&sb.run(&["keys", "list"]));
+    let row = list.lines().find(|l| l.contains("prod server")).unwrap();
+    assert!(!row.contains("  -  "), "revoked time shown: {row}");
+    let out = sb.run(&["keys", "revoke", "key_nope"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("key_nope"), "{}", stderr(&out));
+}
+
+#[test]
+fn pool_import_validates_every_line_before_writing() {
+    let sb = Sandbox::new();
+    let bad = sb.write(
+        "bad.txt",
+        "# my addresses\n0x742d35cc6634c0532925a3b844bc9e7595f0beb0\n\n0xnot-an-address\n",
+    );
+    let out = sb.run(&["pool", "import", "--protocol", "evm", &bad]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains(":4:"), "names the line: {}", stderr(&out));
+    let status = stdout(&sb.run(&["pool", "status"]));
+    let evm = status.lines().find(|l| l.starts_with("evm")).unwrap();
+    assert_eq!(evm.split_whitespace().nth(4), Some("0"), "nothing imported: {status}");
+
+    let good = sb.write(
+        "good.txt",
+        "# my addresses\n0x742d35cc6634c0532925a3b844bc9e7595f0beb0\n0x742D35CC6634c0532925A3b844BC9E7595F0BEb0\n0x00000000000000000000000000000000000000aa\n",
+    );
+    let out = sb.run(&["pool", "import", "--protocol", "evm", &good]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("imported 2 new evm addresses (1 already in the pool)"), "{}", stdout(&out));
+
+    let mut child = sb
+        .cmd()
+        .args(["pool", "import", "--protocol", "evm", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"0x00000000000000000000000000000000000000bb\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(stdout(&out).contains("imported 1 new"), "{}", stdout(&out));
+    let status = stdout(&sb.run(&["pool", "status"]));
+    let evm = status.lines().find(|l| l.starts_with("evm")).unwrap();
+    assert_eq!(evm.split_whitespace().collect::<Vec<_>>()[1..5], ["3", "0", "0", "3"], "{status}");
+
+    let out = sb.run(&["pool", "import", "--protocol", "btc", &good]);
+    assert!(!out.status.success());
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(sb: &Sandbox, extra: &[&str]) -> Server {
+        let mut child = sb
+            .cmd()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let base = loop {
+            assert!(Instant::now() < deadline, "server did not start");
+            let line = lines.next().expect("server exited early").unwrap();
+            if let Some(i) = line.find("listening on http://") {
+                break line[i + "listening on ".len()..].split_whitespace().next().unwrap().to_string();
+            }
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Server { child, base }
+    }
+
+    fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "no graceful exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn request(method: &str, url: &str, key: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let mut req = client.request(method.parse().unwrap(), url);
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap())
+    })
+}
+
+#[test]
+fn serve_migrates_answers_and_stops_gracefully_on_sigterm() {
+    let sb = Sandbox::new();
+    let key = stdout(&sb.run(&["keys", "create", "--name", "t"])).trim().to_string();
+    let list = sb.write("a.txt", "0x00000000000000000000000000000000000000cc\n");
+    assert!(sb.run(&["pool", "import", "--protocol", "evm", &list]).status.success());
+    let config = sb.write(
+        "payin.toml",
+        "public_url = \"https://pay.shop.example\"\n\n[chains.ethereum-sepolia.tokens.USDT]\ncontract = \"0x7169d38820dfd117c3fa1f22a697dba58d90ba06\"\n",
+    );
+    let server = Server::start(&sb, &["--config", &config]);
+    let (status, health) = request("GET", &format!("{}/health", server.base), None, None);
+    assert_eq!((status, health["status"].as_str()), (200, Some("healthy")));
+    let (status, order) = request(
+        "POST",
+        &format!("{}/api/v1/orders", server.base),
+        Some(&key),
+        Some(json!({"orderReference": "cli-1", "amount": "12.5", "currency": "USDT", "chainId": "ethereum-sepolia"})),
+    );
+    assert_eq!(status, 201, "the config file configured Sepolia USDT: {order}");
+    let id = order["data"]["orderId"].as_str().unwrap();
+    assert_eq!(order["data"]["paymentUrl"], format!("https://pay.shop.example/pay/{id}"));
+    let exit = server.stop();
+    assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
+
+    // A restart on the same database sees the order.
+    let server = Server::start(&sb, &["--config", &config]);
+    let (status, again) = request("GET", &format!("{}/api/v1/orders/{id}", server.base), Some(&key), None);
+    assert_eq!((status, again["data"]["amount"].as_str()), (200, Some("12.5")));
+    assert!(server.stop().success());
+}
+
+#[test]
+fn a_bad_config_file_is_a_clear_error() {
+    let sb = Sandbox::new();
+    let config = sb.write("bad.toml", "[chains.ethereum]\nconfirmatons = 3\n");
+    let out = sb.run(&["--config", &config, "pool", "status"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("confirmatons"), "{}", stderr(&out));
+    let out = sb.cmd().args(["pool", "status"]).env("PAYIN_DATABASE_URL", "mysql://x").output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("sqlite://"), "{}", stderr(&out));
+}
