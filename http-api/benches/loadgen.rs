@@ -1,0 +1,125 @@
+//! Load generator for `scripts/bench.sh`: drives a running `payin serve` from a separate
+//! process and prints throughput and latency percentiles.
+//!
+//! ```text
+//! loadgen create-max  URL KEY CONCURRENCY SECONDS   # closed loop, as fast as the server goes
+//! loadgen create-rate URL KEY RATE SECONDS          # open loop at a fixed request rate
+//! loadgen get-max     URL KEY CONCURRENCY SECONDS ORDER_ID
+//! ```
+//! Latency in fixed-rate mode is measured from each request's scheduled start, so a stalled
+//! server cannot hide queueing delay (no coordinated omission).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+struct Outcome {
+    latency: Duration,
+    status: u16,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let usage = "usage: loadgen create-max|create-rate|get-max URL KEY N SECONDS [ORDER_ID]";
+    let mode = args.first().expect(usage).clone();
+    let url = args.get(1).expect(usage).trim_end_matches('/').to_string();
+    let key = args.get(2).expect(usage).clone();
+    let n: u64 = args.get(3).expect(usage).parse().expect(usage);
+    let seconds: u64 = args.get(4).expect(usage).parse().expect(usage);
+    let order_id = args.get(5).cloned();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let (outcomes, elapsed) = rt.block_on(run(mode.clone(), url, key, n, Duration::from_secs(seconds), order_id));
+    report(&mode, n, &outcomes, elapsed);
+}
+
+async fn run(mode: String, url: String, key: String, n: u64, duration: Duration, order_id: Option<String>) -> (Vec<Outcome>, Duration) {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(1024).build().unwrap();
+    let run_id = format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis());
+    let get = mode == "get-max";
+    let send = Arc::new(move |i: u64| {
+        let req = match (&order_id, get) {
+            (Some(id), true) => client.get(format!("{url}/api/v1/orders/{id}")),
+            _ => client.post(format!("{url}/api/v1/orders")).json(&json!({
+                "orderReference": format!("bench-{run_id}-{i}"),
+                "amount": "25.00",
+                "currency": "USDT",
+                "chainId": "ethereum",
+            })),
+        };
+        let req = req.bearer_auth(&key);
+        async move {
+            match req.send().await {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let _ = r.bytes().await;
+                    status
+                }
+                Err(_) => 0,
+            }
+        }
+    });
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    if mode == "create-rate" {
+        // Open loop: request i starts at i / rate seconds whatever the server does.
+        let interval = Duration::from_secs_f64(1.0 / n as f64);
+        for i in 0..n * duration.as_secs() {
+            let scheduled = started + interval.mul_f64(i as f64);
+            tokio::time::sleep_until(scheduled.into()).await;
+            let send = send.clone();
+            tasks.push(tokio::spawn(async move {
+                let status = send(i).await;
+                vec![Outcome { latency: scheduled.elapsed(), status }]
+            }));
+        }
+    } else {
+        // Closed loop: `n` workers, each sending its next request when the last one answered.
+        let counter = Arc::new(AtomicU64::new(0));
+        for _ in 0..n {
+            let (send, counter) = (send.clone(), counter.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut out = Vec::new();
+                while started.elapsed() < duration {
+                    let t = Instant::now();
+                    let status = send(counter.fetch_add(1, Ordering::Relaxed)).await;
+                    out.push(Outcome { latency: t.elapsed(), status });
+                }
+                out
+            }));
+        }
+    }
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.extend(t.await.unwrap());
+    }
+    (outcomes, started.elapsed())
+}
+
+fn report(mode: &str, n: u64, outcomes: &[Outcome], elapsed: Duration) {
+    let mut by_status: BTreeMap<u16, u64> = BTreeMap::new();
+    for o in outcomes {
+        *by_status.entry(o.status).or_default() += 1;
+    }
+    let mut ok: Vec<Duration> = outcomes.iter().filter(|o| (200..300).contains(&o.status)).map(|o| o.latency).collect();
+    ok.sort();
+    let pct = |p: f64| -> String {
+        if ok.is_empty() {
+            return "-".into();
+        }
+        let idx = ((ok.len() as f64 * p).ceil() as usize).clamp(1, ok.len()) - 1;
+        format!("{:.2}ms", ok[idx].as_secs_f64() * 1000.0)
+    };
+    let secs = elapsed.as_secs_f64();
+    println!(
+        "{mode} n={n}: {} requests in {secs:.1}s, {:.0} ok/s, statuses {by_status:?}, p50 {} p90 {} p99 {} max {}",
+        outcomes.len(),
+        ok.len() as f64 / secs,
+        pct(0.50),
+        pct(0.90),
+        pct(0.99),
+        pct(1.0),
+    );
+}

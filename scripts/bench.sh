@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# HTTP benchmarks of `payin serve` on SQLite and on PostgreSQL, driven by a separate
+# load-generator process (http-api/benches/loadgen.rs). Prints the figures kept in BENCHMARKS.md.
+#
+#   scripts/bench.sh [sqlite|postgres ...]      (default: both)
+#   BENCH_SECONDS=10 BENCH_CONCURRENCY=64 BENCH_RATE=500 scripts/bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECONDS_PER_RUN="${BENCH_SECONDS:-10}"
+CONCURRENCY="${BENCH_CONCURRENCY:-64}"
+RATE="${BENCH_RATE:-500}"
+ADDRESSES="${BENCH_ADDRESSES:-200000}"
+PG_ADMIN="${PAYIN_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+PORT="${BENCH_PORT:-18181}"
+backends=("$@")
+[ ${#backends[@]} -gt 0 ] || backends=(sqlite postgres)
+
+cargo build --release --locked --bin payin
+cargo bench --locked -p payin-http --bench loadgen --no-run 2>/dev/null
+BIN=target/release/payin
+work=$(mktemp -d)
+trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+loadgen() { cargo bench -q --locked -p payin-http --bench loadgen -- "$@"; }
+
+awk -v n="$ADDRESSES" 'BEGIN { for (i = 1; i <= n; i++) printf "0x%040x\n", i }' > "$work/addresses.txt"
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD)"
+for backend in "${backends[@]}"; do
+    case "$backend" in
+        sqlite) db="sqlite://$work/bench.db" ;;
+        postgres)
+            name="payin_bench_$$"
+            psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name"
+            db="${PG_ADMIN%/*}/$name" ;;
+        *) echo "unknown backend $backend" >&2; exit 2 ;;
+    esac
+    export PAYIN_DATABASE_URL="$db"
+    key=$($BIN keys create --name bench)
+    $BIN pool import --protocol evm "$work/addresses.txt" >/dev/null
+    RUST_LOG=warn $BIN serve --listen "127.0.0.1:$PORT" 2>"$work/serve.log" &
+    server=$!
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
+    url="http://127.0.0.1:$PORT"
+
+    echo "== $backend ($ADDRESSES addresses in the pool)"
+    loadgen create-rate "$url" "$key" "$RATE" "$SECONDS_PER_RUN"
+    loadgen create-max "$url" "$key" "$CONCURRENCY" "$SECONDS_PER_RUN"
+    order_id=$(curl -s "$url/api/v1/orders?limit=1" -H "Authorization: Bearer $key" | sed -E 's/.*"orderId":"(ord_[a-z0-9]+)".*/\1/')
+    loadgen get-max "$url" "$key" "$CONCURRENCY" "$SECONDS_PER_RUN" "$order_id"
+    echo "server peak RSS: $(awk '/VmHWM/ {printf "%.1f MiB", $2/1024}' /proc/$server/status)"
+
+    kill -TERM $server; wait $server || true
+    if [ "$backend" = postgres ]; then psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)"; fi
+done
