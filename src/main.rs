@@ -105,7 +105,9 @@ fn main() -> anyhow::Result<()> {
 fn init_logging(format: LogFormat, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default_level},sqlx=warn")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -199,14 +201,20 @@ async fn keys(global: &Global, cmd: KeysCommand) -> anyhow::Result<()> {
             println!("{secret}");
         }
         KeysCommand::List => {
-            println!("{:<20}  {:<10}  {:<24}  {:<24}  NAME", "ID", "PREFIX", "CREATED", "REVOKED");
+            println!(
+                "{:<20}  {:<10}  {:<24}  {:<24}  NAME",
+                "ID", "PREFIX", "CREATED", "REVOKED"
+            );
             for k in engine.list_api_keys().await? {
                 println!(
                     "{:<20}  {:<10}  {:<24}  {:<24}  {}",
                     k.id,
                     k.prefix,
                     payin_core::time::format(&k.created_at),
-                    k.revoked_at.as_ref().map(payin_core::time::format).unwrap_or_else(|| "-".into()),
+                    k.revoked_at
+                        .as_ref()
+                        .map(payin_core::time::format)
+                        .unwrap_or_else(|| "-".into()),
                     k.name
                 );
             }
@@ -253,9 +261,16 @@ async fn pool(global: &Global, cmd: PoolCommand) -> anyhow::Result<()> {
             );
         }
         PoolCommand::Status => {
-            println!("{:<8}  {:>10}  {:>10}  {:>10}  {:>10}", "PROTOCOL", "AVAILABLE", "ASSIGNED", "COOLDOWN", "TOTAL");
+            println!(
+                "{:<8}  {:>10}  {:>10}  {:>10}  {:>10}",
+                "PROTOCOL", "AVAILABLE", "ASSIGNED", "COOLDOWN", "TOTAL"
+            );
             for p in engine.pool_status().await? {
-                let flag = if p.low && p.total > 0 { "  (below low watermark)" } else { "" };
+                let flag = if p.low {
+                    "  (below low watermark)"
+                } else {
+                    ""
+                };
                 println!(
                     "{:<8}  {:>10}  {:>10}  {:>10}  {:>10}{flag}",
                     p.protocol.as_str(),

@@ -14,7 +14,9 @@ struct Sandbox {
 
 impl Sandbox {
     fn new() -> Sandbox {
-        Sandbox { dir: tempfile::tempdir().unwrap() }
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     fn db_url(&self) -> String {
@@ -23,7 +25,9 @@ impl Sandbox {
 
     fn cmd(&self) -> Command {
         let mut c = Command::new(BIN);
-        c.env("PAYIN_DATABASE_URL", self.db_url()).env_remove("PAYIN_CONFIG").env_remove("RUST_LOG");
+        c.env("PAYIN_DATABASE_URL", self.db_url())
+            .env_remove("PAYIN_CONFIG")
+            .env_remove("RUST_LOG");
         c
     }
 
@@ -53,7 +57,10 @@ fn keys_create_prints_only_the_key_and_revoke_disables_it() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let key = text.strip_suffix('\n').unwrap();
-    assert!(key.starts_with("pk_") && key.len() == 43 && !key.contains(char::is_whitespace), "{text:?}");
+    assert!(
+        key.starts_with("pk_") && key.len() == 43 && !key.contains(char::is_whitespace),
+        "{text:?}"
+    );
 
     let list = stdout(&sb.run(&["keys", "list"]));
     assert!(list.contains("prod server"), "{list}");
@@ -90,7 +97,11 @@ fn pool_import_validates_every_line_before_writing() {
     );
     let out = sb.run(&["pool", "import", "--protocol", "evm", &good]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("imported 2 new evm addresses (1 already in the pool)"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("imported 2 new evm addresses (1 already in the pool)"),
+        "{}",
+        stdout(&out)
+    );
 
     let mut child = sb
         .cmd()
@@ -99,12 +110,21 @@ fn pool_import_validates_every_line_before_writing() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"0x00000000000000000000000000000000000000bb\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"0x00000000000000000000000000000000000000bb\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(stdout(&out).contains("imported 1 new"), "{}", stdout(&out));
     let status = stdout(&sb.run(&["pool", "status"]));
     let evm = status.lines().find(|l| l.starts_with("evm")).unwrap();
-    assert_eq!(evm.split_whitespace().collect::<Vec<_>>()[1..5], ["3", "0", "0", "3"], "{status}");
+    assert_eq!(
+        evm.split_whitespace().collect::<Vec<_>>()[1..5],
+        ["3", "0", "0", "3"],
+        "{status}"
+    );
 
     let out = sb.run(&["pool", "import", "--protocol", "btc", &good]);
     assert!(!out.status.success());
@@ -130,7 +150,11 @@ impl Server {
             assert!(Instant::now() < deadline, "server did not start");
             let line = lines.next().expect("server exited early").unwrap();
             if let Some(i) = line.find("listening on http://") {
-                break line[i + "listening on ".len()..].split_whitespace().next().unwrap().to_string();
+                break line[i + "listening on ".len()..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap()
+                    .to_string();
             }
         };
         // Keep draining stderr so the server never blocks on a full pipe.
@@ -153,7 +177,10 @@ impl Server {
 }
 
 fn request(method: &str, url: &str, key: Option<&str>, body: Option<Value>) -> (u16, Value) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let client = reqwest::Client::new();
         let mut req = client.request(method.parse().unwrap(), url);
@@ -189,7 +216,10 @@ fn serve_migrates_answers_and_stops_gracefully_on_sigterm() {
     );
     assert_eq!(status, 201, "the config file configured Sepolia USDT: {order}");
     let id = order["data"]["orderId"].as_str().unwrap();
-    assert_eq!(order["data"]["paymentUrl"], format!("https://pay.shop.example/pay/{id}"));
+    assert_eq!(
+        order["data"]["paymentUrl"],
+        format!("https://pay.shop.example/pay/{id}")
+    );
     let exit = server.stop();
     assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
 
@@ -207,7 +237,12 @@ fn a_bad_config_file_is_a_clear_error() {
     let out = sb.run(&["--config", &config, "pool", "status"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("confirmatons"), "{}", stderr(&out));
-    let out = sb.cmd().args(["pool", "status"]).env("PAYIN_DATABASE_URL", "mysql://x").output().unwrap();
+    let out = sb
+        .cmd()
+        .args(["pool", "status"])
+        .env("PAYIN_DATABASE_URL", "mysql://x")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("sqlite://"), "{}", stderr(&out));
 }

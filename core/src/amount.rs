@@ -90,9 +90,7 @@ impl Amount {
             return Err(Error::invalid(
                 InvalidCode::Amount,
                 field,
-                format!(
-                    "{field} has more decimal places than {currency} supports on this chain ({decimals})"
-                ),
+                format!("{field} has more decimal places than {currency} supports on this chain ({decimals})"),
             ));
         }
         Ok(())
@@ -176,8 +174,7 @@ mod tests {
     #[test]
     fn refuses_non_positive_and_malformed_amounts() {
         for bad in [
-            "0", "0.00", "-1", "+1", "1e5", "", " 1", "1 ", ".5", "5.", "1.2.3", "abc", "NaN",
-            "0x10", "1,5",
+            "0", "0.00", "-1", "+1", "1e5", "", " 1", "1 ", ".5", "5.", "1.2.3", "abc", "NaN", "0x10", "1,5",
         ] {
             let err = Amount::parse_positive("amount", bad).unwrap_err();
             assert_eq!(err.code(), "INVALID_AMOUNT", "{bad:?}");
@@ -225,7 +222,9 @@ mod tests {
             "0.000001"
         );
         assert_eq!(
-            Amount::from_base_units(U256::from(100_500_000u64), 6).unwrap().to_string(),
+            Amount::from_base_units(U256::from(100_500_000u64), 6)
+                .unwrap()
+                .to_string(),
             "100.5"
         );
         let dai = U256::from(1_234_500_000_000_000_000u128);

@@ -59,7 +59,9 @@ pub fn hash(secret: &str) -> String {
 pub fn looks_like_key(candidate: &str) -> bool {
     candidate.len() == 43
         && candidate.starts_with("pk_")
-        && candidate[3..].bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && candidate[3..]
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 #[cfg(test)]

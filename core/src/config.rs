@@ -24,8 +24,7 @@ impl FileConfig {
     pub fn load(path: &Path) -> Result<FileConfig, Error> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::validation("config", format!("cannot read {}: {e}", path.display())))?;
-        toml::from_str(&text)
-            .map_err(|e| Error::validation("config", format!("{}: {e}", path.display())))
+        toml::from_str(&text).map_err(|e| Error::validation("config", format!("{}: {e}", path.display())))
     }
 }
 
@@ -129,7 +128,10 @@ pub fn minutes(field: &str, value: &serde_json::Value, min: u32, max: u32) -> Re
 /// An absolute http(s) URL of at most 2048 characters.
 pub fn redirect_url(field: &str, s: &str) -> Result<String, Error> {
     if s.len() > 2048 {
-        return Err(Error::validation(field, format!("{field} must be at most 2048 characters")));
+        return Err(Error::validation(
+            field,
+            format!("{field} must be at most 2048 characters"),
+        ));
     }
     match url::Url::parse(s) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(s.to_string()),
@@ -147,9 +149,22 @@ mod tests {
 
     #[test]
     fn minutes_accept_integers_and_digit_strings_in_range() {
-        assert_eq!(Settings::validate("payment_window_minutes", &json!(15)).unwrap(), Some("15".into()));
-        assert_eq!(Settings::validate("grace_minutes", &json!("0")).unwrap(), Some("0".into()));
-        for bad in [json!(0), json!(-1), json!(1.5), json!("ten"), json!(null), json!(99_999_999)] {
+        assert_eq!(
+            Settings::validate("payment_window_minutes", &json!(15)).unwrap(),
+            Some("15".into())
+        );
+        assert_eq!(
+            Settings::validate("grace_minutes", &json!("0")).unwrap(),
+            Some("0".into())
+        );
+        for bad in [
+            json!(0),
+            json!(-1),
+            json!(1.5),
+            json!("ten"),
+            json!(null),
+            json!(99_999_999),
+        ] {
             let err = Settings::validate("payment_window_minutes", &bad).unwrap_err();
             assert_eq!(err.code(), "VALIDATION_ERROR", "{bad}");
         }
@@ -158,7 +173,10 @@ mod tests {
     #[test]
     fn urls_must_be_absolute_http() {
         assert!(Settings::validate("default_order_success_url", &json!("https://shop.example/ok")).is_ok());
-        assert_eq!(Settings::validate("default_order_cancel_url", &json!(null)).unwrap(), None);
+        assert_eq!(
+            Settings::validate("default_order_cancel_url", &json!(null)).unwrap(),
+            None
+        );
         assert!(Settings::validate("default_order_success_url", &json!("javascript:alert(1)")).is_err());
         assert!(Settings::validate("default_order_success_url", &json!("/relative")).is_err());
     }

@@ -270,7 +270,7 @@ pub struct NewDeposit {
 }
 
 /// Adds confirmed deposits per currency; pending ones are not money yet.
-pub fn totals<'a>(rows: impl IntoIterator<Item = (Currency, Amount, DepositStatus)>) -> (u64, BTreeMap<Currency, Amount>) {
+pub fn totals(rows: impl IntoIterator<Item = (Currency, Amount, DepositStatus)>) -> (u64, BTreeMap<Currency, Amount>) {
     let mut count = 0;
     let mut totals: BTreeMap<Currency, Amount> = BTreeMap::new();
     for (currency, amount, status) in rows {

@@ -13,8 +13,8 @@ use crate::chain::{ChainRegistry, Currency, Protocol, normalize_address};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, FileConfig, MAX_GRACE_MINUTES, MAX_WINDOW_MINUTES, Settings};
 use crate::deposit::{
-    BindProtocolRequest, BindReferenceRequest, BoundProtocol, BoundReference, Deposit, DepositFilter,
-    DepositReference, DepositReferenceSummary, DepositSortBy, DepositStatus, ReferenceFilter, Unbound,
+    BindProtocolRequest, BindReferenceRequest, BoundProtocol, BoundReference, Deposit, DepositFilter, DepositReference,
+    DepositReferenceSummary, DepositSortBy, DepositStatus, ReferenceFilter, Unbound,
 };
 use crate::error::{Error, InvalidCode, Result};
 use crate::event::{Event, EventFilter, EventType};
@@ -324,8 +324,16 @@ impl Engine {
     pub async fn list_orders(&self, q: &OrderListQuery) -> Result<Page<Order>> {
         let filter = OrderFilter {
             page: PageRequest::parse(q.page.as_deref(), q.limit.as_deref())?,
-            status: q.status.as_deref().map(|s| OrderStatus::parse("status", s)).transpose()?,
-            currency: q.currency.as_deref().map(|c| Currency::parse("currency", c)).transpose()?,
+            status: q
+                .status
+                .as_deref()
+                .map(|s| OrderStatus::parse("status", s))
+                .transpose()?,
+            currency: q
+                .currency
+                .as_deref()
+                .map(|c| Currency::parse("currency", c))
+                .transpose()?,
             chain_id: self.parse_chain_filter(q.chain_id.as_deref())?,
             order_reference: q.order_reference.clone().filter(|s| !s.is_empty()),
             sort_by: OrderSortBy::parse(q.sort_by.as_deref())?,
@@ -349,7 +357,11 @@ impl Engine {
         let currency = Currency::parse("currency", &req.currency)?;
         let network = self.chains.parse("chainId", &req.chain_id)?;
         network.configured_token(currency)?;
-        let metadata = req.metadata.as_ref().map(|m| metadata::parse("metadata", Some(m))).transpose()?;
+        let metadata = req
+            .metadata
+            .as_ref()
+            .map(|m| metadata::parse("metadata", Some(m)))
+            .transpose()?;
         let bound = self
             .store
             .bind_deposit(NewBinding {
@@ -375,7 +387,11 @@ impl Engine {
     pub async fn bind_deposit_protocol(&self, req: BindProtocolRequest) -> Result<BoundProtocol> {
         let reference = parse_reference("depositReference", &req.deposit_reference)?;
         let protocol = Protocol::parse("protocol", &req.protocol)?;
-        let metadata = req.metadata.as_ref().map(|m| metadata::parse("metadata", Some(m))).transpose()?;
+        let metadata = req
+            .metadata
+            .as_ref()
+            .map(|m| metadata::parse("metadata", Some(m)))
+            .transpose()?;
         let monitored_chains: Vec<String> = self.chains.of_protocol(protocol).map(|n| n.id.clone()).collect();
         let bound = self
             .store
@@ -432,8 +448,16 @@ impl Engine {
         let filter = DepositFilter {
             page: PageRequest::parse(q.page.as_deref(), q.limit.as_deref())?,
             deposit_reference: q.deposit_reference.clone().filter(|s| !s.is_empty()),
-            status: q.status.as_deref().map(|s| DepositStatus::parse("status", s)).transpose()?,
-            currency: q.currency.as_deref().map(|c| Currency::parse("currency", c)).transpose()?,
+            status: q
+                .status
+                .as_deref()
+                .map(|s| DepositStatus::parse("status", s))
+                .transpose()?,
+            currency: q
+                .currency
+                .as_deref()
+                .map(|c| Currency::parse("currency", c))
+                .transpose()?,
             chain_id: self.parse_chain_filter(q.chain_id.as_deref())?,
             sort_by: DepositSortBy::parse(q.sort_by.as_deref())?,
             sort_order: SortOrder::parse(q.sort_order.as_deref())?,
@@ -484,14 +508,16 @@ impl Engine {
         let mut out = Vec::new();
         for protocol in Protocol::ALL {
             let c = self.store.pool_counts(protocol).await?;
+            let total = c.available + c.assigned + c.cooldown;
             out.push(PoolStatus {
                 protocol,
                 available: c.available,
                 assigned: c.assigned,
                 cooldown: c.cooldown,
-                total: c.available + c.assigned + c.cooldown,
+                total,
                 low_watermark: watermark,
-                low: c.available < u64::from(watermark),
+                // Same rule as the `pool.low` event: an unused protocol's empty pool is not "low".
+                low: total > 0 && c.available < u64::from(watermark),
             });
         }
         Ok(out)
@@ -502,7 +528,11 @@ impl Engine {
     pub async fn list_events(&self, q: &EventListQuery) -> Result<Page<Event>> {
         let filter = EventFilter {
             page: PageRequest::parse(q.page.as_deref(), q.limit.as_deref())?,
-            event_type: q.event_type.as_deref().map(|t| EventType::parse("type", t)).transpose()?,
+            event_type: q
+                .event_type
+                .as_deref()
+                .map(|t| EventType::parse("type", t))
+                .transpose()?,
         };
         self.store.list_events(&filter).await
     }

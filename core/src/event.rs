@@ -150,7 +150,10 @@ mod tests {
         let at = chrono::Utc.with_ymd_and_hms(2025, 1, 28, 10, 30, 0).unwrap();
         let e = Event::new(EventType::OrderExpired, at, &serde_json::json!({"orderId": "ord_x"})).unwrap();
         let p = e.payload();
-        assert!(p.starts_with(&format!("{{\"id\":\"{}\",\"type\":\"order.expired\",\"createdAt\":\"2025-01-28T10:30:00.000Z\"", e.id)));
+        assert!(p.starts_with(&format!(
+            "{{\"id\":\"{}\",\"type\":\"order.expired\",\"createdAt\":\"2025-01-28T10:30:00.000Z\"",
+            e.id
+        )));
         assert_eq!(Event::from_payload(&p).unwrap(), e);
     }
 }

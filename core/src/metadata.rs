@@ -31,7 +31,12 @@ pub fn parse(field: &str, value: Option<&Value>) -> Result<Metadata, Error> {
             format!("{field} keys must be 1 to {MAX_KEY_LEN} characters"),
         ));
     }
-    let size = serde_json::to_string(map).map(|s| s.len()).unwrap_or(usize::MAX);
+    let text = serde_json::to_string(map).unwrap_or_default();
+    // PostgreSQL's JSON types refuse NUL; refuse it on every backend alike.
+    if text.contains("\\u0000") {
+        return Err(Error::validation(field, format!("{field} must not contain NUL characters")));
+    }
+    let size = text.len();
     if size > MAX_BYTES {
         return Err(Error::validation(
             field,
@@ -61,5 +66,6 @@ mod tests {
         assert!(parse("metadata", Some(&json!([1, 2]))).is_err());
         assert!(parse("metadata", Some(&json!({"a": "x".repeat(5000)}))).is_err());
         assert!(parse("metadata", None).unwrap().is_empty());
+        assert!(parse("metadata", Some(&json!({"a": "x\u{0}y"}))).is_err());
     }
 }

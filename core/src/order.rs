@@ -86,7 +86,10 @@ pub fn parse_reference(field: &str, s: &str) -> Result<String, Error> {
         ));
     }
     if s.chars().any(char::is_control) {
-        return Err(Error::validation(field, format!("{field} must not contain control characters")));
+        return Err(Error::validation(
+            field,
+            format!("{field} must not contain control characters"),
+        ));
     }
     Ok(s.to_string())
 }

@@ -17,7 +17,10 @@ pub struct PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        PageRequest { page: 1, limit: DEFAULT_LIMIT }
+        PageRequest {
+            page: 1,
+            limit: DEFAULT_LIMIT,
+        }
     }
 }
 
@@ -28,14 +31,24 @@ impl PageRequest {
             None => 1,
             Some(s) => match s.parse::<u32>() {
                 Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
-                _ => return Err(Error::validation("page", format!("page must be a whole number from 1 to {MAX_PAGE}"))),
+                _ => {
+                    return Err(Error::validation(
+                        "page",
+                        format!("page must be a whole number from 1 to {MAX_PAGE}"),
+                    ));
+                }
             },
         };
         let limit = match limit {
             None => DEFAULT_LIMIT,
             Some(s) => match s.parse::<u32>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-                _ => return Err(Error::validation("limit", format!("limit must be a whole number from 1 to {MAX_LIMIT}"))),
+                _ => {
+                    return Err(Error::validation(
+                        "limit",
+                        format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
+                    ));
+                }
             },
         };
         Ok(PageRequest { page, limit })

@@ -15,6 +15,15 @@ pub enum Backend {
     Postgres,
 }
 
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        })
+    }
+}
+
 /// A database that lives as long as the value.
 pub struct TestDb {
     pub url: String,
@@ -38,7 +47,11 @@ pub async fn fresh_database(backend: Backend) -> Option<TestDb> {
         }
         Backend::Postgres => {
             let Some(admin) = postgres_admin_url() else {
-                eprintln!("SKIPPED: PAYIN_TEST_POSTGRES_URL is not set; this PostgreSQL test did not run");
+                // Straight to stderr: the test harness captures `eprintln!`, and a skip must be seen.
+                let _ = std::io::Write::write_all(
+                    &mut std::io::stderr(),
+                    b"SKIPPED: PAYIN_TEST_POSTGRES_URL is not set; this PostgreSQL test did not run\n",
+                );
                 return None;
             };
             let name = format!("payin_t_{}", crate::ids::random_lower_alnum(12));
@@ -78,13 +91,18 @@ impl Drop for TestDb {
         };
         // Drop runs outside any runtime guarantee; use a private one on a plain thread.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async {
                 let mut conn = PgConnection::connect(&admin).await.ok()?;
-                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                    .execute(&mut conn)
-                    .await
-                    .ok()
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await
+                .ok()
             })
         })
         .join();
@@ -93,5 +111,7 @@ impl Drop for TestDb {
 
 /// `n` distinct valid EVM addresses, deterministic per `seed`.
 pub fn evm_addresses(seed: u32, n: u32) -> Vec<String> {
-    (0..n).map(|i| format!("0x{:08x}{:032x}", seed, u64::from(i) + 1)).collect()
+    (0..n)
+        .map(|i| format!("0x{:08x}{:032x}", seed, u64::from(i) + 1))
+        .collect()
 }

@@ -30,14 +30,30 @@ fn main() {
     let n: u64 = args.get(3).expect(usage).parse().expect(usage);
     let seconds: u64 = args.get(4).expect(usage).parse().expect(usage);
     let order_id = args.get(5).cloned();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let (outcomes, elapsed) = rt.block_on(run(mode.clone(), url, key, n, Duration::from_secs(seconds), order_id));
     report(&mode, n, &outcomes, elapsed);
 }
 
-async fn run(mode: String, url: String, key: String, n: u64, duration: Duration, order_id: Option<String>) -> (Vec<Outcome>, Duration) {
+async fn run(
+    mode: String,
+    url: String,
+    key: String,
+    n: u64,
+    duration: Duration,
+    order_id: Option<String>,
+) -> (Vec<Outcome>, Duration) {
     let client = reqwest::Client::builder().pool_max_idle_per_host(1024).build().unwrap();
-    let run_id = format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis());
+    let run_id = format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+    );
     let get = mode == "get-max";
     let send = Arc::new(move |i: u64| {
         let req = match (&order_id, get) {
@@ -72,7 +88,10 @@ async fn run(mode: String, url: String, key: String, n: u64, duration: Duration,
             let send = send.clone();
             tasks.push(tokio::spawn(async move {
                 let status = send(i).await;
-                vec![Outcome { latency: scheduled.elapsed(), status }]
+                vec![Outcome {
+                    latency: scheduled.elapsed(),
+                    status,
+                }]
             }));
         }
     } else {
@@ -85,7 +104,10 @@ async fn run(mode: String, url: String, key: String, n: u64, duration: Duration,
                 while started.elapsed() < duration {
                     let t = Instant::now();
                     let status = send(counter.fetch_add(1, Ordering::Relaxed)).await;
-                    out.push(Outcome { latency: t.elapsed(), status });
+                    out.push(Outcome {
+                        latency: t.elapsed(),
+                        status,
+                    });
                 }
                 out
             }));
@@ -103,7 +125,11 @@ fn report(mode: &str, n: u64, outcomes: &[Outcome], elapsed: Duration) {
     for o in outcomes {
         *by_status.entry(o.status).or_default() += 1;
     }
-    let mut ok: Vec<Duration> = outcomes.iter().filter(|o| (200..300).contains(&o.status)).map(|o| o.latency).collect();
+    let mut ok: Vec<Duration> = outcomes
+        .iter()
+        .filter(|o| (200..300).contains(&o.status))
+        .map(|o| o.latency)
+        .collect();
     ok.sort();
     let pct = |p: f64| -> String {
         if ok.is_empty() {

@@ -13,7 +13,12 @@ pub async fn require_api_key(State(state): State<AppState>, req: Request, next: 
     let bearer = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).unwrap_or(v).trim());
+        .map(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+                .unwrap_or(v)
+                .trim()
+        });
     let header_key = headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim);
     let Some(key) = bearer.or(header_key) else {
         let mut e = ApiError::new(

@@ -43,7 +43,10 @@ impl<T: Serialize> Serialize for NamedList<T> {
 impl<T> ListOf<T> {
     pub fn new(name: &'static str, page: Page<T>) -> Self {
         ListOf {
-            items: NamedList { name, items: page.items },
+            items: NamedList {
+                name,
+                items: page.items,
+            },
             pagination: page.pagination,
         }
     }

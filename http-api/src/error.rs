@@ -28,9 +28,9 @@ pub struct ApiError {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// Extra members, e.g. `existingOrderId` on DUPLICATE_ORDER_REFERENCE.
-    #[serde(flatten)]
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Object)]
-    pub extra: Map<String, Value>,
+    pub extra: Option<Box<Map<String, Value>>>,
 }
 
 impl ApiError {
@@ -42,7 +42,7 @@ impl ApiError {
             message: message.into(),
             status_code: status.as_u16(),
             field: None,
-            extra: Map::new(),
+            extra: None,
         }
     }
 
@@ -83,7 +83,9 @@ impl From<Error> for ApiError {
         match e {
             Error::Invalid { field, .. } => api.field = Some(field),
             Error::DuplicateOrderReference { existing_order_id, .. } => {
-                api.extra.insert("existingOrderId".into(), Value::String(existing_order_id));
+                let mut extra = Map::new();
+                extra.insert("existingOrderId".into(), Value::String(existing_order_id));
+                api.extra = Some(Box::new(extra));
             }
             _ => {}
         }

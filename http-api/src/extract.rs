@@ -30,11 +30,10 @@ impl<S: Send + Sync, T: DeserializeOwned, const LIMIT: usize> FromRequest<S> for
                 m.eq_ignore_ascii_case("application/json") || m.to_ascii_lowercase().ends_with("+json")
             });
         if !is_json {
-            return Err(ApiError::validation(
-                "Content-Type",
-                "Content-Type must be application/json",
-            )
-            .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+            return Err(
+                ApiError::validation("Content-Type", "Content-Type must be application/json")
+                    .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            );
         }
         let bytes = to_bytes(req.into_body(), LIMIT).await.map_err(|_| {
             ApiError::validation("body", format!("request body exceeds the {LIMIT}-byte limit"))
@@ -108,12 +107,19 @@ mod tests {
     use payin_core::order::CreateOrderRequest;
 
     fn field_of(body: &str) -> String {
-        parse_json::<CreateOrderRequest>(body.as_bytes()).err().unwrap().field.unwrap()
+        parse_json::<CreateOrderRequest>(body.as_bytes())
+            .err()
+            .unwrap()
+            .field
+            .unwrap()
     }
 
     #[test]
     fn errors_name_the_field() {
-        assert_eq!(field_of(r#"{"amount":"1","currency":"USDT","chainId":"ethereum"}"#), "orderReference");
+        assert_eq!(
+            field_of(r#"{"amount":"1","currency":"USDT","chainId":"ethereum"}"#),
+            "orderReference"
+        );
         assert_eq!(
             field_of(r#"{"orderReference":1,"amount":"1","currency":"USDT","chainId":"ethereum"}"#),
             "orderReference"

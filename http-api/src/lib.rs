@@ -31,7 +31,10 @@ pub fn router(engine: Arc<Engine>) -> Router {
     let api = Router::new()
         .route("/orders", post(routes::orders::create).get(routes::orders::list))
         .route("/orders/{order_id}", get(routes::orders::get))
-        .route("/orders/by-reference/{order_reference}", get(routes::orders::get_by_reference))
+        .route(
+            "/orders/by-reference/{order_reference}",
+            get(routes::orders::get_by_reference),
+        )
         .route(
             "/deposits/references",
             post(routes::deposits::bind_reference).get(routes::deposits::list_references),
@@ -50,7 +53,10 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/addresses/pool", get(routes::pool::status))
         .route("/events", get(routes::events::list))
         .route("/events/{event_id}", get(routes::events::get))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_api_key))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_api_key,
+        ))
         .route("/openapi.json", get(openapi::serve))
         .route("/health", get(routes::health::health));
 

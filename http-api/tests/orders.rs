@@ -21,7 +21,9 @@ on_both_backends!(
 );
 
 async fn order_lifecycle_create_get_by_id_and_reference(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
     let addresses = app.import_evm(1, 3).await;
     let (status, body) = app
         .post(
@@ -71,7 +73,9 @@ async fn order_lifecycle_create_get_by_id_and_reference(backend: Backend) {
 }
 
 async fn list_orders_filters_sorts_and_paginates(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
     app.import_evm(2, 10).await;
     for (reference, amount, currency) in [
         ("shop-A-1", "9.99", "USDT"),
@@ -97,20 +101,38 @@ async fn list_orders_filters_sorts_and_paginates(backend: Backend) {
             .collect()
     };
     let (_, body) = app.get("/api/v1/orders").await;
-    assert_eq!(refs(&body), ["other-4", "shop-B-3", "shop-a-2", "shop-A-1"], "newest first by default");
-    assert_eq!(body["data"]["pagination"], json!({"page": 1, "limit": 20, "total": 4, "totalPages": 1, "hasMore": false}));
+    assert_eq!(
+        refs(&body),
+        ["other-4", "shop-B-3", "shop-a-2", "shop-A-1"],
+        "newest first by default"
+    );
+    assert_eq!(
+        body["data"]["pagination"],
+        json!({"page": 1, "limit": 20, "total": 4, "totalPages": 1, "hasMore": false})
+    );
 
     let (_, body) = app.get("/api/v1/orders?sortBy=amount&sortOrder=asc").await;
-    assert_eq!(refs(&body), ["other-4", "shop-A-1", "shop-a-2", "shop-B-3"], "numeric, not text, order");
-    let (_, body) = app.get("/api/v1/orders?currency=USDT&sortBy=amount&sortOrder=desc").await;
+    assert_eq!(
+        refs(&body),
+        ["other-4", "shop-A-1", "shop-a-2", "shop-B-3"],
+        "numeric, not text, order"
+    );
+    let (_, body) = app
+        .get("/api/v1/orders?currency=USDT&sortBy=amount&sortOrder=desc")
+        .await;
     assert_eq!(refs(&body), ["shop-B-3", "shop-A-1"]);
     let (_, body) = app.get("/api/v1/orders?orderReference=SHOP-a&sortOrder=asc").await;
     assert_eq!(refs(&body), ["shop-A-1", "shop-a-2"], "case-insensitive substring");
     let (_, body) = app.get("/api/v1/orders?orderReference=%25").await;
     assert_eq!(refs(&body), Vec::<String>::new(), "% is a literal, not a wildcard");
-    let (_, body) = app.get("/api/v1/orders?chainId=ethereum&status=pending&limit=3&page=2").await;
+    let (_, body) = app
+        .get("/api/v1/orders?chainId=ethereum&status=pending&limit=3&page=2")
+        .await;
     assert_eq!(refs(&body), ["shop-A-1"]);
-    assert_eq!(body["data"]["pagination"], json!({"page": 2, "limit": 3, "total": 4, "totalPages": 2, "hasMore": false}));
+    assert_eq!(
+        body["data"]["pagination"],
+        json!({"page": 2, "limit": 3, "total": 4, "totalPages": 2, "hasMore": false})
+    );
     let (_, body) = app.get("/api/v1/orders?limit=3").await;
     assert_eq!(body["data"]["pagination"]["hasMore"], true);
     let (_, body) = app.get("/api/v1/orders?status=expired").await;
@@ -122,7 +144,9 @@ async fn list_orders_filters_sorts_and_paginates(backend: Backend) {
 }
 
 async fn two_hundred_concurrent_creations_on_one_hundred_addresses(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
     app.import_evm(3, 100).await;
     let app = Arc::new(app);
     let tasks: Vec<_> = (0..200)
@@ -138,7 +162,10 @@ async fn two_hundred_concurrent_creations_on_one_hundred_addresses(backend: Back
         match status.as_u16() {
             201 => {
                 created += 1;
-                assert!(addresses.insert(body["data"]["address"].as_str().unwrap().to_string()), "address handed out twice");
+                assert!(
+                    addresses.insert(body["data"]["address"].as_str().unwrap().to_string()),
+                    "address handed out twice"
+                );
             }
             503 => {
                 exhausted += 1;
@@ -150,13 +177,21 @@ async fn two_hundred_concurrent_creations_on_one_hundred_addresses(backend: Back
     assert_eq!((created, exhausted), (100, 100));
     assert_eq!(addresses.len(), 100);
     let pool = app.evm_pool().await;
-    assert_eq!((pool["available"].as_u64(), pool["assigned"].as_u64()), (Some(0), Some(100)));
+    assert_eq!(
+        (pool["available"].as_u64(), pool["assigned"].as_u64()),
+        (Some(0), Some(100))
+    );
     let (_, body) = app.get("/api/v1/orders?limit=1").await;
-    assert_eq!(body["data"]["pagination"]["total"], 100, "no order without an address was written");
+    assert_eq!(
+        body["data"]["pagination"]["total"], 100,
+        "no order without an address was written"
+    );
 }
 
 async fn fifty_concurrent_creations_with_one_reference(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
     app.import_evm(4, 60).await;
     let app = Arc::new(app);
     let tasks: Vec<_> = (0..50)
@@ -190,7 +225,9 @@ async fn fifty_concurrent_creations_with_one_reference(backend: Backend) {
 }
 
 async fn order_expires_after_window_plus_grace_and_address_recycles(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
     app.import_evm(5, 1).await;
     let (_, body) = app
         .post(
@@ -208,14 +245,17 @@ async fn order_expires_after_window_plus_grace_and_address_recycles(backend: Bac
     assert_eq!(body["data"]["status"], "pending", "still inside the grace period");
 
     app.clock.advance(Duration::milliseconds(1));
-    assert_eq!(app.engine.run_maintenance().await.unwrap().expired_orders, [id.clone()]);
+    assert_eq!(app.engine.run_maintenance().await.unwrap().expired_orders, vec![id.clone()]);
     let (_, body) = app.get(&format!("/api/v1/orders/{id}")).await;
     assert_eq!(body["data"]["status"], "expired");
     assert_eq!(body["data"]["expiredAt"], "2025-01-20T10:47:00.000Z");
     let (_, events) = app.get("/api/v1/events?type=order.expired").await;
     assert_eq!(events["data"]["events"][0]["data"]["orderId"], id.as_str());
     let pool = app.evm_pool().await;
-    assert_eq!((pool["cooldown"].as_u64(), pool["available"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(
+        (pool["cooldown"].as_u64(), pool["available"].as_u64()),
+        (Some(1), Some(0))
+    );
     let (status, body) = app.create_order("exp-2", "1").await;
     assert_eq!(status.as_u16(), 503, "cooling-down address is not reused: {body}");
 
@@ -226,10 +266,15 @@ async fn order_expires_after_window_plus_grace_and_address_recycles(backend: Bac
 }
 
 async fn redirect_urls_fall_back_to_config_defaults(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
     app.import_evm(6, 2).await;
     let (status, body) = app
-        .put("/api/v1/config/default_order_success_url", json!({"value": "https://shop.example/thanks"}))
+        .put(
+            "/api/v1/config/default_order_success_url",
+            json!({"value": "https://shop.example/thanks"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["default_order_success_url"], "https://shop.example/thanks");

@@ -20,7 +20,9 @@ fn normalize_evm(s: &str) -> Result<String, String> {
         .strip_prefix("0x")
         .ok_or_else(|| format!("'{s}' is not an EVM address (expected 0x followed by 40 hex digits)"))?;
     if hex.len() != 40 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!("'{s}' is not an EVM address (expected 0x followed by 40 hex digits)"));
+        return Err(format!(
+            "'{s}' is not an EVM address (expected 0x followed by 40 hex digits)"
+        ));
     }
     let mixed = hex.bytes().any(|b| b.is_ascii_lowercase()) && hex.bytes().any(|b| b.is_ascii_uppercase());
     let address: Address = if mixed {

@@ -83,16 +83,13 @@ impl Currency {
 
     /// Parses a currency code (`USDT`, `USDC`, `DAI`); `field` is named in the error.
     pub fn parse(field: &str, s: &str) -> Result<Currency, Error> {
-        Currency::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or_else(|| {
-                Error::invalid(
-                    InvalidCode::Currency,
-                    field,
-                    format!("{field} '{s}' is not supported; use one of USDT, USDC, DAI"),
-                )
-            })
+        Currency::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| {
+            Error::invalid(
+                InvalidCode::Currency,
+                field,
+                format!("{field} '{s}' is not supported; use one of USDT, USDC, DAI"),
+            )
+        })
     }
 
     pub fn from_stored(s: &str) -> Result<Currency, Error> {
@@ -181,9 +178,9 @@ impl ChainRegistry {
         let idx = match self.networks.iter().position(|n| n.id == id) {
             Some(i) => i,
             None => {
-                let protocol = o.protocol.ok_or_else(|| {
-                    config_err(format!("new chain '{id}' needs `protocol` (\"evm\" or \"tron\")"))
-                })?;
+                let protocol = o
+                    .protocol
+                    .ok_or_else(|| config_err(format!("new chain '{id}' needs `protocol` (\"evm\" or \"tron\")")))?;
                 self.networks.push(Network {
                     id: id.to_string(),
                     name: id.to_string(),
@@ -221,9 +218,10 @@ impl ChainRegistry {
         for (symbol, t) in &o.tokens {
             let currency = Currency::parse(&format!("chains.{id}.tokens"), symbol)?;
             let contract = match &t.contract {
-                Some(c) => Some(normalize_address(n.protocol, c).map_err(|e| {
-                    config_err(format!("token {symbol} contract: {e}"))
-                })?),
+                Some(c) => Some(
+                    normalize_address(n.protocol, c)
+                        .map_err(|e| config_err(format!("token {symbol} contract: {e}")))?,
+                ),
                 None => None,
             };
             match n.tokens.iter_mut().find(|x| x.currency == currency) {
@@ -238,9 +236,9 @@ impl ChainRegistry {
                 None => n.tokens.push(Token {
                     currency,
                     contract,
-                    decimals: t.decimals.ok_or_else(|| {
-                        config_err(format!("token {symbol} needs `decimals`"))
-                    })?,
+                    decimals: t
+                        .decimals
+                        .ok_or_else(|| config_err(format!("token {symbol} needs `decimals`")))?,
                 }),
             }
         }
@@ -262,7 +260,10 @@ impl ChainRegistry {
             Error::invalid(
                 InvalidCode::Chain,
                 field,
-                format!("{field}: Chain '{id}' is not supported; use one of: {}", known.join(", ")),
+                format!(
+                    "{field}: Chain '{id}' is not supported; use one of: {}",
+                    known.join(", ")
+                ),
             )
         })
     }
@@ -380,7 +381,10 @@ mod tests {
             .configured_token(Currency::Usdt)
             .unwrap_err();
         assert_eq!(err.code(), "INVALID_CURRENCY");
-        assert!(err.to_string().contains("[chains.ethereum-sepolia.tokens.USDT]"), "{err}");
+        assert!(
+            err.to_string().contains("[chains.ethereum-sepolia.tokens.USDT]"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -398,8 +402,15 @@ mod tests {
         "#;
         let overrides: BTreeMap<String, ChainOverride> = toml::from_str(toml).unwrap();
         let r = ChainRegistry::with_overrides(&overrides).unwrap();
-        let usdt = r.get("ethereum-sepolia").unwrap().configured_token(Currency::Usdt).unwrap();
-        assert_eq!(usdt.contract.as_deref(), Some("0x7169D38820dfd117C3FA1f22a697dBA58d90BA06"));
+        let usdt = r
+            .get("ethereum-sepolia")
+            .unwrap()
+            .configured_token(Currency::Usdt)
+            .unwrap();
+        assert_eq!(
+            usdt.contract.as_deref(),
+            Some("0x7169D38820dfd117C3FA1f22a697dBA58d90BA06")
+        );
         let l2 = r.get("my-l2").unwrap();
         assert_eq!(l2.confirmations, 4);
         assert_eq!(l2.configured_token(Currency::Usdc).unwrap().decimals, 6);

@@ -113,7 +113,7 @@ pub async fn connect(url: &str) -> Result<Box<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Box::new(sqlite::SqliteStore::connect(url).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        postgres::PgStore::connect(url).await.map(|_| unreachable!())
+        Ok(Box::new(postgres::PgStore::connect(url).await?))
     } else {
         Err(Error::validation(
             "database-url",

@@ -1,11 +1,975 @@
-//! PostgreSQL backend (placeholder until the port lands).
+//! PostgreSQL backend: the production and multi-replica store. Transactions run at READ
+//! COMMITTED; the invariants hold under concurrency through row locks (`FOR UPDATE SKIP
+//! LOCKED` to claim work nobody else holds; a lock on the `pool_alerts` or
+//! `deposit_references` row to serialize changes to one alert or one reference) and unique
+//! constraints mapped to domain errors.
+//!
+//! Amounts are NUMERIC but cross the wire as text (`$n::numeric` in, `amount::text` out):
+//! sqlx's `Decimal` codec encodes and decodes zero without its scale, so `"0.00"` would read
+//! back as `"0"`. Text columns are ordered with `COLLATE "C"` where ties reach them, so the
+//! order matches SQLite's byte order whatever the database's locale.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::types::Json;
+use sqlx::{PgExecutor, Postgres, QueryBuilder, Row};
+
+use super::{
+    Bound, NewBinding, Store, duplicate_binding, embedded_migrator, is_unique_violation, metadata_from_json,
+    pool_low_data,
+};
+use crate::amount::Amount;
+use crate::apikey::ApiKey;
+use crate::chain::{Currency, Protocol};
+use crate::deposit::{
+    self, Deposit, DepositBinding, DepositFilter, DepositReference, DepositReferenceSummary, DepositSortBy,
+    DepositStatus, NewDeposit, ReferenceFilter,
+};
 use crate::error::{Error, Result};
+use crate::event::{Event, EventFilter, EventType};
+use crate::ids;
+use crate::order::{NewOrder, Order, OrderFilter, OrderSortBy, OrderStatus, like_pattern};
+use crate::page::{Page, Pagination};
+use crate::pool::PoolCounts;
+use crate::time::Timestamp;
 
-pub struct PgStore;
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/postgres/0001_init.sql"))];
+
+/// The columns [`order_from_row`] reads, amounts as text.
+macro_rules! order_columns {
+    () => {
+        "order_id, order_reference, amount::text AS amount, amount_received::text AS amount_received,
+         currency, chain_id, protocol, address, status, metadata, success_url, cancel_url, payment_url,
+         payment_window_minutes, grace_minutes, created_at, expires_at, completed_at, expired_at,
+         tx_hash, block_number, confirmations"
+    };
+}
+
+/// The columns [`deposit_from_row`] reads, amounts as text.
+macro_rules! deposit_columns {
+    () => {
+        "deposit_id, deposit_reference, address, chain_id, currency, amount::text AS amount, tx_hash,
+         log_index, block_number, status, confirmations, detected_at, confirmed_at, completed_at"
+    };
+}
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+type Tx = sqlx::Transaction<'static, Postgres>;
 
 impl PgStore {
-    pub async fn connect(_url: &str) -> Result<PgStore> {
-        Err(Error::Internal("postgres backend not built yet".into()))
+    /// Connects to a `postgres://` URL.
+    pub async fn connect(url: &str) -> Result<PgStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await?;
+        Ok(PgStore { pool })
+    }
+}
+
+async fn insert_event(tx: &mut Tx, event: &Event) -> Result<()> {
+    sqlx::query("INSERT INTO events (id, type, created_at, payload) VALUES ($1, $2, $3, $4)")
+        .bind(&event.id)
+        .bind(event.event_type.as_str())
+        .bind(event.created_at)
+        .bind(event.payload())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn amount(r: &PgRow, column: &str) -> Result<Amount> {
+    Amount::from_stored(r.try_get(column)?)
+}
+
+fn order_from_row(r: &PgRow) -> Result<Order> {
+    let status: String = r.try_get("status")?;
+    Ok(Order {
+        order_id: r.try_get("order_id")?,
+        order_reference: r.try_get("order_reference")?,
+        amount: amount(r, "amount")?,
+        amount_received: amount(r, "amount_received")?,
+        currency: Currency::from_stored(r.try_get("currency")?)?,
+        chain_id: r.try_get("chain_id")?,
+        protocol: Protocol::from_stored(r.try_get("protocol")?)?,
+        address: r.try_get("address")?,
+        status: OrderStatus::parse("status", &status).map_err(|e| Error::Internal(e.to_string()))?,
+        metadata: metadata_from_json(r.try_get("metadata")?),
+        success_url: r.try_get("success_url")?,
+        cancel_url: r.try_get("cancel_url")?,
+        payment_url: r.try_get("payment_url")?,
+        payment_window_minutes: r.try_get::<i32, _>("payment_window_minutes")? as u32,
+        grace_minutes: r.try_get::<i32, _>("grace_minutes")? as u32,
+        created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
+        completed_at: r.try_get("completed_at")?,
+        expired_at: r.try_get("expired_at")?,
+        tx_hash: r.try_get("tx_hash")?,
+        block_number: r.try_get::<Option<i64>, _>("block_number")?.map(|v| v as u64),
+        confirmations: r.try_get::<Option<i64>, _>("confirmations")?.map(|v| v as u64),
+    })
+}
+
+fn deposit_from_row(r: &PgRow) -> Result<Deposit> {
+    let status: String = r.try_get("status")?;
+    Ok(Deposit {
+        deposit_id: r.try_get("deposit_id")?,
+        deposit_reference: r.try_get("deposit_reference")?,
+        amount: amount(r, "amount")?,
+        currency: Currency::from_stored(r.try_get("currency")?)?,
+        chain_id: r.try_get("chain_id")?,
+        address: r.try_get("address")?,
+        tx_hash: r.try_get("tx_hash")?,
+        log_index: r.try_get::<i64, _>("log_index")? as u64,
+        block_number: r.try_get::<i64, _>("block_number")? as u64,
+        status: DepositStatus::parse("status", &status).map_err(|e| Error::Internal(e.to_string()))?,
+        confirmations: r.try_get::<i64, _>("confirmations")? as u64,
+        detected_at: r.try_get("detected_at")?,
+        confirmed_at: r.try_get("confirmed_at")?,
+        completed_at: r.try_get("completed_at")?,
+    })
+}
+
+fn api_key_from_row(r: &PgRow) -> Result<ApiKey> {
+    Ok(ApiKey {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        prefix: r.try_get("prefix")?,
+        created_at: r.try_get("created_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+    })
+}
+
+fn push_order_filters(qb: &mut QueryBuilder<Postgres>, f: &OrderFilter) {
+    qb.push(" WHERE 1 = 1");
+    if let Some(s) = f.status {
+        qb.push(" AND status = ").push_bind(s.as_str());
+    }
+    if let Some(c) = f.currency {
+        qb.push(" AND currency = ").push_bind(c.as_str());
+    }
+    if let Some(c) = &f.chain_id {
+        qb.push(" AND chain_id = ").push_bind(c.clone());
+    }
+    if let Some(r) = &f.order_reference {
+        // ILIKE: SQLite's LIKE is case-insensitive too.
+        qb.push(" AND order_reference ILIKE ")
+            .push_bind(like_pattern(r))
+            .push(" ESCAPE '\\'");
+    }
+}
+
+fn push_deposit_filters(qb: &mut QueryBuilder<Postgres>, f: &DepositFilter) {
+    qb.push(" WHERE 1 = 1");
+    if let Some(r) = &f.deposit_reference {
+        qb.push(" AND deposit_reference = ").push_bind(r.clone());
+    }
+    if let Some(s) = f.status {
+        qb.push(" AND status = ").push_bind(s.as_str());
+    }
+    if let Some(c) = f.currency {
+        qb.push(" AND currency = ").push_bind(c.as_str());
+    }
+    if let Some(c) = &f.chain_id {
+        qb.push(" AND chain_id = ").push_bind(c.clone());
+    }
+}
+
+async fn count_pool(executor: impl PgExecutor<'_>, protocol: Protocol) -> Result<PoolCounts> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT state, COUNT(*) FROM pool_addresses WHERE protocol = $1 GROUP BY state")
+            .bind(protocol.as_str())
+            .fetch_all(executor)
+            .await?;
+    let mut c = PoolCounts::default();
+    for (state, n) in rows {
+        let n = n as u64;
+        match state.as_str() {
+            "available" => c.available = n,
+            "assigned" => c.assigned = n,
+            _ => c.cooldown = n,
+        }
+    }
+    Ok(c)
+}
+
+/// Claims the least recently used available address of `protocol` for `kind`/`reference`.
+/// `SKIP LOCKED`: concurrent claims take different rows and never wait on each other.
+async fn claim_address(tx: &mut Tx, protocol: Protocol, kind: &'static str, reference: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE pool_addresses
+         SET state = 'assigned', assigned_kind = $3, assigned_ref = $1, cooldown_until = NULL
+         WHERE (protocol, address) = (
+             SELECT protocol, address FROM pool_addresses
+             WHERE protocol = $2 AND state = 'available'
+             ORDER BY available_since, address COLLATE \"C\" LIMIT 1
+             FOR UPDATE SKIP LOCKED)
+         RETURNING address",
+    )
+    .bind(reference)
+    .bind(protocol.as_str())
+    .bind(kind)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// How one attempt at a bind ended.
+enum BindAttempt {
+    Done(Bound),
+    /// A concurrent bind gave the reference a live address of this protocol first.
+    Raced,
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        embedded_migrator(MIGRATIONS).run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn insert_api_key(&self, key: &ApiKey, hash: &str) -> Result<()> {
+        sqlx::query("INSERT INTO api_keys (id, name, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&key.id)
+            .bind(&key.name)
+            .bind(&key.prefix)
+            .bind(hash)
+            .bind(key.created_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>> {
+        let row = sqlx::query("SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| api_key_from_row(&r)).transpose()
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>> {
+        let rows = sqlx::query("SELECT * FROM api_keys ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(api_key_from_row).collect()
+    }
+
+    async fn revoke_api_key(&self, id_or_prefix: &str, now: Timestamp) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE (id = $2 OR prefix = $2) AND revoked_at IS NULL")
+                .bind(now)
+                .bind(id_or_prefix)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn load_settings(&self) -> Result<Vec<(String, String)>> {
+        Ok(sqlx::query_as("SELECT key, value FROM settings")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn save_setting(&self, key: &str, value: Option<&str>, now: Timestamp) -> Result<()> {
+        match value {
+            Some(v) => {
+                sqlx::query(
+                    "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                )
+                .bind(key)
+                .bind(v)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM settings WHERE key = $1")
+                    .bind(key)
+                    .execute(&self.pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn import_addresses(&self, protocol: Protocol, addresses: &[String], now: Timestamp) -> Result<u64> {
+        // One array parameter per statement: no bind-parameter limit to chunk around.
+        let done = sqlx::query(
+            "INSERT INTO pool_addresses (protocol, address, state, available_since, imported_at)
+             SELECT $1, address, 'available', $3, $3 FROM unnest($2::text[]) AS a (address)
+             ON CONFLICT (protocol, address) DO NOTHING",
+        )
+        .bind(protocol.as_str())
+        .bind(addresses)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn pool_counts(&self, protocol: Protocol) -> Result<PoolCounts> {
+        count_pool(&self.pool, protocol).await
+    }
+
+    async fn release_cooled_addresses(&self, now: Timestamp) -> Result<u64> {
+        // SKIP LOCKED: replicas releasing at the same moment split the rows instead of
+        // waiting on (or deadlocking over) each other's.
+        let done = sqlx::query(
+            "UPDATE pool_addresses
+             SET state = 'available', assigned_kind = NULL, assigned_ref = NULL,
+                 cooldown_until = NULL, available_since = $1
+             WHERE (protocol, address) IN (
+                 SELECT protocol, address FROM pool_addresses
+                 WHERE state = 'cooldown' AND cooldown_until <= $1
+                 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn check_pool_low(&self, protocol: Protocol, watermark: u32, now: Timestamp) -> Result<Option<Event>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO pool_alerts (protocol, low) VALUES ($1, FALSE) ON CONFLICT (protocol) DO NOTHING")
+            .bind(protocol.as_str())
+            .execute(&mut *tx)
+            .await?;
+        // The row lock serializes replicas: the second one reads the first one's verdict.
+        let was_low: bool = sqlx::query_scalar("SELECT low FROM pool_alerts WHERE protocol = $1 FOR UPDATE")
+            .bind(protocol.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+        let counts = count_pool(&mut *tx, protocol).await?;
+        let total = counts.available + counts.assigned + counts.cooldown;
+        let is_low = total > 0 && counts.available < u64::from(watermark);
+        if is_low == was_low {
+            tx.commit().await?;
+            return Ok(None);
+        }
+        sqlx::query("UPDATE pool_alerts SET low = $2 WHERE protocol = $1")
+            .bind(protocol.as_str())
+            .bind(is_low)
+            .execute(&mut *tx)
+            .await?;
+        let event = if is_low {
+            let e = Event::new(EventType::PoolLow, now, &pool_low_data(protocol, counts, watermark))?;
+            insert_event(&mut tx, &e).await?;
+            Some(e)
+        } else {
+            None
+        };
+        tx.commit().await?;
+        Ok(event)
+    }
+
+    async fn create_order(&self, new: NewOrder) -> Result<Order> {
+        let mut tx = self.pool.begin().await?;
+        // Checked before claiming, so a duplicate never touches the pool.
+        let existing: Option<String> = sqlx::query_scalar("SELECT order_id FROM orders WHERE order_reference = $1")
+            .bind(&new.order_reference)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(existing_order_id) = existing {
+            return Err(Error::DuplicateOrderReference {
+                reference: new.order_reference,
+                existing_order_id,
+            });
+        }
+        let Some(address) = claim_address(&mut tx, new.protocol, "order", &new.order_id).await? else {
+            return Err(Error::NoAvailableAddresses(new.protocol));
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO orders (order_id, order_reference, amount, amount_received, currency,
+                 chain_id, protocol, address, status, metadata, success_url, cancel_url, payment_url,
+                 payment_window_minutes, grace_minutes, created_at, expires_at, grace_ends_at)
+             VALUES ($1, $2, $3::numeric, $4::numeric, $5, $6, $7, $8, 'pending', $9, $10, $11, $12,
+                 $13, $14, $15, $16, $17)",
+        )
+        .bind(&new.order_id)
+        .bind(&new.order_reference)
+        .bind(new.amount.to_string())
+        .bind(Amount::zero_with_scale(new.amount.scale()).to_string())
+        .bind(new.currency.as_str())
+        .bind(&new.chain_id)
+        .bind(new.protocol.as_str())
+        .bind(&address)
+        .bind(Json(&new.metadata))
+        .bind(&new.success_url)
+        .bind(&new.cancel_url)
+        .bind(&new.payment_url)
+        .bind(new.payment_window_minutes as i32)
+        .bind(new.grace_minutes as i32)
+        .bind(new.created_at)
+        .bind(new.expires_at)
+        .bind(new.grace_ends_at())
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            // A concurrent create with the same reference committed after our check. Its
+            // commit is what raised the violation, so a fresh read finds its id.
+            Err(e) if is_unique_violation(&e, "order_reference") => {
+                tx.rollback().await?;
+                let existing_order_id: Option<String> =
+                    sqlx::query_scalar("SELECT order_id FROM orders WHERE order_reference = $1")
+                        .bind(&new.order_reference)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                return match existing_order_id {
+                    Some(existing_order_id) => Err(Error::DuplicateOrderReference {
+                        reference: new.order_reference,
+                        existing_order_id,
+                    }),
+                    None => Err(e.into()),
+                };
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let order = new.into_order(address);
+        insert_event(&mut tx, &Event::new(EventType::OrderCreated, order.created_at, &order)?).await?;
+        tx.commit().await?;
+        Ok(order)
+    }
+
+    async fn get_order(&self, order_id: &str) -> Result<Option<Order>> {
+        let row = sqlx::query(concat!("SELECT ", order_columns!(), " FROM orders WHERE order_id = $1"))
+            .bind(order_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(order_from_row).transpose()
+    }
+
+    async fn get_order_by_reference(&self, reference: &str) -> Result<Option<Order>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            order_columns!(),
+            " FROM orders WHERE order_reference = $1"
+        ))
+        .bind(reference)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(order_from_row).transpose()
+    }
+
+    async fn list_orders(&self, f: &OrderFilter) -> Result<Page<Order>> {
+        let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM orders");
+        push_order_filters(&mut count, f);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+
+        let mut qb = QueryBuilder::<Postgres>::new(concat!("SELECT ", order_columns!(), " FROM orders"));
+        push_order_filters(&mut qb, f);
+        let column = match f.sort_by {
+            OrderSortBy::CreatedAt => "created_at",
+            OrderSortBy::Amount => "amount",
+            OrderSortBy::ExpiresAt => "expires_at",
+        };
+        let dir = f.sort_order.sql();
+        // Qualified: a bare `amount` would name the text output column and sort as text.
+        qb.push(format_args!(" ORDER BY orders.{column} {dir}, order_id {dir} LIMIT "))
+            .push_bind(i64::from(f.page.limit))
+            .push(" OFFSET ")
+            .push_bind(f.page.offset());
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        Ok(Page {
+            items: rows.iter().map(order_from_row).collect::<Result<_>>()?,
+            pagination: Pagination::new(f.page, total as u64),
+        })
+    }
+
+    async fn expire_orders(&self, now: Timestamp, cooldown_until: Timestamp, limit: u32) -> Result<Vec<Order>> {
+        let mut tx = self.pool.begin().await?;
+        // SKIP LOCKED: replicas expiring at the same moment take disjoint orders, so each
+        // order expires (and fires `order.expired`) once.
+        let rows = sqlx::query(concat!(
+            "UPDATE orders SET status = 'expired', expired_at = $1
+             WHERE order_id IN (
+                 SELECT order_id FROM orders
+                 WHERE status = 'pending' AND grace_ends_at <= $1
+                 ORDER BY grace_ends_at LIMIT $2
+                 FOR UPDATE SKIP LOCKED)
+             RETURNING ",
+            order_columns!()
+        ))
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        let orders = rows.iter().map(order_from_row).collect::<Result<Vec<_>>>()?;
+        for order in &orders {
+            sqlx::query(
+                "UPDATE pool_addresses SET state = 'cooldown', cooldown_until = $1
+                 WHERE protocol = $2 AND address = $3 AND state = 'assigned' AND assigned_ref = $4",
+            )
+            .bind(cooldown_until)
+            .bind(order.protocol.as_str())
+            .bind(&order.address)
+            .bind(&order.order_id)
+            .execute(&mut *tx)
+            .await?;
+            insert_event(&mut tx, &Event::new(EventType::OrderExpired, now, order)?).await?;
+        }
+        tx.commit().await?;
+        Ok(orders)
+    }
+
+    async fn bind_deposit(&self, b: NewBinding) -> Result<Bound> {
+        // The reference row lock makes a race impossible in practice; should the live-address
+        // index still fire, the retry reads the winner's address and shares it.
+        for _ in 0..2 {
+            if let BindAttempt::Done(bound) = self.try_bind(&b).await? {
+                return Ok(bound);
+            }
+        }
+        Err(Error::Internal(format!(
+            "binding '{}' kept racing a concurrent bind",
+            b.deposit_reference
+        )))
+    }
+
+    async fn unbind_deposit(
+        &self,
+        reference: &str,
+        chain_id: Option<&str>,
+        now: Timestamp,
+        cooldown_until: Timestamp,
+    ) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        // Locks the reference against concurrent binds, which could otherwise attach a
+        // binding to the address being released.
+        let exists: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM deposit_references WHERE deposit_reference = $1 FOR NO KEY UPDATE")
+                .bind(reference)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if exists.is_none() {
+            return Err(Error::DepositReferenceNotFound(reference.to_string()));
+        }
+        let removed: Vec<(String, String)> = sqlx::query_as(
+            "DELETE FROM deposit_bindings WHERE deposit_reference = $1 AND ($2::text IS NULL OR chain_id = $2)
+             RETURNING chain_id, protocol",
+        )
+        .bind(reference)
+        .bind(chain_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        if let (Some(chain), true) = (chain_id, removed.is_empty()) {
+            return Err(Error::NotFound(format!(
+                "Deposit reference '{reference}' has no binding on chain '{chain}'"
+            )));
+        }
+        let mut released = Vec::new();
+        let protocols: BTreeSet<&str> = removed.iter().map(|(_, p)| p.as_str()).collect();
+        for protocol in protocols {
+            let left: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM deposit_bindings WHERE deposit_reference = $1 AND protocol = $2",
+            )
+            .bind(reference)
+            .bind(protocol)
+            .fetch_one(&mut *tx)
+            .await?;
+            if left > 0 {
+                continue;
+            }
+            let addresses: Vec<String> = sqlx::query_scalar(
+                "UPDATE deposit_addresses SET released_at = $3
+                 WHERE deposit_reference = $1 AND protocol = $2 AND released_at IS NULL RETURNING address",
+            )
+            .bind(reference)
+            .bind(protocol)
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await?;
+            for address in addresses {
+                sqlx::query(
+                    "UPDATE pool_addresses SET state = 'cooldown', cooldown_until = $1
+                     WHERE protocol = $2 AND address = $3 AND state = 'assigned'",
+                )
+                .bind(cooldown_until)
+                .bind(protocol)
+                .bind(&address)
+                .execute(&mut *tx)
+                .await?;
+                released.push(address);
+            }
+        }
+        let count = removed.len() as u64;
+        if count > 0 {
+            let data = serde_json::json!({
+                "depositReference": reference,
+                "chains": removed.iter().map(|(c, _)| c).collect::<Vec<_>>(),
+                "unboundAddresses": count,
+                "releasedAddresses": released,
+            });
+            insert_event(&mut tx, &Event::new(EventType::DepositAddressUnbound, now, &data)?).await?;
+        }
+        tx.commit().await?;
+        Ok(count)
+    }
+
+    async fn get_deposit_reference(&self, reference: &str) -> Result<Option<DepositReference>> {
+        let Some(r) = sqlx::query("SELECT * FROM deposit_references WHERE deposit_reference = $1")
+            .bind(reference)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let bindings = sqlx::query(
+            "SELECT * FROM deposit_bindings WHERE deposit_reference = $1 ORDER BY created_at, chain_id COLLATE \"C\"",
+        )
+        .bind(reference)
+        .fetch_all(&self.pool)
+        .await?;
+        let addresses = bindings
+            .iter()
+            .map(|b| {
+                Ok(DepositBinding {
+                    currency: b
+                        .try_get::<Option<String>, _>("currency")?
+                        .as_deref()
+                        .map(Currency::from_stored)
+                        .transpose()?,
+                    chain_id: b.try_get("chain_id")?,
+                    protocol: Protocol::from_stored(b.try_get("protocol")?)?,
+                    address: b.try_get("address")?,
+                    created_at: b.try_get("created_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let (total_deposits, total_amount) = self.totals(reference).await?;
+        Ok(Some(DepositReference {
+            deposit_reference: r.try_get("deposit_reference")?,
+            addresses,
+            total_deposits,
+            total_amount,
+            metadata: metadata_from_json(r.try_get("metadata")?),
+            created_at: r.try_get("created_at")?,
+        }))
+    }
+
+    async fn list_deposit_references(&self, f: &ReferenceFilter) -> Result<Page<DepositReferenceSummary>> {
+        let pattern = f.search.as_deref().map(like_pattern);
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM deposit_references
+             WHERE $1::text IS NULL OR deposit_reference ILIKE $1 ESCAPE '\\'",
+        )
+        .bind(&pattern)
+        .fetch_one(&self.pool)
+        .await?;
+        let rows = sqlx::query(
+            "SELECT r.deposit_reference, r.created_at,
+                (SELECT string_agg(DISTINCT protocol, ',') FROM deposit_bindings b WHERE b.deposit_reference = r.deposit_reference) AS protocols,
+                (SELECT COUNT(*) FROM deposit_bindings b WHERE b.deposit_reference = r.deposit_reference) AS address_count,
+                (SELECT MAX(detected_at) FROM deposits d WHERE d.deposit_reference = r.deposit_reference) AS last_deposit_at
+             FROM deposit_references r
+             WHERE $1::text IS NULL OR r.deposit_reference ILIKE $1 ESCAPE '\\'
+             ORDER BY r.created_at DESC, r.deposit_reference COLLATE \"C\" DESC LIMIT $2 OFFSET $3",
+        )
+        .bind(&pattern)
+        .bind(i64::from(f.page.limit))
+        .bind(f.page.offset())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for r in rows {
+            let reference: String = r.try_get("deposit_reference")?;
+            let protocols = r
+                .try_get::<Option<String>, _>("protocols")?
+                .unwrap_or_default()
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(Protocol::from_stored)
+                .collect::<Result<BTreeSet<_>>>()?;
+            let (total_deposits, total_amount) = self.totals(&reference).await?;
+            items.push(DepositReferenceSummary {
+                deposit_reference: reference,
+                protocols: protocols.into_iter().collect(),
+                address_count: r.try_get::<i64, _>("address_count")? as u64,
+                total_deposits,
+                total_amount,
+                last_deposit_at: r.try_get("last_deposit_at")?,
+                created_at: r.try_get("created_at")?,
+            });
+        }
+        Ok(Page {
+            items,
+            pagination: Pagination::new(f.page, total as u64),
+        })
+    }
+
+    async fn list_deposits(&self, f: &DepositFilter) -> Result<Page<Deposit>> {
+        let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM deposits");
+        push_deposit_filters(&mut count, f);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        let mut qb = QueryBuilder::<Postgres>::new(concat!("SELECT ", deposit_columns!(), " FROM deposits"));
+        push_deposit_filters(&mut qb, f);
+        let column = match f.sort_by {
+            DepositSortBy::DetectedAt => "detected_at",
+            DepositSortBy::Amount => "amount",
+            DepositSortBy::BlockNumber => "block_number",
+        };
+        let dir = f.sort_order.sql();
+        qb.push(format_args!(
+            " ORDER BY deposits.{column} {dir}, deposit_id {dir} LIMIT "
+        ))
+        .push_bind(i64::from(f.page.limit))
+        .push(" OFFSET ")
+        .push_bind(f.page.offset());
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        Ok(Page {
+            items: rows.iter().map(deposit_from_row).collect::<Result<_>>()?,
+            pagination: Pagination::new(f.page, total as u64),
+        })
+    }
+
+    async fn record_deposit(&self, d: NewDeposit) -> Result<Option<Deposit>> {
+        let mut tx = self.pool.begin().await?;
+        // The address may since have been unbound; the deposit still belongs to whoever held it.
+        let reference: Option<String> = sqlx::query_scalar(
+            "SELECT deposit_reference FROM deposit_addresses WHERE address = $1
+             ORDER BY released_at IS NULL DESC, created_at DESC LIMIT 1",
+        )
+        .bind(&d.address)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let reference =
+            reference.ok_or_else(|| Error::NotFound(format!("'{}' is not a deposit address", d.address)))?;
+        let deposit = Deposit {
+            deposit_id: ids::deposit_id(),
+            deposit_reference: reference,
+            amount: d.amount,
+            currency: d.currency,
+            chain_id: d.chain_id,
+            address: d.address,
+            tx_hash: d.tx_hash,
+            log_index: d.log_index,
+            block_number: d.block_number,
+            status: d.status,
+            confirmations: d.confirmations,
+            detected_at: d.detected_at,
+            confirmed_at: d.status.is_credited().then_some(d.detected_at),
+            completed_at: None,
+        };
+        // A replica recording the same transfer concurrently waits here, then inserts nothing.
+        let inserted = sqlx::query(
+            "INSERT INTO deposits (deposit_id, deposit_reference, address, chain_id, currency, amount,
+                 tx_hash, log_index, block_number, status, confirmations, detected_at, confirmed_at)
+             VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, $9, $10, $11, $12, $13)
+             ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING",
+        )
+        .bind(&deposit.deposit_id)
+        .bind(&deposit.deposit_reference)
+        .bind(&deposit.address)
+        .bind(&deposit.chain_id)
+        .bind(deposit.currency.as_str())
+        .bind(deposit.amount.to_string())
+        .bind(&deposit.tx_hash)
+        .bind(deposit.log_index as i64)
+        .bind(deposit.block_number as i64)
+        .bind(deposit.status.as_str())
+        .bind(deposit.confirmations as i64)
+        .bind(deposit.detected_at)
+        .bind(deposit.confirmed_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(None);
+        }
+        let event_type = if deposit.status.is_credited() {
+            EventType::DepositConfirmed
+        } else {
+            EventType::DepositPending
+        };
+        insert_event(&mut tx, &Event::new(event_type, deposit.detected_at, &deposit)?).await?;
+        tx.commit().await?;
+        Ok(Some(deposit))
+    }
+
+    async fn list_events(&self, f: &EventFilter) -> Result<Page<Event>> {
+        let event_type = f.event_type.map(EventType::as_str);
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE $1::text IS NULL OR type = $1")
+            .bind(event_type)
+            .fetch_one(&self.pool)
+            .await?;
+        let payloads: Vec<String> = sqlx::query_scalar(
+            "SELECT payload FROM events WHERE $1::text IS NULL OR type = $1 ORDER BY seq DESC LIMIT $2 OFFSET $3",
+        )
+        .bind(event_type)
+        .bind(i64::from(f.page.limit))
+        .bind(f.page.offset())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Page {
+            items: payloads.iter().map(|p| Event::from_payload(p)).collect::<Result<_>>()?,
+            pagination: Pagination::new(f.page, total as u64),
+        })
+    }
+
+    async fn get_event(&self, id: &str) -> Result<Option<Event>> {
+        let payload: Option<String> = sqlx::query_scalar("SELECT payload FROM events WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        payload.as_deref().map(Event::from_payload).transpose()
+    }
+}
+
+impl PgStore {
+    /// One bind in one transaction. The reference row is created if missing and then locked,
+    /// so binds and unbinds of one reference run one at a time and every check below reads
+    /// what the previous one committed.
+    async fn try_bind(&self, b: &NewBinding) -> Result<BindAttempt> {
+        let mut tx = self.pool.begin().await?;
+        let initial = b.metadata.clone().unwrap_or_default();
+        let created = sqlx::query(
+            "INSERT INTO deposit_references (deposit_reference, metadata, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (deposit_reference) DO NOTHING",
+        )
+        .bind(&b.deposit_reference)
+        .bind(Json(&initial))
+        .bind(b.now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        // NO KEY UPDATE, not UPDATE: deposits recorded meanwhile only need a key-share lock
+        // for their foreign key and must not wait on a bind.
+        let stored: serde_json::Value = sqlx::query_scalar(
+            "SELECT metadata FROM deposit_references WHERE deposit_reference = $1 FOR NO KEY UPDATE",
+        )
+        .bind(&b.deposit_reference)
+        .fetch_one(&mut *tx)
+        .await?;
+        for (chain_id, _) in &b.chains {
+            let taken: Option<i32> =
+                sqlx::query_scalar("SELECT 1 FROM deposit_bindings WHERE deposit_reference = $1 AND chain_id = $2")
+                    .bind(&b.deposit_reference)
+                    .bind(chain_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if taken.is_some() {
+                return Err(duplicate_binding(&b.deposit_reference, chain_id));
+            }
+        }
+        let metadata = match (created, &b.metadata) {
+            (true, _) => initial,
+            (false, Some(m)) => {
+                sqlx::query("UPDATE deposit_references SET metadata = $2 WHERE deposit_reference = $1")
+                    .bind(&b.deposit_reference)
+                    .bind(Json(m))
+                    .execute(&mut *tx)
+                    .await?;
+                m.clone()
+            }
+            (false, None) => metadata_from_json(stored),
+        };
+        let live: Option<String> = sqlx::query_scalar(
+            "SELECT address FROM deposit_addresses
+             WHERE deposit_reference = $1 AND protocol = $2 AND released_at IS NULL",
+        )
+        .bind(&b.deposit_reference)
+        .bind(b.protocol.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let address = match live {
+            Some(a) => a,
+            None => {
+                let a = claim_address(&mut tx, b.protocol, "deposit", &b.deposit_reference)
+                    .await?
+                    .ok_or(Error::NoAvailableAddresses(b.protocol))?;
+                let inserted = sqlx::query(
+                    "INSERT INTO deposit_addresses (deposit_reference, protocol, address, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&b.deposit_reference)
+                .bind(b.protocol.as_str())
+                .bind(&a)
+                .bind(b.now)
+                .execute(&mut *tx)
+                .await;
+                match inserted {
+                    Ok(_) => a,
+                    Err(e) if is_unique_violation(&e, "deposit_addresses_live_ref") => {
+                        tx.rollback().await?;
+                        return Ok(BindAttempt::Raced);
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        for (chain_id, currency) in &b.chains {
+            let inserted = sqlx::query(
+                "INSERT INTO deposit_bindings (deposit_reference, chain_id, currency, protocol, address, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&b.deposit_reference)
+            .bind(chain_id)
+            .bind(currency.map(Currency::as_str))
+            .bind(b.protocol.as_str())
+            .bind(&address)
+            .bind(b.now)
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e, "deposit_bindings_pkey") => {
+                    return Err(duplicate_binding(&b.deposit_reference, chain_id));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let data = serde_json::json!({
+            "depositReference": b.deposit_reference,
+            "protocol": b.protocol,
+            "address": address,
+            "chains": b.chains.iter().map(|(c, cur)| serde_json::json!({"chainId": c, "currency": cur})).collect::<Vec<_>>(),
+            "metadata": metadata,
+        });
+        insert_event(&mut tx, &Event::new(EventType::DepositAddressBound, b.now, &data)?).await?;
+        tx.commit().await?;
+        Ok(BindAttempt::Done(Bound {
+            address,
+            metadata,
+            created_at: b.now,
+        }))
+    }
+
+    /// Count and per-currency sums of a reference's credited deposits, by the same rule as
+    /// the SQLite backend ([`deposit::totals`]).
+    async fn totals(&self, reference: &str) -> Result<(u64, BTreeMap<Currency, Amount>)> {
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT currency, amount::text, status FROM deposits WHERE deposit_reference = $1")
+                .bind(reference)
+                .fetch_all(&self.pool)
+                .await?;
+        let rows = rows
+            .iter()
+            .map(|(c, a, s)| {
+                Ok((
+                    Currency::from_stored(c)?,
+                    Amount::from_stored(a)?,
+                    DepositStatus::parse("status", s).map_err(|e| Error::Internal(e.to_string()))?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(deposit::totals(rows))
     }
 }

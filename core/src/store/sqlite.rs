@@ -7,7 +7,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{Bound, NewBinding, Store, duplicate_binding, embedded_migrator, is_unique_violation, pool_low_data};
@@ -147,7 +149,9 @@ fn push_order_filters(qb: &mut QueryBuilder<Sqlite>, f: &OrderFilter) {
     }
     if let Some(r) = &f.order_reference {
         // SQLite's LIKE is case-insensitive for ASCII, like ILIKE on Postgres.
-        qb.push(" AND order_reference LIKE ").push_bind(like_pattern(r)).push(" ESCAPE '\\'");
+        qb.push(" AND order_reference LIKE ")
+            .push_bind(like_pattern(r))
+            .push(" ESCAPE '\\'");
     }
 }
 
@@ -211,18 +215,19 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_api_key(&self, id_or_prefix: &str, now: Timestamp) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE api_keys SET revoked_at = $1 WHERE (id = $2 OR prefix = $2) AND revoked_at IS NULL",
-        )
-        .bind(to_millis(&now))
-        .bind(id_or_prefix)
-        .execute(&self.writer)
-        .await?;
+        let done =
+            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE (id = $2 OR prefix = $2) AND revoked_at IS NULL")
+                .bind(to_millis(&now))
+                .bind(id_or_prefix)
+                .execute(&self.writer)
+                .await?;
         Ok(done.rows_affected() > 0)
     }
 
     async fn load_settings(&self) -> Result<Vec<(String, String)>> {
-        let rows = sqlx::query("SELECT key, value FROM settings").fetch_all(&self.reader).await?;
+        let rows = sqlx::query("SELECT key, value FROM settings")
+            .fetch_all(&self.reader)
+            .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("key")?, r.try_get("value")?)))
             .collect()
@@ -508,12 +513,14 @@ impl Store for SqliteStore {
         let metadata = match (stored, &b.metadata) {
             (None, m) => {
                 let m = m.clone().unwrap_or_default();
-                sqlx::query("INSERT INTO deposit_references (deposit_reference, metadata, created_at) VALUES ($1, $2, $3)")
-                    .bind(&b.deposit_reference)
-                    .bind(json_text(&m))
-                    .bind(to_millis(&b.now))
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO deposit_references (deposit_reference, metadata, created_at) VALUES ($1, $2, $3)",
+                )
+                .bind(&b.deposit_reference)
+                .bind(json_text(&m))
+                .bind(to_millis(&b.now))
+                .execute(&mut *tx)
+                .await?;
                 m
             }
             (Some(_), Some(m)) => {
@@ -678,17 +685,20 @@ impl Store for SqliteStore {
         else {
             return Ok(None);
         };
-        let bindings = sqlx::query(
-            "SELECT * FROM deposit_bindings WHERE deposit_reference = $1 ORDER BY created_at, chain_id",
-        )
-        .bind(reference)
-        .fetch_all(&self.reader)
-        .await?;
+        let bindings =
+            sqlx::query("SELECT * FROM deposit_bindings WHERE deposit_reference = $1 ORDER BY created_at, chain_id")
+                .bind(reference)
+                .fetch_all(&self.reader)
+                .await?;
         let addresses = bindings
             .iter()
             .map(|b| {
                 Ok(DepositBinding {
-                    currency: b.try_get::<Option<String>, _>("currency")?.as_deref().map(Currency::from_stored).transpose()?,
+                    currency: b
+                        .try_get::<Option<String>, _>("currency")?
+                        .as_deref()
+                        .map(Currency::from_stored)
+                        .transpose()?,
                     chain_id: b.try_get("chain_id")?,
                     protocol: Protocol::from_stored(b.try_get("protocol")?)?,
                     address: b.try_get("address")?,
@@ -789,7 +799,8 @@ impl Store for SqliteStore {
         .bind(&d.address)
         .fetch_optional(&mut *tx)
         .await?;
-        let reference = reference.ok_or_else(|| Error::NotFound(format!("'{}' is not a deposit address", d.address)))?;
+        let reference =
+            reference.ok_or_else(|| Error::NotFound(format!("'{}' is not a deposit address", d.address)))?;
         let deposit = Deposit {
             deposit_id: ids::deposit_id(),
             deposit_reference: reference,

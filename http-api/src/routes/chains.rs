@@ -4,8 +4,8 @@ use payin_core::chain::ChainInfo;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::envelope::{Envelope, ok};
 use crate::AppState;
+use crate::envelope::{Envelope, ok};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChainList {

@@ -6,10 +6,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::AppState;
 use crate::envelope::{Envelope, ok, respond};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::AppState;
 
 /// Body of `PUT /config/:key`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -31,7 +31,11 @@ pub async fn get_all(State(s): State<AppState>) -> Result<Response, ApiError> {
 #[utoipa::path(put, path = "/api/v1/config/{key}", tag = "config", request_body = SetConfigRequest,
     params(("key" = String, Path)),
     responses((status = 200, body = Envelope<Settings>), (status = 400, body = ApiError), (status = 404, description = "Unknown key", body = ApiError)))]
-pub async fn set(State(s): State<AppState>, Path(key): Path<String>, ApiJson(req): ApiJson<SetConfigRequest>) -> Result<Response, ApiError> {
+pub async fn set(
+    State(s): State<AppState>,
+    Path(key): Path<String>,
+    ApiJson(req): ApiJson<SetConfigRequest>,
+) -> Result<Response, ApiError> {
     let settings = s.engine.set_config(&key, &req.value).await?;
     Ok(respond(StatusCode::OK, settings, Some(format!("{key} updated"))))
 }

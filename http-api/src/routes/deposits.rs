@@ -1,18 +1,17 @@
 use axum::extract::{Path, State};
 use axum::response::Response;
 use payin_core::deposit::{
-    BindProtocolRequest, BindReferenceRequest, BoundProtocol, BoundReference, DepositReference, UnbindRequest,
-    Unbound,
+    BindProtocolRequest, BindReferenceRequest, BoundProtocol, BoundReference, DepositReference, UnbindRequest, Unbound,
 };
 use payin_core::engine::{DepositListQuery, ReferenceListQuery};
 use serde::Deserialize;
 
+use crate::AppState;
+use crate::envelope::ok;
 use crate::envelope::{Envelope, ListOf, created, respond};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::openapi::{DepositList, ReferenceList};
-use crate::AppState;
-use crate::envelope::ok;
 
 /// Bind a permanent deposit address for a reference on one chain and currency.
 #[utoipa::path(post, path = "/api/v1/deposits/references", tag = "deposits", request_body = BindReferenceRequest,
@@ -22,8 +21,14 @@ use crate::envelope::ok;
         (status = 409, description = "DUPLICATE_DEPOSIT_REFERENCE", body = ApiError),
         (status = 503, description = "NO_AVAILABLE_ADDRESSES", body = ApiError),
     ))]
-pub async fn bind_reference(State(s): State<AppState>, ApiJson(req): ApiJson<BindReferenceRequest>) -> Result<Response, ApiError> {
-    Ok(created(s.engine.bind_deposit_reference(req).await?, "Deposit address bound"))
+pub async fn bind_reference(
+    State(s): State<AppState>,
+    ApiJson(req): ApiJson<BindReferenceRequest>,
+) -> Result<Response, ApiError> {
+    Ok(created(
+        s.engine.bind_deposit_reference(req).await?,
+        "Deposit address bound",
+    ))
 }
 
 /// Bind one address for a reference, watched on every chain of a protocol family.
@@ -34,8 +39,14 @@ pub async fn bind_reference(State(s): State<AppState>, ApiJson(req): ApiJson<Bin
         (status = 409, description = "DUPLICATE_DEPOSIT_REFERENCE", body = ApiError),
         (status = 503, description = "NO_AVAILABLE_ADDRESSES", body = ApiError),
     ))]
-pub async fn bind_protocol(State(s): State<AppState>, ApiJson(req): ApiJson<BindProtocolRequest>) -> Result<Response, ApiError> {
-    Ok(created(s.engine.bind_deposit_protocol(req).await?, "Deposit address bound"))
+pub async fn bind_protocol(
+    State(s): State<AppState>,
+    ApiJson(req): ApiJson<BindProtocolRequest>,
+) -> Result<Response, ApiError> {
+    Ok(created(
+        s.engine.bind_deposit_protocol(req).await?,
+        "Deposit address bound",
+    ))
 }
 
 /// A reference's addresses and deposit totals.
@@ -49,14 +60,23 @@ pub async fn get_reference(State(s): State<AppState>, Path(reference): Path<Stri
 /// List deposit references.
 #[utoipa::path(get, path = "/api/v1/deposits/references", tag = "deposits", params(ReferenceListQuery),
     responses((status = 200, body = Envelope<ReferenceList>), (status = 400, body = ApiError)))]
-pub async fn list_references(State(s): State<AppState>, ApiQuery(q): ApiQuery<ReferenceListQuery>) -> Result<Response, ApiError> {
-    Ok(ok(ListOf::new("references", s.engine.list_deposit_references(&q).await?)))
+pub async fn list_references(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<ReferenceListQuery>,
+) -> Result<Response, ApiError> {
+    Ok(ok(ListOf::new(
+        "references",
+        s.engine.list_deposit_references(&q).await?,
+    )))
 }
 
 /// List deposit records.
 #[utoipa::path(get, path = "/api/v1/deposits", tag = "deposits", params(DepositListQuery),
     responses((status = 200, body = Envelope<DepositList>), (status = 400, body = ApiError)))]
-pub async fn list_deposits(State(s): State<AppState>, ApiQuery(q): ApiQuery<DepositListQuery>) -> Result<Response, ApiError> {
+pub async fn list_deposits(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<DepositListQuery>,
+) -> Result<Response, ApiError> {
     Ok(ok(ListOf::new("deposits", s.engine.list_deposits(&q).await?)))
 }
 
@@ -78,14 +98,24 @@ pub async fn delete_reference(
     ApiQuery(q): ApiQuery<UnbindQuery>,
 ) -> Result<Response, ApiError> {
     let unbound = s.engine.unbind_deposit(&reference, q.chain_id.as_deref()).await?;
-    Ok(respond(axum::http::StatusCode::OK, unbound, Some("Deposit reference unbound".into())))
+    Ok(respond(
+        axum::http::StatusCode::OK,
+        unbound,
+        Some("Deposit reference unbound".into()),
+    ))
 }
 
 /// Unbind a reference (body form).
 #[utoipa::path(post, path = "/api/v1/deposits/unbind", tag = "deposits", request_body = UnbindRequest,
     responses((status = 200, body = Envelope<Unbound>), (status = 404, body = ApiError)))]
 pub async fn unbind(State(s): State<AppState>, ApiJson(req): ApiJson<UnbindRequest>) -> Result<Response, ApiError> {
-    let unbound = s.engine.unbind_deposit(&req.deposit_reference, req.chain_id.as_deref()).await?;
-    Ok(respond(axum::http::StatusCode::OK, unbound, Some("Deposit reference unbound".into())))
+    let unbound = s
+        .engine
+        .unbind_deposit(&req.deposit_reference, req.chain_id.as_deref())
+        .await?;
+    Ok(respond(
+        axum::http::StatusCode::OK,
+        unbound,
+        Some("Deposit reference unbound".into()),
+    ))
 }
-

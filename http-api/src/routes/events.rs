@@ -3,11 +3,11 @@ use axum::response::Response;
 use payin_core::engine::EventListQuery;
 use payin_core::event::Event;
 
+use crate::AppState;
 use crate::envelope::{Envelope, ListOf, ok};
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::openapi::EventList;
-use crate::AppState;
 
 /// Events, newest first; every state change writes one.
 #[utoipa::path(get, path = "/api/v1/events", tag = "events", params(EventListQuery),

@@ -5,8 +5,8 @@ use axum::response::{IntoResponse, Response};
 use payin_core::engine::Health;
 use serde_json::json;
 
-use crate::envelope::Envelope;
 use crate::AppState;
+use crate::envelope::Envelope;
 
 /// Liveness and database status; public. 503 when the database does not answer.
 /// `status`, `version` and `timestamp` are also given at the top level for load balancers.

@@ -3,11 +3,11 @@ use axum::response::Response;
 use payin_core::engine::OrderListQuery;
 use payin_core::order::{CreateOrderRequest, Order};
 
+use crate::AppState;
 use crate::envelope::{Envelope, ListOf, created, ok};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::openapi::OrderList;
-use crate::AppState;
 
 /// Create an order with its own payment address.
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = CreateOrderRequest,
@@ -17,7 +17,10 @@ use crate::AppState;
         (status = 409, description = "DUPLICATE_ORDER_REFERENCE, with existingOrderId", body = ApiError),
         (status = 503, description = "NO_AVAILABLE_ADDRESSES", body = ApiError),
     ))]
-pub async fn create(State(s): State<AppState>, ApiJson(req): ApiJson<CreateOrderRequest>) -> Result<Response, ApiError> {
+pub async fn create(
+    State(s): State<AppState>,
+    ApiJson(req): ApiJson<CreateOrderRequest>,
+) -> Result<Response, ApiError> {
     Ok(created(s.engine.create_order(req).await?, "Order created successfully"))
 }
 

@@ -4,10 +4,10 @@ use payin_core::pool::{ImportAddressesRequest, ImportResult, PoolStatus};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::AppState;
 use crate::envelope::{Envelope, ok, respond};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, IMPORT_BODY_LIMIT};
-use crate::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PoolList {

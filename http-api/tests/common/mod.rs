@@ -48,7 +48,9 @@ impl TestApp {
     /// `None` when the backend is unavailable outside CI (the skip is printed).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
         let db = fresh_database(backend).await?;
-        let clock = Arc::new(ManualClock::new(chrono::Utc.with_ymd_and_hms(2025, 1, 20, 10, 30, 0).unwrap()));
+        let clock = Arc::new(ManualClock::new(
+            chrono::Utc.with_ymd_and_hms(2025, 1, 20, 10, 30, 0).unwrap(),
+        ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let mut options = EngineOptions::new(db.url.clone());
@@ -88,22 +90,28 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(self.client.post(self.url(path)).bearer_auth(&self.key).json(&body)).await
+        self.send(self.client.post(self.url(path)).bearer_auth(&self.key).json(&body))
+            .await
     }
 
     pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(self.client.put(self.url(path)).bearer_auth(&self.key).json(&body)).await
+        self.send(self.client.put(self.url(path)).bearer_auth(&self.key).json(&body))
+            .await
     }
 
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
-        self.send(self.client.delete(self.url(path)).bearer_auth(&self.key)).await
+        self.send(self.client.delete(self.url(path)).bearer_auth(&self.key))
+            .await
     }
 
     /// Imports `n` fresh EVM addresses through the API.
     pub async fn import_evm(&self, seed: u32, n: u32) -> Vec<String> {
         let addresses = evm_addresses(seed, n);
         let (status, body) = self
-            .post("/api/v1/addresses/import", json!({"protocol": "evm", "addresses": addresses}))
+            .post(
+                "/api/v1/addresses/import",
+                json!({"protocol": "evm", "addresses": addresses}),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["data"]["imported"], n);
