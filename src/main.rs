@@ -266,11 +266,7 @@ async fn pool(global: &Global, cmd: PoolCommand) -> anyhow::Result<()> {
                 "PROTOCOL", "AVAILABLE", "ASSIGNED", "COOLDOWN", "TOTAL"
             );
             for p in engine.pool_status().await? {
-                let flag = if p.low {
-                    "  (below low watermark)"
-                } else {
-                    ""
-                };
+                let flag = if p.low { "  (below low watermark)" } else { "" };
                 println!(
                     "{:<8}  {:>10}  {:>10}  {:>10}  {:>10}{flag}",
                     p.protocol.as_str(),

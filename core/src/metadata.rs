@@ -34,7 +34,10 @@ pub fn parse(field: &str, value: Option<&Value>) -> Result<Metadata, Error> {
     let text = serde_json::to_string(map).unwrap_or_default();
     // PostgreSQL's JSON types refuse NUL; refuse it on every backend alike.
     if text.contains("\\u0000") {
-        return Err(Error::validation(field, format!("{field} must not contain NUL characters")));
+        return Err(Error::validation(
+            field,
+            format!("{field} must not contain NUL characters"),
+        ));
     }
     let size = text.len();
     if size > MAX_BYTES {

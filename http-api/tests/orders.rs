@@ -245,7 +245,10 @@ async fn order_expires_after_window_plus_grace_and_address_recycles(backend: Bac
     assert_eq!(body["data"]["status"], "pending", "still inside the grace period");
 
     app.clock.advance(Duration::milliseconds(1));
-    assert_eq!(app.engine.run_maintenance().await.unwrap().expired_orders, vec![id.clone()]);
+    assert_eq!(
+        app.engine.run_maintenance().await.unwrap().expired_orders,
+        vec![id.clone()]
+    );
     let (_, body) = app.get(&format!("/api/v1/orders/{id}")).await;
     assert_eq!(body["data"]["status"], "expired");
     assert_eq!(body["data"]["expiredAt"], "2025-01-20T10:47:00.000Z");

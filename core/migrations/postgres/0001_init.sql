@@ -1,4 +1,6 @@
--- Amounts are NUMERIC (exact, scale as sent); times are TIMESTAMPTZ.
+-- Amounts are NUMERIC (exact, scale as sent); times are TIMESTAMPTZ. Machine identifiers
+-- (addresses, references, chain ids) use the "C" collation: byte order, the same as SQLite, and
+-- indexes that serve ORDER BY whatever the database locale.
 
 CREATE TABLE api_keys (
     id          TEXT PRIMARY KEY,
@@ -17,7 +19,7 @@ CREATE TABLE settings (
 
 CREATE TABLE pool_addresses (
     protocol        TEXT NOT NULL,
-    address         TEXT NOT NULL,
+    address         TEXT COLLATE "C" NOT NULL,
     state           TEXT NOT NULL CHECK (state IN ('available', 'assigned', 'cooldown')),
     assigned_kind   TEXT CHECK (assigned_kind IN ('order', 'deposit')),
     assigned_ref    TEXT,
@@ -27,7 +29,9 @@ CREATE TABLE pool_addresses (
     PRIMARY KEY (protocol, address)
 );
 -- Least recently used first, so a released address rests as long as possible.
-CREATE INDEX pool_addresses_claim ON pool_addresses (protocol, state, available_since);
+CREATE INDEX pool_addresses_claim ON pool_addresses (protocol, state, available_since, address);
+-- Finds addresses whose cooldown is over without scanning the pool.
+CREATE INDEX pool_addresses_cooling ON pool_addresses (cooldown_until) WHERE state = 'cooldown';
 
 CREATE TABLE pool_alerts (
     protocol    TEXT PRIMARY KEY,
@@ -65,13 +69,13 @@ CREATE INDEX orders_pending_grace ON orders (grace_ends_at) WHERE status = 'pend
 CREATE UNIQUE INDEX orders_pending_address ON orders (address) WHERE status = 'pending';
 
 CREATE TABLE deposit_references (
-    deposit_reference TEXT PRIMARY KEY,
+    deposit_reference TEXT COLLATE "C" PRIMARY KEY,
     metadata          JSONB NOT NULL,
     created_at        TIMESTAMPTZ NOT NULL
 );
 
 CREATE TABLE deposit_addresses (
-    deposit_reference TEXT NOT NULL REFERENCES deposit_references (deposit_reference),
+    deposit_reference TEXT COLLATE "C" NOT NULL REFERENCES deposit_references (deposit_reference),
     protocol          TEXT NOT NULL,
     address           TEXT NOT NULL,
     created_at        TIMESTAMPTZ NOT NULL,
@@ -81,8 +85,8 @@ CREATE UNIQUE INDEX deposit_addresses_live_ref ON deposit_addresses (deposit_ref
 CREATE UNIQUE INDEX deposit_addresses_live_address ON deposit_addresses (address) WHERE released_at IS NULL;
 
 CREATE TABLE deposit_bindings (
-    deposit_reference TEXT NOT NULL REFERENCES deposit_references (deposit_reference),
-    chain_id          TEXT NOT NULL,
+    deposit_reference TEXT COLLATE "C" NOT NULL REFERENCES deposit_references (deposit_reference),
+    chain_id          TEXT COLLATE "C" NOT NULL,
     currency          TEXT,
     protocol          TEXT NOT NULL,
     address           TEXT NOT NULL,
@@ -92,7 +96,7 @@ CREATE TABLE deposit_bindings (
 
 CREATE TABLE deposits (
     deposit_id        TEXT PRIMARY KEY,
-    deposit_reference TEXT NOT NULL REFERENCES deposit_references (deposit_reference),
+    deposit_reference TEXT COLLATE "C" NOT NULL REFERENCES deposit_references (deposit_reference),
     address           TEXT NOT NULL,
     chain_id          TEXT NOT NULL,
     currency          TEXT NOT NULL,

@@ -28,7 +28,9 @@ CREATE TABLE pool_addresses (
     PRIMARY KEY (protocol, address)
 );
 -- Least recently used first, so a released address rests as long as possible.
-CREATE INDEX pool_addresses_claim ON pool_addresses (protocol, state, available_since);
+CREATE INDEX pool_addresses_claim ON pool_addresses (protocol, state, available_since, address);
+-- Finds addresses whose cooldown is over without scanning the pool.
+CREATE INDEX pool_addresses_cooling ON pool_addresses (cooldown_until) WHERE state = 'cooldown';
 
 CREATE TABLE pool_alerts (
     protocol    TEXT PRIMARY KEY,

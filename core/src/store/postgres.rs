@@ -6,8 +6,8 @@
 //!
 //! Amounts are NUMERIC but cross the wire as text (`$n::numeric` in, `amount::text` out):
 //! sqlx's `Decimal` codec encodes and decodes zero without its scale, so `"0.00"` would read
-//! back as `"0"`. Text columns are ordered with `COLLATE "C"` where ties reach them, so the
-//! order matches SQLite's byte order whatever the database's locale.
+//! back as `"0"`. Identifier columns are declared `COLLATE "C"` in the schema, so orderings
+//! match SQLite's byte order whatever the database's locale, and the claim index serves them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -209,7 +209,7 @@ async fn claim_address(tx: &mut Tx, protocol: Protocol, kind: &'static str, refe
          WHERE (protocol, address) = (
              SELECT protocol, address FROM pool_addresses
              WHERE protocol = $2 AND state = 'available'
-             ORDER BY available_since, address COLLATE \"C\" LIMIT 1
+             ORDER BY available_since, address LIMIT 1
              FOR UPDATE SKIP LOCKED)
          RETURNING address",
     )
@@ -632,12 +632,11 @@ impl Store for PgStore {
         else {
             return Ok(None);
         };
-        let bindings = sqlx::query(
-            "SELECT * FROM deposit_bindings WHERE deposit_reference = $1 ORDER BY created_at, chain_id COLLATE \"C\"",
-        )
-        .bind(reference)
-        .fetch_all(&self.pool)
-        .await?;
+        let bindings =
+            sqlx::query("SELECT * FROM deposit_bindings WHERE deposit_reference = $1 ORDER BY created_at, chain_id")
+                .bind(reference)
+                .fetch_all(&self.pool)
+                .await?;
         let addresses = bindings
             .iter()
             .map(|b| {
@@ -681,7 +680,7 @@ impl Store for PgStore {
                 (SELECT MAX(detected_at) FROM deposits d WHERE d.deposit_reference = r.deposit_reference) AS last_deposit_at
              FROM deposit_references r
              WHERE $1::text IS NULL OR r.deposit_reference ILIKE $1 ESCAPE '\\'
-             ORDER BY r.created_at DESC, r.deposit_reference COLLATE \"C\" DESC LIMIT $2 OFFSET $3",
+             ORDER BY r.created_at DESC, r.deposit_reference DESC LIMIT $2 OFFSET $3",
         )
         .bind(&pattern)
         .bind(i64::from(f.page.limit))

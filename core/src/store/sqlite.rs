@@ -2,7 +2,7 @@
 //! anyway; a single connection queues them fairly instead of spinning on `SQLITE_BUSY`) and a
 //! pool of readers over WAL.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -11,8 +11,9 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
+use tokio::sync::{mpsc, oneshot};
 
-use super::{Bound, NewBinding, Store, duplicate_binding, embedded_migrator, is_unique_violation, pool_low_data};
+use super::{Bound, NewBinding, Store, duplicate_binding, embedded_migrator, pool_low_data};
 use crate::amount::Amount;
 use crate::apikey::ApiKey;
 use crate::chain::{Currency, Protocol};
@@ -34,7 +35,19 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migra
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    orders: mpsc::Sender<OrderJob>,
+    /// Dropping the store stops the checkpoint task.
+    _stop_checkpoints: oneshot::Sender<()>,
 }
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// An order waiting for the group-commit writer, and where to send its outcome.
+type OrderJob = (NewOrder, oneshot::Sender<Result<Order>>);
+
+/// Most orders written in one transaction.
+const ORDER_BATCH: usize = 256;
 
 type Tx = sqlx::Transaction<'static, Sqlite>;
 
@@ -47,9 +60,15 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        // Commits never checkpoint (a checkpoint fsyncs, a latency spike for whoever commits);
+        // a background task checkpoints instead, beside the writer.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
+            .await?;
+        let checkpointer = SqlitePoolOptions::new()
+            .max_connections(1)
             .connect_with(options.clone())
             .await?;
         let reader = SqlitePoolOptions::new()
@@ -57,12 +76,179 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqliteStore { writer, reader })
+        let (orders, queue) = mpsc::channel(4 * ORDER_BATCH);
+        tokio::spawn(order_writer(writer.clone(), queue));
+        let (stop_checkpoints, stopped) = oneshot::channel();
+        tokio::spawn(checkpoint_wal(checkpointer, stopped));
+        Ok(SqliteStore {
+            writer,
+            reader,
+            orders,
+            _stop_checkpoints: stop_checkpoints,
+        })
     }
 
     async fn begin(&self) -> Result<Tx> {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
+}
+
+/// Checkpoints the WAL off the commit path until the store is dropped. PASSIVE never blocks
+/// the writer or readers; it copies what it can and leaves the rest for the next round.
+async fn checkpoint_wal(pool: SqlitePool, mut stop: oneshot::Receiver<()>) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+                    tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+                }
+            }
+            _ = &mut stop => break,
+        }
+    }
+    pool.close().await;
+}
+
+/// Group commit for order creation, the hot write path. SQLite runs one writer at a time and
+/// each statement is a hop to the connection's thread, so orders that arrive together are
+/// written together: a handful of statements per batch instead of per order. Under light load
+/// a batch is a single order and nothing waits for company.
+async fn order_writer(writer: SqlitePool, mut queue: mpsc::Receiver<OrderJob>) {
+    let mut jobs = Vec::with_capacity(ORDER_BATCH);
+    while queue.recv_many(&mut jobs, ORDER_BATCH).await > 0 {
+        let (orders, replies): (Vec<_>, Vec<_>) = jobs.drain(..).unzip();
+        match create_orders(&writer, orders).await {
+            Ok(outcomes) => {
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(outcome);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "order batch failed");
+                for reply in replies {
+                    let _ = reply.send(Err(Error::Internal(format!("order batch failed: {e}"))));
+                }
+            }
+        }
+    }
+}
+
+/// Writes a batch of orders in one transaction: each gets an address, a duplicate reference
+/// error, or a no-address error, in arrival order. A database error fails the whole batch.
+async fn create_orders(writer: &SqlitePool, batch: Vec<NewOrder>) -> Result<Vec<Result<Order>>> {
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    let references: Vec<&str> = batch.iter().map(|o| o.order_reference.as_str()).collect();
+    let existing: Vec<(String, String)> = sqlx::query_as(
+        "SELECT order_reference, order_id FROM orders
+         WHERE order_reference IN (SELECT value FROM json_each($1))",
+    )
+    .bind(serde_json::to_string(&references).expect("strings serialize"))
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut owners: HashMap<String, String> = existing.into_iter().collect();
+
+    // Decide each order's fate; the first of several with one reference wins.
+    let mut outcomes: Vec<Option<Result<Order>>> = batch.iter().map(|_| None).collect();
+    let mut wanting: BTreeMap<Protocol, Vec<usize>> = BTreeMap::new();
+    for (i, order) in batch.iter().enumerate() {
+        match owners.get(&order.order_reference) {
+            Some(existing_order_id) => {
+                outcomes[i] = Some(Err(Error::DuplicateOrderReference {
+                    reference: order.order_reference.clone(),
+                    existing_order_id: existing_order_id.clone(),
+                }))
+            }
+            None => {
+                owners.insert(order.order_reference.clone(), order.order_id.clone());
+                wanting.entry(order.protocol).or_default().push(i);
+            }
+        }
+    }
+    let mut assigned: Vec<(usize, String)> = Vec::new();
+    for (protocol, indices) in wanting {
+        let free: Vec<String> = sqlx::query_scalar(
+            "SELECT address FROM pool_addresses WHERE protocol = $1 AND state = 'available'
+             ORDER BY available_since, address LIMIT $2",
+        )
+        .bind(protocol.as_str())
+        .bind(indices.len() as i64)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (k, i) in indices.into_iter().enumerate() {
+            match free.get(k) {
+                Some(address) => assigned.push((i, address.clone())),
+                None => outcomes[i] = Some(Err(Error::NoAvailableAddresses(protocol))),
+            }
+        }
+    }
+    if !assigned.is_empty() {
+        let claims: Vec<(&str, &str, &str)> = assigned
+            .iter()
+            .map(|(i, a)| (batch[*i].protocol.as_str(), a.as_str(), batch[*i].order_id.as_str()))
+            .collect();
+        sqlx::query(
+            "UPDATE pool_addresses
+             SET state = 'assigned', assigned_kind = 'order', cooldown_until = NULL,
+                 assigned_ref = json_extract(c.value, '$[2]')
+             FROM json_each($1) AS c
+             WHERE pool_addresses.protocol = json_extract(c.value, '$[0]')
+               AND pool_addresses.address = json_extract(c.value, '$[1]')
+               AND pool_addresses.state = 'available'",
+        )
+        .bind(serde_json::to_string(&claims).expect("strings serialize"))
+        .execute(&mut *tx)
+        .await?;
+
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO orders (order_id, order_reference, amount, amount_sort, amount_received, currency,
+                 chain_id, protocol, address, status, metadata, success_url, cancel_url, payment_url,
+                 payment_window_minutes, grace_minutes, created_at, expires_at, grace_ends_at) ",
+        );
+        insert.push_values(&assigned, |mut row, (i, address)| {
+            let o = &batch[*i];
+            row.push_bind(o.order_id.clone())
+                .push_bind(o.order_reference.clone())
+                .push_bind(o.amount.to_string())
+                .push_bind(o.amount.sort_key())
+                .push_bind(Amount::zero_with_scale(o.amount.scale()).to_string())
+                .push_bind(o.currency.as_str())
+                .push_bind(o.chain_id.clone())
+                .push_bind(o.protocol.as_str())
+                .push_bind(address.clone())
+                .push("'pending'")
+                .push_bind(json_text(&o.metadata))
+                .push_bind(o.success_url.clone())
+                .push_bind(o.cancel_url.clone())
+                .push_bind(o.payment_url.clone())
+                .push_bind(i64::from(o.payment_window_minutes))
+                .push_bind(i64::from(o.grace_minutes))
+                .push_bind(to_millis(&o.created_at))
+                .push_bind(to_millis(&o.expires_at))
+                .push_bind(to_millis(&o.grace_ends_at()));
+        });
+        insert.build().execute(&mut *tx).await?;
+
+        let mut events = Vec::with_capacity(assigned.len());
+        for (i, address) in assigned {
+            let order = batch[i].clone().into_order(address);
+            events.push(Event::new(EventType::OrderCreated, order.created_at, &order)?);
+            outcomes[i] = Some(Ok(order));
+        }
+        let mut insert = QueryBuilder::<Sqlite>::new("INSERT INTO events (id, type, created_at, payload) ");
+        insert.push_values(&events, |mut row, e| {
+            row.push_bind(e.id.clone())
+                .push_bind(e.event_type.as_str())
+                .push_bind(to_millis(&e.created_at))
+                .push_bind(e.payload());
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.expect("every order has an outcome"))
+        .collect())
 }
 
 async fn insert_event(tx: &mut Tx, event: &Event) -> Result<()> {
@@ -309,28 +495,26 @@ impl Store for SqliteStore {
     }
 
     async fn check_pool_low(&self, protocol: Protocol, watermark: u32, now: Timestamp) -> Result<Option<Event>> {
-        let mut tx = self.begin().await?;
-        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM pool_addresses WHERE protocol = $1 GROUP BY state")
-            .bind(protocol.as_str())
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut counts = PoolCounts::default();
-        for r in rows {
-            let n = r.try_get::<i64, _>("n")? as u64;
-            match r.try_get::<String, _>("state")?.as_str() {
-                "available" => counts.available = n,
-                "assigned" => counts.assigned = n,
-                _ => counts.cooldown = n,
-            }
-        }
+        // Count on a reader: counting a large pool inside the writer's transaction would stall
+        // every order creation behind it. The writer is only taken when the alert flips.
+        let counts = self.pool_counts(protocol).await?;
         let total = counts.available + counts.assigned + counts.cooldown;
         let is_low = total > 0 && counts.available < u64::from(watermark);
-        let was_low: bool = sqlx::query_scalar::<_, i64>("SELECT low FROM pool_alerts WHERE protocol = $1")
+        let flag_sql = "SELECT low FROM pool_alerts WHERE protocol = $1";
+        let was_low = |v: Option<i64>| v.is_some_and(|v| v != 0);
+        let seen: Option<i64> = sqlx::query_scalar(flag_sql)
+            .bind(protocol.as_str())
+            .fetch_optional(&self.reader)
+            .await?;
+        if is_low == was_low(seen) {
+            return Ok(None);
+        }
+        let mut tx = self.begin().await?;
+        let seen: Option<i64> = sqlx::query_scalar(flag_sql)
             .bind(protocol.as_str())
             .fetch_optional(&mut *tx)
-            .await?
-            .is_some_and(|v| v != 0);
-        if is_low == was_low {
+            .await?;
+        if is_low == was_low(seen) {
             return Ok(None);
         }
         sqlx::query(
@@ -353,71 +537,14 @@ impl Store for SqliteStore {
     }
 
     async fn create_order(&self, new: NewOrder) -> Result<Order> {
-        let mut tx = self.begin().await?;
-        // Checked before claiming, so a duplicate never touches the pool.
-        let existing: Option<String> = sqlx::query_scalar("SELECT order_id FROM orders WHERE order_reference = $1")
-            .bind(&new.order_reference)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(existing_order_id) = existing {
-            return Err(Error::DuplicateOrderReference {
-                reference: new.order_reference,
-                existing_order_id,
-            });
-        }
-        let address: Option<String> = sqlx::query_scalar(
-            "UPDATE pool_addresses
-             SET state = 'assigned', assigned_kind = 'order', assigned_ref = $1, cooldown_until = NULL
-             WHERE protocol = $2 AND address = (
-                 SELECT address FROM pool_addresses
-                 WHERE protocol = $2 AND state = 'available'
-                 ORDER BY available_since, address LIMIT 1)
-             RETURNING address",
-        )
-        .bind(&new.order_id)
-        .bind(new.protocol.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(address) = address else {
-            return Err(Error::NoAvailableAddresses(new.protocol));
-        };
-        sqlx::query(
-            "INSERT INTO orders (order_id, order_reference, amount, amount_sort, amount_received, currency,
-                 chain_id, protocol, address, status, metadata, success_url, cancel_url, payment_url,
-                 payment_window_minutes, grace_minutes, created_at, expires_at, grace_ends_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-        )
-        .bind(&new.order_id)
-        .bind(&new.order_reference)
-        .bind(new.amount.to_string())
-        .bind(new.amount.sort_key())
-        .bind(Amount::zero_with_scale(new.amount.scale()).to_string())
-        .bind(new.currency.as_str())
-        .bind(&new.chain_id)
-        .bind(new.protocol.as_str())
-        .bind(&address)
-        .bind(json_text(&new.metadata))
-        .bind(&new.success_url)
-        .bind(&new.cancel_url)
-        .bind(&new.payment_url)
-        .bind(i64::from(new.payment_window_minutes))
-        .bind(i64::from(new.grace_minutes))
-        .bind(to_millis(&new.created_at))
-        .bind(to_millis(&new.expires_at))
-        .bind(to_millis(&new.grace_ends_at()))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e, "order_reference") {
-                Error::Internal("order reference raced within a serialized writer".into())
-            } else {
-                e.into()
-            }
-        })?;
-        let order = new.into_order(address);
-        insert_event(&mut tx, &Event::new(EventType::OrderCreated, order.created_at, &order)?).await?;
-        tx.commit().await?;
-        Ok(order)
+        let (reply, answer) = oneshot::channel();
+        self.orders
+            .send((new, reply))
+            .await
+            .map_err(|_| Error::Internal("order writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| Error::Internal("order writer dropped a request".into()))?
     }
 
     async fn get_order(&self, order_id: &str) -> Result<Option<Order>> {
