@@ -31,7 +31,7 @@ for backend in "${backends[@]}"; do
         sqlite) db="sqlite://$work/bench.db" ;;
         postgres)
             name="payin_bench_$$"
-            psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name"
+            psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" 2>/dev/null
             db="${PG_ADMIN%/*}/$name" ;;
         *) echo "unknown backend $backend" >&2; exit 2 ;;
     esac
