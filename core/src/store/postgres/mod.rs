@@ -36,7 +36,7 @@ use crate::page::{Page, Pagination};
 use crate::pool::PoolCounts;
 use crate::time::Timestamp;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../../migrations/postgres/0001_init.sql"))];
 
 /// The columns [`order_from_row`] reads, amounts as text.
 macro_rules! order_columns {

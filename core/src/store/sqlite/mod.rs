@@ -30,7 +30,7 @@ use crate::page::{Page, Pagination};
 use crate::pool::PoolCounts;
 use crate::time::{Timestamp, from_millis, to_millis};
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../../migrations/sqlite/0001_init.sql"))];
 
 pub struct SqliteStore {
     writer: SqlitePool,
