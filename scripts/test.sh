@@ -5,6 +5,11 @@ cd "$(dirname "$0")/.."
 
 export PAYIN_TEST_POSTGRES_URL="${PAYIN_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 
+# The chain tests run a real anvil from npm (package-lock.json pins it); install it if missing.
+if [ ! -x node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ] || [ ! -d node_modules/solc ]; then
+    npm ci --no-audit --no-fund
+fi
+
 # One build of every test binary, shared by all suites.
 cargo build --workspace --all-targets --locked
 if cargo nextest --version >/dev/null 2>&1; then

@@ -1,5 +1,7 @@
 //! `payin`: the one binary. It wires the engine to its front doors and the operator's commands.
 
+mod dev;
+
 use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,6 +13,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use payin_core::chain::{Protocol, normalize_address};
 use payin_core::config::FileConfig;
 use payin_core::pool::ImportAddressesRequest;
+use payin_core::webhook::dispatch::{Dispatcher, DispatcherOptions};
+use payin_core::webhook::{CreateWebhookRequest, EndpointStatus, WebhookListQuery};
 use payin_core::{Engine, EngineOptions};
 
 #[derive(Parser)]
@@ -43,7 +47,7 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the REST API and the background tasks (order expiry, address cooldown).
+    /// Run the REST API and the background tasks (order expiry, address cooldown, webhook delivery).
     Serve {
         /// Address to listen on.
         #[arg(long, env = "PAYIN_LISTEN", default_value = "127.0.0.1:8080")]
@@ -52,12 +56,18 @@ enum Command {
         #[arg(long, env = "PAYIN_TICK_MS", default_value_t = 1000, hide = true)]
         tick_ms: u64,
     },
+    /// A local sandbox: a real EVM chain (anvil) as chain `local` with test USDT/USDC/DAI, an
+    /// address pool, an API key and the server. `payin dev pay ORDER_ID` pays an order on it.
+    Dev(dev::DevArgs),
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
     /// Manage the address pool.
     #[command(subcommand)]
     Pool(PoolCommand),
+    /// Manage webhook endpoints.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
 }
 
 #[derive(Subcommand)]
@@ -71,6 +81,24 @@ enum KeysCommand {
     List,
     /// Revoke a key by id (key_…) or by its listed prefix.
     Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+enum WebhooksCommand {
+    /// Register an endpoint; prints its id and signing secret (the secret is not shown again).
+    Add {
+        /// https URL (plain http only for localhost) that receives the events.
+        url: String,
+        /// Event types to deliver, comma-separated, e.g. order.completed,deposit.confirmed (default: all).
+        #[arg(long, value_delimiter = ',')]
+        events: Vec<String>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List endpoints (never their secrets).
+    List,
+    /// Delete an endpoint by id (whe_…): nothing more is delivered to it.
+    Remove { id: String },
 }
 
 #[derive(Subcommand)]
@@ -92,7 +120,7 @@ fn parse_protocol(s: &str) -> Result<Protocol, String> {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let default_level = match cli.command {
-        Command::Serve { .. } => "info",
+        Command::Serve { .. } | Command::Dev(dev::DevArgs { command: None, .. }) => "info",
         _ => "warn",
     };
     init_logging(cli.global.log_format, default_level);
@@ -143,8 +171,10 @@ fn redact(url: &str) -> String {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { listen, tick_ms } => serve(&cli.global, listen, Duration::from_millis(tick_ms.max(10))).await,
+        Command::Dev(args) => dev::run(&cli.global, args).await,
         Command::Keys(cmd) => keys(&cli.global, cmd).await,
         Command::Pool(cmd) => pool(&cli.global, cmd).await,
+        Command::Webhooks(cmd) => webhooks(&cli.global, cmd).await,
     }
 }
 
@@ -153,6 +183,11 @@ async fn serve(global: &Global, listen: SocketAddr, tick: Duration) -> anyhow::R
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
+    run_server(engine, listener, tick).await
+}
+
+/// The server of `serve` and `dev`: the REST API and the background tasks, until SIGTERM/SIGINT.
+async fn run_server(engine: Arc<Engine>, listener: tokio::net::TcpListener, tick: Duration) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     tracing::info!(
         listen = %local,
@@ -161,12 +196,25 @@ async fn serve(global: &Global, listen: SocketAddr, tick: Duration) -> anyhow::R
         "PayIn listening on http://{local}"
     );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let watchers = engine.spawn_watchers(stop_rx.clone())?;
+    let dispatcher = Dispatcher::new(
+        engine.clone(),
+        DispatcherOptions {
+            poll_every: tick,
+            ..DispatcherOptions::default()
+        },
+    )?;
+    let deliveries = tokio::spawn(Arc::new(dispatcher).run(stop_rx.clone()));
     let maintenance = tokio::spawn(engine.clone().maintain(tick, stop_rx));
     axum::serve(listener, payin_http::router(engine))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     let _ = stop_tx.send(true);
     maintenance.await?;
+    deliveries.await?;
+    for watcher in watchers {
+        watcher.await?;
+    }
     tracing::info!("PayIn stopped");
     Ok(())
 }
@@ -222,6 +270,69 @@ async fn keys(global: &Global, cmd: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::Revoke { id } => {
             engine.revoke_api_key(&id).await?;
             println!("revoked {id}");
+        }
+    }
+    Ok(())
+}
+
+async fn webhooks(global: &Global, cmd: WebhooksCommand) -> anyhow::Result<()> {
+    let engine = open_engine(global, None).await?;
+    match cmd {
+        WebhooksCommand::Add {
+            url,
+            events,
+            description,
+        } => {
+            let created = engine
+                .create_webhook_endpoint(CreateWebhookRequest {
+                    url,
+                    events: Some(events),
+                    description,
+                })
+                .await?;
+            println!("id:     {}", created.endpoint.id);
+            println!("secret: {}", created.secret);
+            eprintln!("The secret signs every delivery; store it now, it is not shown again.");
+        }
+        WebhooksCommand::List => {
+            println!(
+                "{:<20}  {:<24}  {:<24}  {:<32}  URL",
+                "ID", "STATUS", "CREATED", "EVENTS"
+            );
+            for page in 1.. {
+                let listed = engine
+                    .list_webhook_endpoints(&WebhookListQuery {
+                        page: Some(page.to_string()),
+                        limit: Some("100".into()),
+                    })
+                    .await?;
+                for e in &listed.items {
+                    let status = match (e.status, &e.disabled_reason) {
+                        (EndpointStatus::Disabled, Some(reason)) => format!("disabled: {reason}"),
+                        (status, _) => status.as_str().to_string(),
+                    };
+                    let events = if e.events.is_empty() {
+                        "all".to_string()
+                    } else {
+                        e.events.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(",")
+                    };
+                    println!(
+                        "{:<20}  {:<24}  {:<24}  {:<32}  {}",
+                        e.id,
+                        status,
+                        payin_core::time::format(&e.created_at),
+                        events,
+                        e.url
+                    );
+                }
+                if !listed.pagination.has_more {
+                    break;
+                }
+            }
+        }
+        WebhooksCommand::Remove { id } => {
+            engine.delete_webhook_endpoint(&id).await?;
+            println!("removed {id}");
         }
     }
     Ok(())

@@ -151,8 +151,29 @@ impl Serialize for Amount {
 impl std::ops::Add for Amount {
     type Output = Amount;
 
+    /// Keeps the larger scale of the two ("0.00" + "25.5" = "25.50"), which `Decimal`
+    /// does not when one side is zero.
     fn add(self, rhs: Amount) -> Amount {
-        Amount(self.0 + rhs.0)
+        let mut sum = self.0 + rhs.0;
+        let scale = self.0.scale().max(rhs.0.scale());
+        if sum.scale() < scale {
+            sum.rescale(scale);
+        }
+        Amount(sum)
+    }
+}
+
+impl std::ops::Sub for Amount {
+    type Output = Amount;
+
+    /// Keeps the larger scale of the two, like addition.
+    fn sub(self, rhs: Amount) -> Amount {
+        let mut diff = self.0 - rhs.0;
+        let scale = self.0.scale().max(rhs.0.scale());
+        if diff.scale() < scale {
+            diff.rescale(scale);
+        }
+        Amount(diff)
     }
 }
 
@@ -231,6 +252,14 @@ mod tests {
         assert_eq!(Amount::from_base_units(dai, 18).unwrap().to_string(), "1.2345");
         assert_eq!(Amount::from_base_units(U256::ZERO, 6).unwrap().to_string(), "0");
         assert!(Amount::from_base_units(U256::MAX, 18).is_none());
+    }
+
+    #[test]
+    fn sums_keep_the_larger_scale() {
+        assert_eq!((Amount::zero_with_scale(2) + ok("25.5")).to_string(), "25.50");
+        assert_eq!((ok("40.00") + ok("60")).to_string(), "100.00");
+        assert_eq!((ok("1.5") + ok("0.000001")).to_string(), "1.500001");
+        assert_eq!((ok("25.50") - ok("25.5")).to_string(), "0.00");
     }
 
     #[test]

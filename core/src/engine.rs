@@ -1,6 +1,7 @@
 //! The engine: the one value front-ends call. It validates input once, applies the domain
 //! rules and delegates persistence to the [`Store`].
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -9,7 +10,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::apikey::{self, ApiKey, NewApiKey};
-use crate::chain::{ChainRegistry, Currency, Protocol, normalize_address};
+use crate::chain::watcher::ChainStatus;
+use crate::chain::{
+    ChainOverride, ChainRegistry, Currency, Protocol, RecordedChain, layer_overrides, normalize_address,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, FileConfig, MAX_GRACE_MINUTES, MAX_WINDOW_MINUTES, Settings};
 use crate::deposit::{
@@ -23,7 +27,7 @@ use crate::metadata;
 use crate::order::{CreateOrderRequest, NewOrder, Order, OrderFilter, OrderSortBy, OrderStatus, parse_reference};
 use crate::page::{Page, PageRequest, SortOrder};
 use crate::pool::{ImportAddressesRequest, ImportResult, MAX_IMPORT, PoolStatus};
-use crate::store::{self, NewBinding, Store};
+use crate::store::{self, ChainStore, NewBinding, Store};
 use crate::time::Timestamp;
 
 /// How the engine is opened.
@@ -49,7 +53,10 @@ impl EngineOptions {
 
 pub struct Engine {
     store: Box<dyn Store>,
+    chain_status: RwLock<std::collections::BTreeMap<String, ChainStatus>>,
     chains: ChainRegistry,
+    /// The config file's `[chains]`, kept to rebuild the registry after [`Engine::record_chain`].
+    config_chains: BTreeMap<String, ChainOverride>,
     clock: Arc<dyn Clock>,
     settings: RwLock<Settings>,
     public_url: String,
@@ -129,6 +136,8 @@ pub struct Health {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub timestamp: Timestamp,
     pub database: DatabaseHealth,
+    /// Each watched chain's head, cursor and lag.
+    pub chains: Vec<ChainStatus>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -156,7 +165,8 @@ impl Engine {
     pub async fn open(options: EngineOptions) -> Result<Engine> {
         let store = store::connect(&options.database_url).await?;
         store.migrate().await?;
-        let chains = ChainRegistry::with_overrides(&options.config.chains)?;
+        let recorded = store.recorded_chains().await?;
+        let chains = ChainRegistry::with_overrides(&layer_overrides(&recorded, &options.config.chains))?;
         let public_url = options
             .config
             .public_url
@@ -166,7 +176,9 @@ impl Engine {
             .to_string();
         let engine = Engine {
             store,
+            chain_status: RwLock::default(),
             chains,
+            config_chains: options.config.chains,
             clock: options.clock,
             settings: RwLock::new(Settings::default()),
             public_url,
@@ -179,6 +191,17 @@ impl Engine {
         &self.chains
     }
 
+    /// Records a chain's RPC URL and token contracts in the database (what `payin dev` does for
+    /// its local chain) and applies it to this engine's registry; engines opened on the same
+    /// database later apply it too. Only chain `local` is recordable, and the config file
+    /// still wins over the recording.
+    pub async fn record_chain(&mut self, chain: &RecordedChain) -> Result<()> {
+        self.store.save_recorded_chain(chain).await?;
+        let recorded = self.store.recorded_chains().await?;
+        self.chains = ChainRegistry::with_overrides(&layer_overrides(&recorded, &self.config_chains))?;
+        Ok(())
+    }
+
     pub fn now(&self) -> Timestamp {
         self.clock.now()
     }
@@ -189,6 +212,32 @@ impl Engine {
 
     pub fn backend(&self) -> &'static str {
         self.store.backend()
+    }
+
+    /// The store, for engine operations defined beside their concept (e.g. [`crate::webhook`]).
+    pub(crate) fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// The storage the chain watcher works on.
+    pub fn chain_store(&self) -> &dyn ChainStore {
+        &*self.store
+    }
+
+    /// Records a watcher's progress for `/health`.
+    pub fn set_chain_status(&self, status: ChainStatus) {
+        let mut map = self.chain_status.write().unwrap_or_else(|e| e.into_inner());
+        map.insert(status.chain_id.clone(), status);
+    }
+
+    /// Records a watcher's last failure for `/health`.
+    pub fn set_chain_error(&self, chain_id: &str, error: String) {
+        let mut map = self.chain_status.write().unwrap_or_else(|e| e.into_inner());
+        let entry = map.entry(chain_id.to_string()).or_insert_with(|| ChainStatus {
+            chain_id: chain_id.to_string(),
+            ..ChainStatus::default()
+        });
+        entry.last_error = Some(error);
     }
 
     // ---- settings --------------------------------------------------------------------
@@ -556,6 +605,7 @@ impl Engine {
                 backend: self.store.backend(),
                 status: if ok { "ok" } else { "error" },
             },
+            chains: self.chain_status.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect(),
         }
     }
 

@@ -9,6 +9,7 @@ pub mod chain;
 pub mod clock;
 pub mod config;
 pub mod deposit;
+pub mod devnet;
 pub mod engine;
 pub mod error;
 pub mod event;
@@ -17,10 +18,12 @@ pub mod metadata;
 pub mod order;
 pub mod page;
 pub mod pool;
+pub mod settle;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;
+pub mod webhook;
 
 pub use amount::Amount;
 pub use engine::{Engine, EngineOptions};

@@ -132,9 +132,13 @@ pub struct Order {
     #[serde(with = "serde_millis::option")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub expired_at: Option<Timestamp>,
+    /// The completing payment's transaction (set when the order completes).
     pub tx_hash: Option<String>,
     pub block_number: Option<u64>,
     pub confirmations: Option<u64>,
+    /// What was paid beyond `amount`, once completed by an overpayment.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub surplus: Option<Amount>,
 }
 
 impl Order {
@@ -263,6 +267,7 @@ impl NewOrder {
             tx_hash: None,
             block_number: None,
             confirmations: None,
+            surplus: None,
         }
     }
 }

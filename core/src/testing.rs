@@ -115,3 +115,52 @@ pub fn evm_addresses(seed: u32, n: u32) -> Vec<String> {
         .map(|i| format!("0x{:08x}{:032x}", seed, u64::from(i) + 1))
         .collect()
 }
+
+// ---- the dev chain -------------------------------------------------------------------
+
+/// A running local chain (anvil) with test USDT (6 decimals), USDC (6) and DAI (18) deployed
+/// and the payer funded; anvil stops when the value is dropped. `None`, after a loud skip
+/// notice, when anvil is not installed (`npm ci` installs it); under `CI=true` that panics.
+pub async fn anvil_with_tokens() -> Option<crate::devnet::Devnet> {
+    anvil_with(crate::devnet::DevnetOptions::default()).await
+}
+
+/// [`anvil_with_tokens`] with options, e.g. a block time instead of one block per transaction.
+pub async fn anvil_with(options: crate::devnet::DevnetOptions) -> Option<crate::devnet::Devnet> {
+    if options.anvil.is_none() && !anvil_available() {
+        return None;
+    }
+    Some(
+        crate::devnet::Devnet::start(options)
+            .await
+            .unwrap_or_else(|e| panic!("starting the dev chain: {e}")),
+    )
+}
+
+/// True when anvil can be found. When it cannot: under `CI=true` this panics, elsewhere it
+/// prints a SKIPPED notice and returns false, so the calling test can return early.
+pub fn anvil_available() -> bool {
+    match crate::devnet::find_anvil(None) {
+        Ok(_) => true,
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but the dev chain cannot run: {e}")
+        }
+        Err(e) => {
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("SKIPPED: {e}; this dev chain test did not run\n").as_bytes(),
+            );
+            false
+        }
+    }
+}
+
+/// A config file whose chain `local` points at `devnet` (RPC URL and token contracts): open an
+/// [`Engine`](crate::Engine) with it to create orders on, and watch, that chain.
+pub fn local_chain_config(devnet: &crate::devnet::Devnet) -> crate::config::FileConfig {
+    let mut config = crate::config::FileConfig::default();
+    config
+        .chains
+        .insert(crate::devnet::DEV_CHAIN_ID.to_string(), devnet.chain_override());
+    config
+}

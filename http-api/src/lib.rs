@@ -53,6 +53,13 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/addresses/pool", get(routes::pool::status))
         .route("/events", get(routes::events::list))
         .route("/events/{event_id}", get(routes::events::get))
+        .route("/events/{event_id}/resend", post(routes::webhooks::resend))
+        .route("/webhooks", post(routes::webhooks::create).get(routes::webhooks::list))
+        .route("/webhooks/deliveries", get(routes::webhooks::list_deliveries))
+        .route(
+            "/webhooks/{webhook_id}",
+            get(routes::webhooks::get).delete(routes::webhooks::delete),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_key,

@@ -63,7 +63,7 @@ impl Modify for Security {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "PayIn API", description = "Self-hosted stablecoin payment gateway: orders, deposit addresses, address pool, events."),
+    info(title = "PayIn API", description = "Self-hosted stablecoin payment gateway: orders, deposit addresses, address pool, events, signed webhooks."),
     paths(
         routes::orders::create, routes::orders::get, routes::orders::get_by_reference, routes::orders::list,
         routes::deposits::bind_reference, routes::deposits::bind_protocol, routes::deposits::get_reference,
@@ -72,7 +72,9 @@ impl Modify for Security {
         routes::config::get_all, routes::config::set,
         routes::chains::list,
         routes::pool::import, routes::pool::status,
-        routes::events::list, routes::events::get,
+        routes::events::list, routes::events::get, routes::webhooks::resend,
+        routes::webhooks::create, routes::webhooks::list, routes::webhooks::get, routes::webhooks::delete,
+        routes::webhooks::list_deliveries,
         routes::health::health,
     ),
     modifiers(&Security),

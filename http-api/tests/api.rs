@@ -121,6 +121,12 @@ async fn openapi_document_covers_every_endpoint() {
         ("get", "/api/v1/addresses/pool"),
         ("get", "/api/v1/events"),
         ("get", "/api/v1/events/{eventId}"),
+        ("post", "/api/v1/events/{eventId}/resend"),
+        ("post", "/api/v1/webhooks"),
+        ("get", "/api/v1/webhooks"),
+        ("get", "/api/v1/webhooks/{webhookId}"),
+        ("delete", "/api/v1/webhooks/{webhookId}"),
+        ("get", "/api/v1/webhooks/deliveries"),
         ("get", "/health"),
     ];
     let paths = doc["paths"].as_object().unwrap();
@@ -159,6 +165,10 @@ async fn openapi_document_covers_every_endpoint() {
         "Event",
         "PoolStatus",
         "ChainInfo",
+        "WebhookEndpoint",
+        "CreatedWebhookEndpoint",
+        "Delivery",
+        "DeliveryAttempt",
     ] {
         assert!(schemas.contains_key(name), "schema {name} missing");
     }
@@ -179,7 +189,8 @@ async fn openapi_document_covers_every_endpoint() {
             .replace("{orderId}", "ord_x")
             .replace("{orderReference}", "x")
             .replace("{depositReference}", "x")
-            .replace("{eventId}", "evt_x");
+            .replace("{eventId}", "evt_x")
+            .replace("{webhookId}", "whe_x");
         let (status, body) = app.get(&concrete).await;
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{concrete}");
         let message = body["message"].as_str().unwrap_or_default();

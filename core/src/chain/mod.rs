@@ -2,6 +2,8 @@
 
 mod address;
 mod defaults;
+mod recorded;
+pub mod watcher;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -9,6 +11,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use address::normalize_address;
+pub use recorded::{RECORDABLE_CHAINS, RecordedChain, RecordedToken, layer_overrides};
 
 use crate::error::{Error, InvalidCode};
 

@@ -4,7 +4,9 @@
 //! The invariants both backends guarantee under concurrency:
 //! - an address is assigned to at most one live order or deposit binding at a time;
 //! - an order reference, and an on-chain transfer (chain, tx hash, log index), exist once;
-//! - a state change and its event commit together or not at all.
+//! - a state change and its event commit together or not at all;
+//! - an event and its webhook deliveries commit together (each backend's `insert_event`
+//!   writes one delivery per active endpoint subscribed to the event's type).
 
 pub mod postgres;
 pub mod sqlite;
@@ -12,7 +14,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 
 use crate::apikey::ApiKey;
-use crate::chain::{Currency, Protocol};
+use crate::chain::{Currency, Protocol, RecordedChain};
 use crate::deposit::{Deposit, DepositFilter, DepositReference, DepositReferenceSummary, NewDeposit, ReferenceFilter};
 use crate::error::{Error, Result};
 use crate::event::{Event, EventFilter};
@@ -20,7 +22,9 @@ use crate::metadata::Metadata;
 use crate::order::{NewOrder, Order, OrderFilter};
 use crate::page::Page;
 use crate::pool::PoolCounts;
+use crate::settle::{Confirmation, PendingTransfer, Scan};
 use crate::time::Timestamp;
+use crate::webhook::{AttemptOutcome, Delivery, DeliveryFilter, DueDelivery, WebhookEndpoint};
 
 /// A request to bind a deposit reference on some chains of one protocol.
 #[derive(Debug, Clone)]
@@ -42,14 +46,85 @@ pub struct Bound {
     pub created_at: Timestamp,
 }
 
+/// What the chain watcher needs from storage. Each method is one transaction.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait ChainStore: Send + Sync {
+    /// The next block to scan, if the chain was scanned before.
+    async fn chain_cursor(&self, chain_id: &str) -> Result<Option<u64>>;
+    /// Recently scanned block hashes, newest first, for reorg detection.
+    async fn recent_blocks(&self, chain_id: &str, limit: u32) -> Result<Vec<(u64, String)>>;
+    /// Addresses whose transfers matter: assigned or cooling-down pool addresses.
+    async fn watched_addresses(&self, protocol: Protocol) -> Result<Vec<String>>;
+    /// Records a scanned range: its transfers (each once), what they mean for orders and
+    /// deposits, their events, the range's last block hash and the cursor, all together.
+    async fn apply_scan(&self, scan: &Scan) -> Result<Vec<Event>>;
+    /// Transfers waiting for confirmations on a chain.
+    async fn unconfirmed_transfers(&self, chain_id: &str) -> Result<Vec<PendingTransfer>>;
+    /// Confirms or reverses transfers; completes orders and confirms deposits accordingly.
+    /// Addresses of completed orders cool down until `cooldown_until`.
+    async fn apply_confirmations(
+        &self,
+        outcomes: &[Confirmation],
+        now: Timestamp,
+        cooldown_until: Timestamp,
+    ) -> Result<Vec<Event>>;
+    /// After a reorg: reverses unconfirmed transfers above `keep_through` and rescans from the
+    /// block after it.
+    async fn rewind(&self, chain_id: &str, keep_through: u64, now: Timestamp) -> Result<Vec<Event>>;
+}
+
+/// Webhook endpoints and the delivery outbox. Deliveries of new events are not written here
+/// but by the event insert itself, in the event's transaction.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Stores a new endpoint with its signing secret.
+    async fn insert_webhook_endpoint(&self, endpoint: &WebhookEndpoint, secret: &str) -> Result<()>;
+    /// The endpoint, unless it does not exist or was deleted.
+    async fn get_webhook_endpoint(&self, id: &str) -> Result<Option<WebhookEndpoint>>;
+    /// Endpoints not deleted, newest first.
+    async fn list_webhook_endpoints(&self, page: crate::page::PageRequest) -> Result<Page<WebhookEndpoint>>;
+    /// Disables and hides an endpoint and fails its pending deliveries; `None` when there is
+    /// no such endpoint (or it was deleted before).
+    async fn delete_webhook_endpoint(&self, id: &str, now: Timestamp) -> Result<Option<WebhookEndpoint>>;
+    /// Deliveries, newest first, each with its attempts.
+    async fn list_deliveries(&self, filter: &DeliveryFilter) -> Result<Page<Delivery>>;
+    /// New pending deliveries, due `now`, of a stored event to every active endpoint subscribed
+    /// to `event_type` (or only to `endpoint_id`, under the same conditions).
+    async fn create_deliveries(
+        &self,
+        event_id: &str,
+        event_type: crate::event::EventType,
+        endpoint_id: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Vec<Delivery>>;
+    /// Claims up to `limit` pending deliveries due by `now` to active endpoints: starts and
+    /// records their next attempt and leases them until `lease_until`, so no other worker
+    /// claims them meanwhile. A claim on an expired lease marks the unfinished attempt
+    /// interrupted.
+    async fn claim_due_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>>;
+    /// Records how a claimed attempt ended and what follows. An outcome of a worker whose lease
+    /// was taken over only completes its attempt row.
+    async fn record_attempt(&self, outcome: &AttemptOutcome) -> Result<()>;
+}
+
+#[async_trait]
+pub trait Store: ChainStore + WebhookStore + Send + Sync + 'static {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<()>;
     /// Cheap round trip for health checks.
     async fn ping(&self) -> Result<()>;
+
+    // Chains recorded in the database (`payin dev`'s local chain); see `chain::RecordedChain`
+    /// Inserts or replaces the recording of `chain.chain_id`.
+    async fn save_recorded_chain(&self, chain: &RecordedChain) -> Result<()>;
+    async fn recorded_chains(&self) -> Result<Vec<RecordedChain>>;
 
     // API keys
     async fn insert_api_key(&self, key: &ApiKey, hash: &str) -> Result<()>;

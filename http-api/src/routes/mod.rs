@@ -5,3 +5,4 @@ pub mod events;
 pub mod health;
 pub mod orders;
 pub mod pool;
+pub mod webhooks;

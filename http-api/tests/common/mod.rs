@@ -73,6 +73,11 @@ impl TestApp {
         })
     }
 
+    /// The database this app runs on, for a second engine (a restart or another replica).
+    pub fn database_url(&self) -> &str {
+        &self._db.url
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -9,6 +9,10 @@
 //! back as `"0"`. Identifier columns are declared `COLLATE "C"` in the schema, so orderings
 //! match SQLite's byte order whatever the database's locale, and the claim index serves them.
 
+mod chains;
+mod settle;
+mod webhooks;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -23,7 +27,7 @@ use super::{
 };
 use crate::amount::Amount;
 use crate::apikey::ApiKey;
-use crate::chain::{Currency, Protocol};
+use crate::chain::{Currency, Protocol, RecordedChain};
 use crate::deposit::{
     self, Deposit, DepositBinding, DepositFilter, DepositReference, DepositReferenceSummary, DepositSortBy,
     DepositStatus, NewDeposit, ReferenceFilter,
@@ -36,7 +40,16 @@ use crate::page::{Page, Pagination};
 use crate::pool::PoolCounts;
 use crate::time::Timestamp;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../../migrations/postgres/0001_init.sql")),
+    (
+        2,
+        "webhooks",
+        include_str!("../../../migrations/postgres/0002_webhooks.sql"),
+    ),
+    (3, "chain_overrides", include_str!("../../../migrations/postgres/0003_chain_overrides.sql")),
+    (4, "settlement", include_str!("../../../migrations/postgres/0004_settlement.sql")),
+];
 
 /// The columns [`order_from_row`] reads, amounts as text.
 macro_rules! order_columns {
@@ -44,7 +57,7 @@ macro_rules! order_columns {
         "order_id, order_reference, amount::text AS amount, amount_received::text AS amount_received,
          currency, chain_id, protocol, address, status, metadata, success_url, cancel_url, payment_url,
          payment_window_minutes, grace_minutes, created_at, expires_at, completed_at, expired_at,
-         tx_hash, block_number, confirmations"
+         tx_hash, block_number, confirmations, surplus::text AS surplus"
     };
 }
 
@@ -74,15 +87,9 @@ impl PgStore {
     }
 }
 
+/// Inserts an event and its webhook deliveries (the outbox) in one statement.
 async fn insert_event(tx: &mut Tx, event: &Event) -> Result<()> {
-    sqlx::query("INSERT INTO events (id, type, created_at, payload) VALUES ($1, $2, $3, $4)")
-        .bind(&event.id)
-        .bind(event.event_type.as_str())
-        .bind(event.created_at)
-        .bind(event.payload())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    webhooks::insert_event_with_deliveries(tx, event).await
 }
 
 fn amount(r: &PgRow, column: &str) -> Result<Amount> {
@@ -114,6 +121,7 @@ fn order_from_row(r: &PgRow) -> Result<Order> {
         tx_hash: r.try_get("tx_hash")?,
         block_number: r.try_get::<Option<i64>, _>("block_number")?.map(|v| v as u64),
         confirmations: r.try_get::<Option<i64>, _>("confirmations")?.map(|v| v as u64),
+        surplus: r.try_get::<Option<String>, _>("surplus")?.as_deref().map(Amount::from_stored).transpose()?,
     })
 }
 
@@ -241,6 +249,14 @@ impl Store for PgStore {
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn save_recorded_chain(&self, chain: &RecordedChain) -> Result<()> {
+        chains::save(&self.pool, chain).await
+    }
+
+    async fn recorded_chains(&self) -> Result<Vec<RecordedChain>> {
+        chains::load(&self.pool).await
     }
 
     async fn insert_api_key(&self, key: &ApiKey, hash: &str) -> Result<()> {
@@ -501,8 +517,15 @@ impl Store for PgStore {
         let rows = sqlx::query(concat!(
             "UPDATE orders SET status = 'expired', expired_at = $1
              WHERE order_id IN (
-                 SELECT order_id FROM orders
+                 SELECT order_id FROM orders o
                  WHERE status = 'pending' AND grace_ends_at <= $1
+                   -- A payment seen but not yet confirmed keeps the order open.
+                   AND NOT EXISTS (SELECT 1 FROM transfers t
+                                   WHERE t.order_id = o.order_id AND t.kind = 'payment' AND t.status = 'unconfirmed')
+                   -- A watched chain must have been scanned past the deadline first.
+                   AND NOT EXISTS (SELECT 1 FROM chain_cursors c
+                                   WHERE c.chain_id = o.chain_id
+                                     AND (c.scanned_block_time IS NULL OR c.scanned_block_time < o.grace_ends_at))
                  ORDER BY grace_ends_at LIMIT $2
                  FOR UPDATE SKIP LOCKED)
              RETURNING ",

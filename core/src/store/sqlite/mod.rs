@@ -2,6 +2,10 @@
 //! anyway; a single connection queues them fairly instead of spinning on `SQLITE_BUSY`) and a
 //! pool of readers over WAL.
 
+mod chains;
+mod settle;
+mod webhooks;
+
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 use std::time::Duration;
@@ -16,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{Bound, NewBinding, Store, duplicate_binding, embedded_migrator, pool_low_data};
 use crate::amount::Amount;
 use crate::apikey::ApiKey;
-use crate::chain::{Currency, Protocol};
+use crate::chain::{Currency, Protocol, RecordedChain};
 use crate::deposit::{
     self, Deposit, DepositBinding, DepositFilter, DepositReference, DepositReferenceSummary, DepositSortBy,
     DepositStatus, NewDeposit, ReferenceFilter,
@@ -30,7 +34,16 @@ use crate::page::{Page, Pagination};
 use crate::pool::PoolCounts;
 use crate::time::{Timestamp, from_millis, to_millis};
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../../migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        "webhooks",
+        include_str!("../../../migrations/sqlite/0002_webhooks.sql"),
+    ),
+    (3, "chain_overrides", include_str!("../../../migrations/sqlite/0003_chain_overrides.sql")),
+    (4, "settlement", include_str!("../../../migrations/sqlite/0004_settlement.sql")),
+];
 
 pub struct SqliteStore {
     writer: SqlitePool,
@@ -243,6 +256,7 @@ async fn create_orders(writer: &SqlitePool, batch: Vec<NewOrder>) -> Result<Vec<
                 .push_bind(e.payload());
         });
         insert.build().execute(&mut *tx).await?;
+        webhooks::insert_deliveries(&mut tx, &events).await?;
     }
     tx.commit().await?;
     Ok(outcomes
@@ -251,6 +265,7 @@ async fn create_orders(writer: &SqlitePool, batch: Vec<NewOrder>) -> Result<Vec<
         .collect())
 }
 
+/// Inserts an event and its webhook deliveries (the outbox), in the caller's transaction.
 async fn insert_event(tx: &mut Tx, event: &Event) -> Result<()> {
     sqlx::query("INSERT INTO events (id, type, created_at, payload) VALUES ($1, $2, $3, $4)")
         .bind(&event.id)
@@ -259,7 +274,7 @@ async fn insert_event(tx: &mut Tx, event: &Event) -> Result<()> {
         .bind(event.payload())
         .execute(&mut **tx)
         .await?;
-    Ok(())
+    webhooks::insert_deliveries(tx, std::slice::from_ref(event)).await
 }
 
 fn opt_millis(v: Option<i64>) -> Option<Timestamp> {
@@ -299,6 +314,7 @@ fn order_from_row(r: &SqliteRow) -> Result<Order> {
         tx_hash: r.try_get("tx_hash")?,
         block_number: r.try_get::<Option<i64>, _>("block_number")?.map(|v| v as u64),
         confirmations: r.try_get::<Option<i64>, _>("confirmations")?.map(|v| v as u64),
+        surplus: r.try_get::<Option<String>, _>("surplus")?.as_deref().map(Amount::from_stored).transpose()?,
     })
 }
 
@@ -371,6 +387,14 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
+    }
+
+    async fn save_recorded_chain(&self, chain: &RecordedChain) -> Result<()> {
+        chains::save(&self.writer, chain).await
+    }
+
+    async fn recorded_chains(&self) -> Result<Vec<RecordedChain>> {
+        chains::load(&self.reader).await
     }
 
     async fn insert_api_key(&self, key: &ApiKey, hash: &str) -> Result<()> {
@@ -592,8 +616,15 @@ impl Store for SqliteStore {
         let rows = sqlx::query(
             "UPDATE orders SET status = 'expired', expired_at = $1
              WHERE order_id IN (
-                 SELECT order_id FROM orders
+                 SELECT order_id FROM orders o
                  WHERE status = 'pending' AND grace_ends_at <= $1
+                   -- A payment seen but not yet confirmed keeps the order open.
+                   AND NOT EXISTS (SELECT 1 FROM transfers t
+                                   WHERE t.order_id = o.order_id AND t.kind = 'payment' AND t.status = 'unconfirmed')
+                   -- A watched chain must have been scanned past the deadline first.
+                   AND NOT EXISTS (SELECT 1 FROM chain_cursors c
+                                   WHERE c.chain_id = o.chain_id
+                                     AND (c.scanned_block_time IS NULL OR c.scanned_block_time < o.grace_ends_at))
                  ORDER BY grace_ends_at LIMIT $2)
              RETURNING *",
         )

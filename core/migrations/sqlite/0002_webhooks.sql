@@ -1,0 +1,51 @@
+-- Webhooks. The outbox: every event insert also inserts one delivery per active endpoint
+-- subscribed to its type, in the same transaction; the dispatcher works through the pending
+-- ones and records one attempt row per try. Times are Unix milliseconds.
+
+CREATE TABLE webhook_endpoints (
+    id              TEXT PRIMARY KEY,
+    url             TEXT NOT NULL,
+    description     TEXT,
+    -- JSON array of event types; [] subscribes to every type.
+    events          TEXT NOT NULL,
+    -- Needed in clear to sign each delivery; only ever returned by the creation call.
+    secret          TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+    created_at      INTEGER NOT NULL,
+    disabled_at     INTEGER,
+    disabled_reason TEXT,
+    -- Deleted endpoints stay (their deliveries remain queryable) but are no longer listed.
+    deleted_at      INTEGER
+);
+
+CREATE TABLE webhook_deliveries (
+    seq              INTEGER PRIMARY KEY,
+    id               TEXT NOT NULL UNIQUE,
+    event_id         TEXT NOT NULL REFERENCES events (id),
+    endpoint_id      TEXT NOT NULL REFERENCES webhook_endpoints (id),
+    status           TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+    -- Attempts started so far; a claim increments it, so it also fences stale workers.
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    -- When a pending delivery is due; while an attempt runs, the end of its lease.
+    next_attempt_at  INTEGER,
+    last_http_status INTEGER,
+    last_error       TEXT,
+    last_duration_ms INTEGER,
+    created_at       INTEGER NOT NULL,
+    delivered_at     INTEGER
+);
+-- The dispatcher's queue: due pending deliveries, oldest first.
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id);
+CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, status);
+
+CREATE TABLE webhook_attempts (
+    delivery_id TEXT NOT NULL REFERENCES webhook_deliveries (id),
+    attempt     INTEGER NOT NULL,
+    started_at  INTEGER NOT NULL,
+    -- Both NULL while the attempt runs (or if its worker died: see `error` set on reclaim).
+    http_status INTEGER,
+    error       TEXT,
+    duration_ms INTEGER,
+    PRIMARY KEY (delivery_id, attempt)
+);

@@ -1,0 +1,373 @@
+//! PostgreSQL side of webhooks: endpoints, the delivery outbox, claims and attempts. Replicas
+//! claim with `FOR UPDATE SKIP LOCKED` and lease what they claim, so no attempt is sent twice
+//! at once.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+
+use super::{PgStore, Tx};
+use crate::error::{Error, Result};
+use crate::event::{Event, EventType};
+use crate::page::{Page, PageRequest, Pagination};
+use crate::store::WebhookStore;
+use crate::time::Timestamp;
+use crate::webhook::{
+    AttemptOutcome, DELETED_REASON, Delivery, DeliveryAttempt, DeliveryFilter, DeliveryStatus, DueDelivery,
+    EndpointStatus, GONE_REASON, INTERRUPTED_ERROR, NextStep, WebhookEndpoint, disabled_error,
+};
+
+/// A fresh delivery id, generated in SQL: `dlv_` + 16 lowercase hex digits.
+macro_rules! new_delivery_id {
+    () => {
+        "'dlv_' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16)"
+    };
+}
+
+/// Inserts an event and, in the same statement, the outbox: one pending delivery, due at
+/// once, per active endpoint subscribed to its type. One round trip, as before webhooks.
+pub(super) async fn insert_event_with_deliveries(tx: &mut Tx, event: &Event) -> Result<()> {
+    sqlx::query(concat!(
+        "WITH ev AS (
+             INSERT INTO events (id, type, created_at, payload) VALUES ($1, $2, $3, $4)
+             RETURNING id, type, created_at)
+         INSERT INTO webhook_deliveries (id, event_id, endpoint_id, status, attempts, next_attempt_at, created_at)
+         SELECT ",
+        new_delivery_id!(),
+        ", ev.id, e.id, 'pending', 0, ev.created_at, ev.created_at
+         FROM ev, webhook_endpoints e
+         WHERE e.status = 'active' AND (e.events = '[]'::jsonb OR e.events @> jsonb_build_array(ev.type))"
+    ))
+    .bind(&event.id)
+    .bind(event.event_type.as_str())
+    .bind(event.created_at)
+    .bind(event.payload())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn endpoint_from_row(r: &PgRow) -> Result<WebhookEndpoint> {
+    let Json(events): Json<Vec<String>> = r.try_get("events")?;
+    Ok(WebhookEndpoint {
+        id: r.try_get("id")?,
+        url: r.try_get("url")?,
+        description: r.try_get("description")?,
+        events: events
+            .iter()
+            .map(|t| EventType::parse("events", t).map_err(|e| Error::Internal(e.to_string())))
+            .collect::<Result<_>>()?,
+        status: EndpointStatus::from_stored(r.try_get("status")?)?,
+        created_at: r.try_get("created_at")?,
+        disabled_at: r.try_get("disabled_at")?,
+        disabled_reason: r.try_get("disabled_reason")?,
+    })
+}
+
+fn delivery_from_row(r: &PgRow, event_type: EventType, attempts: Vec<DeliveryAttempt>) -> Result<Delivery> {
+    Ok(Delivery {
+        id: r.try_get("id")?,
+        event_id: r.try_get("event_id")?,
+        event_type,
+        endpoint_id: r.try_get("endpoint_id")?,
+        status: DeliveryStatus::from_stored(r.try_get("status")?)?,
+        attempt_count: r.try_get::<i32, _>("attempts")? as u32,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        last_http_status: r.try_get::<Option<i32>, _>("last_http_status")?.map(|s| s as u16),
+        last_error: r.try_get("last_error")?,
+        last_duration_ms: r.try_get::<Option<i64>, _>("last_duration_ms")?.map(|d| d as u64),
+        created_at: r.try_get("created_at")?,
+        delivered_at: r.try_get("delivered_at")?,
+        attempts,
+    })
+}
+
+fn attempt_from_row(r: &PgRow) -> Result<DeliveryAttempt> {
+    Ok(DeliveryAttempt {
+        attempt: r.try_get::<i32, _>("attempt")? as u32,
+        started_at: r.try_get("started_at")?,
+        http_status: r.try_get::<Option<i32>, _>("http_status")?.map(|s| s as u16),
+        error: r.try_get("error")?,
+        duration_ms: r.try_get::<Option<i64>, _>("duration_ms")?.map(|d| d as u64),
+    })
+}
+
+/// Disables an endpoint and fails its pending deliveries. The endpoint row is locked first,
+/// so concurrent disables of one endpoint queue on it instead of deadlocking over deliveries.
+async fn disable_endpoint(tx: &mut Tx, id: &str, reason: &str, now: Timestamp, delete: bool) -> Result<Option<PgRow>> {
+    let row = sqlx::query(
+        "UPDATE webhook_endpoints
+         SET status = 'disabled', disabled_at = COALESCE(disabled_at, $2), disabled_reason = $3,
+             deleted_at = CASE WHEN $4 THEN $2 ELSE deleted_at END
+         WHERE id = $1 AND deleted_at IS NULL AND ($4 OR status = 'active')
+         RETURNING *",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(reason)
+    .bind(delete)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if row.is_some() {
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL, last_error = $2
+             WHERE endpoint_id = $1 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(disabled_error(reason))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(row)
+}
+
+#[async_trait]
+impl WebhookStore for PgStore {
+    async fn insert_webhook_endpoint(&self, endpoint: &WebhookEndpoint, secret: &str) -> Result<()> {
+        let events: Vec<&str> = endpoint.events.iter().map(|t| t.as_str()).collect();
+        sqlx::query(
+            "INSERT INTO webhook_endpoints (id, url, description, events, secret, status, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&endpoint.id)
+        .bind(&endpoint.url)
+        .bind(&endpoint.description)
+        .bind(Json(&events))
+        .bind(secret)
+        .bind(endpoint.status.as_str())
+        .bind(endpoint.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_webhook_endpoint(&self, id: &str) -> Result<Option<WebhookEndpoint>> {
+        let row = sqlx::query("SELECT * FROM webhook_endpoints WHERE id = $1 AND deleted_at IS NULL")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(endpoint_from_row).transpose()
+    }
+
+    async fn list_webhook_endpoints(&self, page: PageRequest) -> Result<Page<WebhookEndpoint>> {
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_endpoints WHERE deleted_at IS NULL")
+            .fetch_one(&self.pool)
+            .await?;
+        let rows = sqlx::query(
+            "SELECT * FROM webhook_endpoints WHERE deleted_at IS NULL
+             ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2",
+        )
+        .bind(i64::from(page.limit))
+        .bind(page.offset())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Page {
+            items: rows.iter().map(endpoint_from_row).collect::<Result<_>>()?,
+            pagination: Pagination::new(page, total as u64),
+        })
+    }
+
+    async fn delete_webhook_endpoint(&self, id: &str, now: Timestamp) -> Result<Option<WebhookEndpoint>> {
+        let mut tx = self.pool.begin().await?;
+        let row = disable_endpoint(&mut tx, id, DELETED_REASON, now, true).await?;
+        tx.commit().await?;
+        row.as_ref().map(endpoint_from_row).transpose()
+    }
+
+    async fn list_deliveries(&self, f: &DeliveryFilter) -> Result<Page<Delivery>> {
+        let status = f.status.map(DeliveryStatus::as_str);
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM webhook_deliveries
+             WHERE ($1::text IS NULL OR event_id = $1) AND ($2::text IS NULL OR endpoint_id = $2)
+               AND ($3::text IS NULL OR status = $3)",
+        )
+        .bind(&f.event_id)
+        .bind(&f.endpoint_id)
+        .bind(status)
+        .fetch_one(&self.pool)
+        .await?;
+        let rows = sqlx::query(
+            "SELECT d.*, ev.type AS event_type FROM webhook_deliveries d JOIN events ev ON ev.id = d.event_id
+             WHERE ($1::text IS NULL OR d.event_id = $1) AND ($2::text IS NULL OR d.endpoint_id = $2)
+               AND ($3::text IS NULL OR d.status = $3)
+             ORDER BY d.seq DESC LIMIT $4 OFFSET $5",
+        )
+        .bind(&f.event_id)
+        .bind(&f.endpoint_id)
+        .bind(status)
+        .bind(i64::from(f.page.limit))
+        .bind(f.page.offset())
+        .fetch_all(&self.pool)
+        .await?;
+        let ids: Vec<String> = rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+        let attempt_rows =
+            sqlx::query("SELECT * FROM webhook_attempts WHERE delivery_id = ANY($1) ORDER BY delivery_id, attempt")
+                .bind(&ids)
+                .fetch_all(&self.pool)
+                .await?;
+        let mut attempts: std::collections::HashMap<String, Vec<DeliveryAttempt>> = Default::default();
+        for r in &attempt_rows {
+            attempts
+                .entry(r.try_get("delivery_id")?)
+                .or_default()
+                .push(attempt_from_row(r)?);
+        }
+        let items = rows
+            .iter()
+            .zip(&ids)
+            .map(|(r, id)| {
+                let t: String = r.try_get("event_type")?;
+                let t = EventType::parse("type", &t).map_err(|e| Error::Internal(e.to_string()))?;
+                delivery_from_row(r, t, attempts.remove(id).unwrap_or_default())
+            })
+            .collect::<Result<_>>()?;
+        Ok(Page {
+            items,
+            pagination: Pagination::new(f.page, total as u64),
+        })
+    }
+
+    async fn create_deliveries(
+        &self,
+        event_id: &str,
+        event_type: EventType,
+        endpoint_id: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Vec<Delivery>> {
+        let rows = sqlx::query(concat!(
+            "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, status, attempts, next_attempt_at, created_at)
+             SELECT ",
+            new_delivery_id!(),
+            ", $1, e.id, 'pending', 0, $3, $3
+             FROM webhook_endpoints e
+             WHERE e.status = 'active' AND ($4::text IS NULL OR e.id = $4)
+               AND (e.events = '[]'::jsonb OR e.events @> jsonb_build_array($2::text))
+             ORDER BY e.created_at, e.id
+             RETURNING *"
+        ))
+        .bind(event_id)
+        .bind(event_type.as_str())
+        .bind(now)
+        .bind(endpoint_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| delivery_from_row(r, event_type, Vec::new()))
+            .collect()
+    }
+
+    async fn claim_due_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>> {
+        let mut tx = self.pool.begin().await?;
+        // SKIP LOCKED: replicas claiming at the same moment take disjoint deliveries; the lease
+        // (next_attempt_at in the future) keeps them out of later claims until it ends.
+        let claimed: Vec<(String, i32)> = sqlx::query_as(
+            "WITH due AS (
+                 SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+                 WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND e.status = 'active'
+                 ORDER BY d.next_attempt_at LIMIT $2
+                 FOR UPDATE OF d SKIP LOCKED)
+             UPDATE webhook_deliveries d SET attempts = d.attempts + 1, next_attempt_at = $3
+             FROM due WHERE d.id = due.id
+             RETURNING d.id, d.attempts",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .bind(lease_until)
+        .fetch_all(&mut *tx)
+        .await?;
+        if claimed.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
+        let (ids, attempts): (Vec<String>, Vec<i32>) = claimed.into_iter().unzip();
+        // A previous attempt still without outcome belongs to a worker whose lease ran out.
+        sqlx::query(
+            "UPDATE webhook_attempts SET error = $2
+             WHERE delivery_id = ANY($1) AND http_status IS NULL AND error IS NULL",
+        )
+        .bind(&ids)
+        .bind(INTERRUPTED_ERROR)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO webhook_attempts (delivery_id, attempt, started_at)
+             SELECT id, attempt, $3 FROM unnest($1::text[], $2::int[]) AS c (id, attempt)",
+        )
+        .bind(&ids)
+        .bind(&attempts)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let rows = sqlx::query(
+            "SELECT d.id, d.attempts, d.event_id, ev.payload, d.endpoint_id, e.url, e.secret
+             FROM webhook_deliveries d
+             JOIN events ev ON ev.id = d.event_id
+             JOIN webhook_endpoints e ON e.id = d.endpoint_id
+             WHERE d.id = ANY($1)
+             ORDER BY d.seq",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DueDelivery {
+                    delivery_id: r.try_get("id")?,
+                    attempt: r.try_get::<i32, _>("attempts")? as u32,
+                    event_id: r.try_get("event_id")?,
+                    payload: r.try_get("payload")?,
+                    endpoint_id: r.try_get("endpoint_id")?,
+                    url: r.try_get("url")?,
+                    secret: r.try_get("secret")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn record_attempt(&self, o: &AttemptOutcome) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        if o.next == NextStep::DisableEndpoint {
+            disable_endpoint(&mut tx, &o.endpoint_id, GONE_REASON, o.finished_at, false).await?;
+        }
+        sqlx::query(
+            "UPDATE webhook_attempts SET http_status = $3, error = $4, duration_ms = $5
+             WHERE delivery_id = $1 AND attempt = $2",
+        )
+        .bind(&o.delivery_id)
+        .bind(o.attempt as i32)
+        .bind(o.http_status.map(i32::from))
+        .bind(&o.error)
+        .bind(o.duration_ms as i64)
+        .execute(&mut *tx)
+        .await?;
+        // `attempts = $n` fences a worker whose lease was taken over; a delivery failed
+        // meanwhile (endpoint disabled) keeps its status unless this attempt got through.
+        sqlx::query(
+            "UPDATE webhook_deliveries
+             SET status = CASE WHEN status = 'pending' OR $3 = 'succeeded' THEN $3 ELSE status END,
+                 next_attempt_at = CASE WHEN status = 'pending' OR $3 = 'succeeded' THEN $4 ELSE NULL END,
+                 delivered_at = COALESCE($5, delivered_at),
+                 last_http_status = $6, last_error = $7, last_duration_ms = $8
+             WHERE id = $1 AND attempts = $2",
+        )
+        .bind(&o.delivery_id)
+        .bind(o.attempt as i32)
+        .bind(o.status().as_str())
+        .bind(o.next_attempt_at())
+        .bind(o.delivered_at())
+        .bind(o.http_status.map(i32::from))
+        .bind(&o.error)
+        .bind(o.duration_ms as i64)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

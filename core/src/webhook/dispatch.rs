@@ -1,0 +1,256 @@
+//! The dispatcher: sends due deliveries and records every attempt.
+//!
+//! Deliveries are rows, so they survive restarts. A pass claims due deliveries a few at a time
+//! (at most `concurrency` requests in flight); a claim starts the attempt, records it, and
+//! leases the delivery for twice the request timeout, so replicas never send the same attempt
+//! at once and a delivery whose worker died is picked up again when the lease ends. Time comes
+//! from the engine's clock: tests advance it instead of sleeping.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{CONTENT_TYPE, USER_AGENT};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+
+use super::signature::SignatureHeaders;
+use super::{AttemptOutcome, DueDelivery, NextStep, retry};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::time::truncate_millis;
+
+/// How the dispatcher sends.
+#[derive(Debug, Clone)]
+pub struct DispatcherOptions {
+    /// Most requests in flight at once.
+    pub concurrency: usize,
+    /// Per-request timeout; a claim leases its delivery for twice this.
+    pub timeout: Duration,
+    /// How often [`Dispatcher::run`] looks for due deliveries when not woken.
+    pub poll_every: Duration,
+}
+
+impl Default for DispatcherOptions {
+    fn default() -> Self {
+        DispatcherOptions {
+            concurrency: 16,
+            timeout: Duration::from_secs(15),
+            poll_every: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What one [`Dispatcher::run_once`] pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DispatchReport {
+    pub attempted: u32,
+    pub succeeded: u32,
+    /// Failed attempts that will be retried.
+    pub retrying: u32,
+    /// Deliveries given up after their last attempt.
+    pub gave_up: u32,
+    /// Endpoints disabled because they answered 410 Gone.
+    pub endpoints_disabled: Vec<String>,
+}
+
+pub struct Dispatcher {
+    engine: Arc<Engine>,
+    client: reqwest::Client,
+    options: DispatcherOptions,
+    wake: Notify,
+}
+
+impl Dispatcher {
+    pub fn new(engine: Arc<Engine>, options: DispatcherOptions) -> Result<Dispatcher> {
+        let client = reqwest::Client::builder()
+            .timeout(options.timeout)
+            .connect_timeout(options.timeout.min(Duration::from_secs(10)))
+            // A redirect is an answer, not a delivery: only the registered URL gets the payload.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::Internal(format!("webhook HTTP client: {e}")))?;
+        Ok(Dispatcher {
+            engine,
+            client,
+            options: DispatcherOptions {
+                concurrency: options.concurrency.max(1),
+                ..options
+            },
+            wake: Notify::new(),
+        })
+    }
+
+    /// Makes [`Dispatcher::run`] look for due deliveries now rather than at its next poll.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Sends every delivery due now, at most `concurrency` at a time, and records each
+    /// attempt. Deliveries that fall due while it runs wait for the next pass.
+    pub async fn run_once(&self) -> Result<DispatchReport> {
+        let mut report = DispatchReport::default();
+        let mut in_flight: JoinSet<Result<AttemptOutcome>> = JoinSet::new();
+        let mut exhausted = false;
+        let mut failure = None;
+        loop {
+            let free = self.options.concurrency - in_flight.len();
+            if !exhausted && free > 0 {
+                let now = self.engine.now();
+                let lease_until = now + chrono::Duration::from_std(self.options.timeout * 2).unwrap_or_default();
+                match self
+                    .engine
+                    .store()
+                    .claim_due_deliveries(now, lease_until, free as u32)
+                    .await
+                {
+                    Ok(claimed) => {
+                        exhausted = claimed.len() < free;
+                        for due in claimed {
+                            in_flight.spawn(attempt(self.engine.clone(), self.client.clone(), due));
+                        }
+                    }
+                    Err(e) => {
+                        exhausted = true;
+                        failure = Some(e);
+                    }
+                }
+            }
+            let Some(done) = in_flight.join_next().await else {
+                break;
+            };
+            match done {
+                Ok(Ok(outcome)) => {
+                    report.attempted += 1;
+                    match outcome.next {
+                        NextStep::Succeeded => report.succeeded += 1,
+                        NextStep::RetryAt(_) => report.retrying += 1,
+                        NextStep::GiveUp => report.gave_up += 1,
+                        NextStep::DisableEndpoint => report.endpoints_disabled.push(outcome.endpoint_id),
+                    }
+                }
+                // The attempt stays leased; when the lease ends it is claimed again.
+                Ok(Err(e)) => failure = Some(e),
+                Err(e) => failure = Some(Error::Internal(format!("delivery task failed: {e}"))),
+            }
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
+    }
+
+    /// Runs [`Dispatcher::run_once`] every `poll_every` (or when woken) until `shutdown`
+    /// flips to true. A pass in progress finishes first, so no attempt is cut off mid-request.
+    /// Errors are logged and retried on the next pass.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            match self.run_once().await {
+                Ok(r) if r.attempted > 0 => tracing::info!(
+                    attempted = r.attempted,
+                    succeeded = r.succeeded,
+                    retrying = r.retrying,
+                    gave_up = r.gave_up,
+                    disabled = r.endpoints_disabled.len(),
+                    "webhook deliveries"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "webhook dispatch pass failed; retrying next pass"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.options.poll_every) => {}
+                _ = self.wake.notified() => {}
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One attempt: sign, POST, classify, record.
+async fn attempt(engine: Arc<Engine>, client: reqwest::Client, due: DueDelivery) -> Result<AttemptOutcome> {
+    let started = Instant::now();
+    let sent = match SignatureHeaders::sign(
+        &due.secret,
+        &due.event_id,
+        engine.now().timestamp(),
+        due.payload.as_bytes(),
+    ) {
+        Ok(signed) => {
+            let mut request = client
+                .post(&due.url)
+                .header(CONTENT_TYPE, "application/json")
+                .header(USER_AGENT, concat!("PayIn-Webhooks/", env!("CARGO_PKG_VERSION")));
+            for (name, value) in signed.pairs() {
+                request = request.header(name, value);
+            }
+            request
+                .body(due.payload.clone())
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .map_err(describe)
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let finished_at = engine.now();
+    let (http_status, error) = match sent {
+        Ok(status) => (Some(status), None),
+        Err(e) => (None, Some(e)),
+    };
+    let next = match http_status {
+        Some(s) if (200..300).contains(&s) => NextStep::Succeeded,
+        Some(410) => NextStep::DisableEndpoint,
+        _ => match retry::delay_after(due.attempt) {
+            // Whole milliseconds, the precision every timestamp is stored and shown with.
+            Some(wait) => NextStep::RetryAt(truncate_millis(
+                finished_at + chrono::Duration::from_std(wait).unwrap_or_default(),
+            )),
+            None => NextStep::GiveUp,
+        },
+    };
+    let outcome = AttemptOutcome {
+        delivery_id: due.delivery_id,
+        attempt: due.attempt,
+        endpoint_id: due.endpoint_id,
+        finished_at,
+        http_status,
+        error,
+        duration_ms,
+        next,
+    };
+    engine.store().record_attempt(&outcome).await?;
+    Ok(outcome)
+}
+
+/// Why a request got no answer, in a few words. Never the URL: it may carry credentials.
+fn describe(e: reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_redirect() {
+        "redirect"
+    } else if e.is_body() || e.is_decode() {
+        "bad response"
+    } else {
+        "request failed"
+    };
+    let mut detail = String::new();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}

@@ -1,0 +1,315 @@
+//! The watcher end to end on real anvil chains: payments mined on chain settle orders and
+//! deposits; reorgs reverse what they orphan.
+
+use std::sync::Arc;
+
+use alloy::primitives::Address;
+use alloy::providers::Provider;
+use chrono::{Duration, Utc};
+use payin_core::chain::watcher::{Watcher, WatcherOptions};
+use payin_core::chain::{ChainOverride, Currency};
+use payin_core::clock::ManualClock;
+use payin_core::devnet::Devnet;
+use payin_core::engine::{DepositListQuery, EventListQuery};
+use payin_core::order::{CreateOrderRequest, Order, OrderStatus};
+use payin_core::pool::ImportAddressesRequest;
+use payin_core::testing::{Backend, TestDb, evm_addresses, fresh_database};
+use payin_core::{Amount, Engine, EngineOptions};
+use serde_json::json;
+
+struct Ctx {
+    engine: Arc<Engine>,
+    clock: Arc<ManualClock>,
+    chains: Vec<Devnet>,
+    watchers: Vec<Watcher>,
+    _db: TestDb,
+}
+
+/// An engine watching `n` anvil chains named `local`, `local-2`, … with `confirmations` each.
+async fn setup(backend: Backend, n: usize, confirmations: u32) -> Option<Ctx> {
+    let db = fresh_database(backend).await?;
+    let mut chains = Vec::new();
+    for _ in 0..n {
+        chains.push(payin_core::testing::anvil_with_tokens().await?);
+    }
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let mut options = EngineOptions::new(db.url.clone());
+    options.clock = clock.clone();
+    for (i, chain) in chains.iter().enumerate() {
+        let id = if i == 0 { "local".to_string() } else { format!("local-{}", i + 1) };
+        let o = ChainOverride {
+            confirmations: Some(confirmations),
+            ..chain.chain_override()
+        };
+        options.config.chains.insert(id, o);
+    }
+    let engine = Arc::new(Engine::open(options).await.unwrap());
+    engine
+        .import_addresses(ImportAddressesRequest {
+            protocol: "evm".into(),
+            addresses: evm_addresses(7, 20),
+        })
+        .await
+        .unwrap();
+    let mut watchers = Vec::new();
+    for (i, _) in chains.iter().enumerate() {
+        let id = if i == 0 { "local".to_string() } else { format!("local-{}", i + 1) };
+        let network = engine.chains().get(&id).unwrap().clone();
+        let mut opts = WatcherOptions::for_network(&network);
+        opts.start_block = Some(0);
+        watchers.push(Watcher::new(engine.clone(), network, opts).unwrap().expect("watchable"));
+    }
+    Some(Ctx {
+        engine,
+        clock,
+        chains,
+        watchers,
+        _db: db,
+    })
+}
+
+impl Ctx {
+    async fn order(&self, reference: &str, amount: &str) -> Order {
+        self.engine
+            .create_order(CreateOrderRequest {
+                order_reference: reference.into(),
+                amount: json!(amount),
+                currency: "USDT".into(),
+                chain_id: "local".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Pays `amount` USDT (decimal) to `to` on chain `i`.
+    async fn pay(&self, i: usize, to: &str, amount: &str) {
+        let chain = &self.chains[i];
+        let token = chain.token(Currency::Usdt);
+        let units = Amount::parse_positive("amount", amount).unwrap().to_base_units(token.decimals).unwrap();
+        chain.transfer(token.address, to.parse::<Address>().unwrap(), units).await.unwrap();
+    }
+
+    /// Runs every watcher until it has caught up with its head.
+    async fn sync(&mut self) {
+        for w in &mut self.watchers {
+            for _ in 0..20 {
+                if w.pass().await.unwrap().caught_up {
+                    break;
+                }
+            }
+        }
+    }
+
+    async fn get(&self, order: &Order) -> Order {
+        self.engine.get_order(&order.order_id).await.unwrap()
+    }
+
+    async fn event_types(&self) -> Vec<String> {
+        let page = self
+            .engine
+            .list_events(&EventListQuery { limit: Some("100".into()), ..Default::default() })
+            .await
+            .unwrap();
+        page.items.iter().rev().map(|e| e.event_type.as_str().to_string()).collect()
+    }
+
+    /// Moves both the gateway's clock and every chain's clock forward.
+    async fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+        for chain in &self.chains {
+            let _: serde_json::Value =
+                chain.provider().raw_request("evm_increaseTime".into(), (by.num_seconds(),)).await.unwrap();
+            chain.mine(1).await.unwrap();
+        }
+    }
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name(payin_core::testing::Backend::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name(payin_core::testing::Backend::Postgres).await } )*
+        }
+    };
+}
+
+on_both_backends!(
+    exact_payment_on_chain_completes_the_order,
+    partial_payments_then_top_up_and_overpayment,
+    payment_after_expiry_is_late_and_the_recycled_address_is_unaffected,
+    one_deposit_address_receives_on_two_chains,
+    unconfirmed_payment_removed_by_reorg_does_not_complete,
+    restart_resumes_without_missing_or_double_counting,
+);
+
+async fn exact_payment_on_chain_completes_the_order(backend: Backend) {
+    let Some(mut ctx) = setup(backend, 1, 1).await else { return };
+    let order = ctx.order("chain-1", "25.50").await;
+    ctx.pay(0, &order.address, "25.50").await;
+    ctx.sync().await;
+    let done = ctx.get(&order).await;
+    assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
+    assert_eq!(done.amount_received.to_string(), "25.50");
+    assert!(done.tx_hash.as_deref().is_some_and(|h| h.starts_with("0x")));
+    assert_eq!(done.confirmations, Some(1));
+    assert!(done.surplus.is_none());
+    assert_eq!(ctx.event_types().await, ["order.created", "order.payment_detected", "order.completed"]);
+    let pool = ctx.engine.pool_status().await.unwrap();
+    assert_eq!(pool[0].cooldown, 1, "the paid order's address cools down");
+}
+
+async fn partial_payments_then_top_up_and_overpayment(backend: Backend) {
+    let Some(mut ctx) = setup(backend, 1, 1).await else { return };
+    let partial = ctx.order("partial", "100.00").await;
+    ctx.pay(0, &partial.address, "40").await;
+    ctx.sync().await;
+    let o = ctx.get(&partial).await;
+    assert_eq!((o.status, o.amount_received.to_string()), (OrderStatus::Pending, "40.00".into()));
+    ctx.pay(0, &partial.address, "60").await;
+    ctx.sync().await;
+    let o = ctx.get(&partial).await;
+    assert_eq!((o.status, o.amount_received.to_string()), (OrderStatus::Completed, "100.00".into()));
+
+    let over = ctx.order("over", "10").await;
+    ctx.pay(0, &over.address, "12.345").await;
+    ctx.sync().await;
+    let o = ctx.get(&over).await;
+    assert_eq!(o.status, OrderStatus::Completed);
+    assert_eq!(o.surplus.map(|s| s.to_string()), Some("2.345".into()));
+}
+
+async fn payment_after_expiry_is_late_and_the_recycled_address_is_unaffected(backend: Backend) {
+    let Some(mut ctx) = setup(backend, 1, 1).await else { return };
+    ctx.engine.set_config("pool_low_watermark", &json!(0)).await.unwrap();
+    // One address only, so the next order must reuse it.
+    let first = ctx.order("first", "5").await;
+    let others: Vec<Order> = {
+        let mut v = Vec::new();
+        for i in 0..19 {
+            v.push(ctx.order(&format!("filler-{i}"), "1").await);
+        }
+        v
+    };
+    ctx.advance(Duration::minutes(16)).await;
+    ctx.sync().await;
+    let report = ctx.engine.run_maintenance().await.unwrap();
+    assert!(report.expired_orders.contains(&first.order_id));
+    ctx.pay(0, &first.address, "5").await;
+    ctx.sync().await;
+    let o = ctx.get(&first).await;
+    assert_eq!(o.status, OrderStatus::Expired, "a late payment never revives an order");
+    assert!(ctx.event_types().await.contains(&"order.late_payment".to_string()));
+
+    // After the cooldown the address serves a new order, which the old payment never credits.
+    ctx.advance(Duration::minutes(31)).await;
+    ctx.sync().await;
+    ctx.engine.run_maintenance().await.unwrap();
+    let next = ctx.order("next", "5").await;
+    assert!(others.iter().chain([&first]).any(|o| o.address == next.address));
+    ctx.sync().await;
+    let n = ctx.get(&next).await;
+    assert_eq!((n.status, n.amount_received.to_string()), (OrderStatus::Pending, "0".into()));
+    ctx.pay(0, &next.address, "5").await;
+    ctx.sync().await;
+    assert_eq!(ctx.get(&next).await.status, OrderStatus::Completed);
+}
+
+async fn one_deposit_address_receives_on_two_chains(backend: Backend) {
+    let Some(mut ctx) = setup(backend, 2, 1).await else { return };
+    let bound = ctx
+        .engine
+        .bind_deposit_protocol(payin_core::deposit::BindProtocolRequest {
+            deposit_reference: "player_1".into(),
+            protocol: "evm".into(),
+            metadata: None,
+        })
+        .await
+        .unwrap();
+    assert!(bound.monitored_chains.contains(&"local-2".to_string()));
+    ctx.pay(0, &bound.address, "10").await;
+    ctx.pay(1, &bound.address, "2.5").await;
+    ctx.sync().await;
+    let deposits = ctx.engine.list_deposits(&DepositListQuery::default()).await.unwrap();
+    let mut seen: Vec<(String, String, String)> = deposits
+        .items
+        .iter()
+        .map(|d| (d.chain_id.clone(), d.amount.to_string(), d.status.as_str().to_string()))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("local".to_string(), "10".to_string(), "confirmed".to_string()),
+            ("local-2".to_string(), "2.5".to_string(), "confirmed".to_string())
+        ]
+    );
+    let reference = ctx.engine.get_deposit_reference("player_1").await.unwrap();
+    assert_eq!(reference.total_deposits, 2);
+    assert_eq!(reference.total_amount[&Currency::Usdt].to_string(), "12.5");
+}
+
+async fn unconfirmed_payment_removed_by_reorg_does_not_complete(backend: Backend) {
+    let Some(mut ctx) = setup(backend, 1, 3).await else { return };
+    let order = ctx.order("reorged", "7").await;
+    ctx.pay(0, &order.address, "7").await;
+    ctx.sync().await;
+    let o = ctx.get(&order).await;
+    assert_eq!((o.status, o.amount_received.to_string()), (OrderStatus::Pending, "7".into()));
+    // Replace the payment's block (and the one after) with empty blocks.
+    ctx.chains[0].mine(1).await.unwrap();
+    ctx.chains[0].reorg(2).await.unwrap();
+    ctx.sync().await;
+    ctx.chains[0].mine(5).await.unwrap();
+    ctx.sync().await;
+    let o = ctx.get(&order).await;
+    assert_eq!((o.status, o.amount_received.to_string()), (OrderStatus::Pending, "0".into()), "{o:?}");
+    let types = ctx.event_types().await;
+    assert!(types.contains(&"payment.reversed".to_string()), "{types:?}");
+    assert!(!types.contains(&"order.completed".to_string()));
+}
+
+async fn restart_resumes_without_missing_or_double_counting(backend: Backend) {
+    let Some(mut ctx) = setup(backend, 1, 1).await else { return };
+    let bound = ctx
+        .engine
+        .bind_deposit_protocol(payin_core::deposit::BindProtocolRequest {
+            deposit_reference: "stream".into(),
+            protocol: "evm".into(),
+            metadata: None,
+        })
+        .await
+        .unwrap();
+    for i in 0..30 {
+        ctx.pay(0, &bound.address, &format!("1.{i:02}")).await;
+        if i == 10 {
+            ctx.sync().await;
+        }
+    }
+    // A new watcher (a restarted process) on the same database picks up at the cursor; a
+    // rescan of already-recorded blocks changes nothing.
+    let network = ctx.engine.chains().get("local").unwrap().clone();
+    let mut opts = WatcherOptions::for_network(&network);
+    opts.start_block = Some(0);
+    ctx.watchers = vec![Watcher::new(ctx.engine.clone(), network, opts).unwrap().unwrap()];
+    ctx.sync().await;
+    ctx.engine.chain_store().rewind("local", 0, ctx.engine.now()).await.unwrap();
+    ctx.sync().await;
+    let deposits = ctx
+        .engine
+        .list_deposits(&DepositListQuery { limit: Some("100".into()), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(deposits.pagination.total, 30);
+    let mut hashes: Vec<&str> = deposits.items.iter().map(|d| d.tx_hash.as_str()).collect();
+    hashes.sort();
+    hashes.dedup();
+    assert_eq!(hashes.len(), 30);
+    let total = ctx.engine.get_deposit_reference("stream").await.unwrap().total_amount[&Currency::Usdt];
+    let expected: rust_decimal::Decimal = (0..30).map(|i| rust_decimal::Decimal::new(100 + i, 2)).sum();
+    assert_eq!(total.as_decimal(), expected);
+}

@@ -1,0 +1,225 @@
+//! `payin dev`: a complete local sandbox (a real EVM chain, test tokens, a pool, an API key, the
+//! server) and `payin dev pay`, which pays an order on that chain from the funded dev account.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy_primitives::Address;
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use payin_core::Amount;
+use payin_core::chain::{Currency, Network, Protocol, normalize_address};
+use payin_core::devnet::{DEV_CHAIN_ID, DEV_EVM_CHAIN_ID, DevChain, Devnet, DevnetOptions, PAYER_TOKENS};
+use payin_core::pool::ImportAddressesRequest;
+
+use crate::{Global, open_engine, redact, run_server};
+
+/// Addresses `payin dev` puts in the EVM pool: well above the default low watermark (100), so
+/// a sandbox does not raise `pool.low` after its first order.
+const DEV_POOL_SIZE: u32 = 1000;
+
+#[derive(Args)]
+pub struct DevArgs {
+    #[command(subcommand)]
+    pub command: Option<DevCommand>,
+    /// Address the API listens on (port 0 picks a free port).
+    #[arg(long, env = "PAYIN_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The anvil binary (default: PAYIN_ANVIL, then node_modules/@foundry-rs/anvil-linux-amd64
+    /// from `npm ci`, then anvil on PATH).
+    #[arg(long)]
+    anvil: Option<PathBuf>,
+    /// Seconds between blocks (default: a block per transaction).
+    #[arg(long)]
+    block_time: Option<u64>,
+    /// How often time-driven rules (expiry, cooldown) run, in milliseconds.
+    #[arg(long, env = "PAYIN_TICK_MS", default_value_t = 1000, hide = true)]
+    tick_ms: u64,
+}
+
+#[derive(Subcommand)]
+pub enum DevCommand {
+    /// Pay an order (or any address) on the running dev chain from the funded dev account.
+    Pay(PayArgs),
+}
+
+#[derive(Args)]
+pub struct PayArgs {
+    /// The order to pay (ord_…): its address, currency and amount.
+    #[arg(required_unless_present = "to", conflicts_with = "to")]
+    order_id: Option<String>,
+    /// Pay this address instead of an order's, e.g. a deposit address (needs --amount).
+    #[arg(long, requires = "amount")]
+    to: Option<String>,
+    /// Decimal amount instead of the order's, e.g. 12.50 (partial and over-payments).
+    #[arg(long)]
+    amount: Option<String>,
+    /// Token to send: USDT, USDC or DAI (default: the order's currency; USDT with --to).
+    #[arg(long, value_parser = parse_currency)]
+    token: Option<Currency>,
+}
+
+fn parse_currency(s: &str) -> Result<Currency, String> {
+    Currency::parse("token", &s.to_ascii_uppercase()).map_err(|e| e.to_string())
+}
+
+pub async fn run(global: &Global, args: DevArgs) -> anyhow::Result<()> {
+    match args.command {
+        Some(DevCommand::Pay(pay_args)) => pay(global, pay_args).await,
+        None => sandbox(global, args).await,
+    }
+}
+
+async fn sandbox(global: &Global, args: DevArgs) -> anyhow::Result<()> {
+    let devnet = Devnet::start(DevnetOptions {
+        anvil: args.anvil,
+        block_time: args.block_time,
+    })
+    .await
+    .context("starting the local chain")?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let api = format!("http://{}", listener.local_addr()?);
+    let mut engine = open_engine(global, Some(api.clone())).await?;
+    engine.record_chain(&devnet.recorded_chain(engine.now())).await?;
+    warn_if_config_overrides(engine.chains().get(DEV_CHAIN_ID), &devnet);
+    engine
+        .import_addresses(ImportAddressesRequest {
+            protocol: Protocol::Evm.to_string(),
+            addresses: payin_core::devnet::dev_pool_addresses(DEV_POOL_SIZE),
+        })
+        .await?;
+    let (key, _) = engine.create_api_key("payin dev").await?;
+    print_banner(&api, &key, &devnet, global);
+
+    let served = run_server(Arc::new(engine), listener, Duration::from_millis(args.tick_ms.max(10))).await;
+    // The chain goes after the server, whose watcher reads it until the end.
+    drop(devnet);
+    served
+}
+
+/// A config file that sets chain `local` wins over the recording (see `chain::RecordedChain`);
+/// say so when that points the sandbox away from its own chain.
+fn warn_if_config_overrides(local: Option<&Network>, devnet: &Devnet) {
+    let Some(local) = local else { return };
+    let ours = local.rpc_urls.first().map(String::as_str) == Some(devnet.rpc_url())
+        && devnet.tokens().iter().all(|t| {
+            local.token(t.currency).and_then(|x| x.contract.as_deref()) == Some(t.address.to_checksum(None).as_str())
+        });
+    if !ours {
+        tracing::warn!(
+            "the config file sets [chains.local]; it wins over the dev chain recorded in the database, so \
+             orders on chain local may not point at this sandbox's chain and tokens"
+        );
+    }
+}
+
+fn print_banner(api: &str, key: &str, devnet: &Devnet, global: &Global) {
+    let mut out = String::new();
+    out.push_str("PayIn dev sandbox is running.\n\n");
+    out.push_str(&format!("API URL:   {api}/api/v1\n"));
+    out.push_str(&format!("API key:   {key}\n"));
+    out.push_str(&format!(
+        "Chain id:  {DEV_CHAIN_ID} (EVM chain id {DEV_EVM_CHAIN_ID})\n"
+    ));
+    out.push_str(&format!("RPC URL:   {}\n", devnet.rpc_url()));
+    for t in devnet.tokens() {
+        out.push_str(&format!(
+            "{:<10} {} ({} decimals)\n",
+            format!("{}:", t.currency),
+            t.address.to_checksum(None),
+            t.decimals
+        ));
+    }
+    out.push_str(&format!(
+        "Payer:     {} (anvil's dev account 0; {PAYER_TOKENS} of each token)\n",
+        devnet.payer().to_checksum(None)
+    ));
+    out.push_str(&format!("Database:  {}\n\n", redact(&global.database_url)));
+    // A fresh reference per run: the database may outlive the sandbox, references must not repeat.
+    let reference = format!("DEV-{}", payin_core::ids::random_lower_alnum(8).to_uppercase());
+    out.push_str("Create an order on the local chain:\n");
+    out.push_str(&format!(
+        "  curl -s -X POST {api}/api/v1/orders -H 'Authorization: Bearer {key}' \
+         -H 'Content-Type: application/json' -d '{{\"orderReference\": \"{reference}\", \"amount\": \"10.00\", \
+         \"currency\": \"USDT\", \"chainId\": \"{DEV_CHAIN_ID}\"}}'\n\n"
+    ));
+    out.push_str("Pay it on the chain (from another terminal):\n");
+    out.push_str(&format!(
+        "  payin --database-url '{}' dev pay ORDER_ID [--amount 10.00] [--token USDT]\n\n",
+        redact(&global.database_url)
+    ));
+    out.push_str("Ctrl-C stops the server and the chain (the chain's state is not kept).\n");
+    print!("{out}");
+}
+
+async fn pay(global: &Global, args: PayArgs) -> anyhow::Result<()> {
+    let engine = open_engine(global, None).await?;
+    let (to, currency, amount, order_id) = match (&args.order_id, &args.to) {
+        (Some(order_id), _) => {
+            let order = engine.get_order(order_id).await?;
+            if order.chain_id != DEV_CHAIN_ID {
+                bail!(
+                    "order {order_id} is on chain '{}'; `payin dev pay` only pays on chain '{DEV_CHAIN_ID}'",
+                    order.chain_id
+                );
+            }
+            let currency = args.token.unwrap_or(order.currency);
+            let amount = match &args.amount {
+                Some(a) => Amount::parse_positive("amount", a)?,
+                None => order.amount,
+            };
+            (order.address, currency, amount, Some(order.order_id))
+        }
+        (None, Some(to)) => {
+            let amount = args.amount.as_deref().context("--amount is required with --to")?;
+            (
+                normalize_address(Protocol::Evm, to).map_err(|e| anyhow::anyhow!("--to: {e}"))?,
+                args.token.unwrap_or(Currency::Usdt),
+                Amount::parse_positive("amount", amount)?,
+                None,
+            )
+        }
+        (None, None) => bail!("name an order id or --to ADDRESS"),
+    };
+
+    let not_recorded = || {
+        format!(
+            "chain '{DEV_CHAIN_ID}' has no {currency} contract or RPC URL in {}: start `payin dev` with the same \
+             --database-url first",
+            redact(&global.database_url)
+        )
+    };
+    let network = engine.chains().get(DEV_CHAIN_ID).with_context(not_recorded)?;
+    let rpc_url = network.rpc_urls.first().with_context(not_recorded)?;
+    let token = network
+        .configured_token(currency)
+        .map_err(|_| anyhow::anyhow!(not_recorded()))?;
+    let contract: Address = token
+        .contract
+        .as_deref()
+        .with_context(not_recorded)?
+        .parse()
+        .context("recorded token contract")?;
+    amount.check_precision("amount", token.decimals, currency.as_str())?;
+    let units = amount
+        .to_base_units(token.decimals)
+        .context("amount does not fit in a uint256")?;
+    let recipient: Address = to.parse().context("recipient address")?;
+
+    let chain = DevChain::connect(rpc_url)?;
+    let sent = chain
+        .transfer(contract, recipient, units)
+        .await
+        .with_context(|| format!("paying on {rpc_url} (is `payin dev` still running?)"))?;
+    match order_id {
+        Some(id) => println!("paid {amount} {currency} to {to} for order {id} on chain {DEV_CHAIN_ID}"),
+        None => println!("sent {amount} {currency} to {to} on chain {DEV_CHAIN_ID}"),
+    }
+    println!("tx:    {}", sent.tx_hash);
+    println!("block: {}", sent.block_number);
+    Ok(())
+}

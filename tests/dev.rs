@@ -1,0 +1,356 @@
+//! `payin dev` as a developer uses it: the sandbox prints what to paste, the printed order
+//! creation works on chain `local`, `payin dev pay` moves real tokens on the local chain, and
+//! stopping the sandbox (SIGTERM, or even SIGKILL) stops its chain too.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use alloy_primitives::{Address, U256};
+use payin_core::devnet::{DevChain, find_anvil};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_payin");
+
+/// The anvil to run, or `None` after a loud skip notice (a failure under `CI=true`).
+fn anvil() -> Option<PathBuf> {
+    match find_anvil(None) {
+        Ok(path) => Some(path),
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("CI=true but anvil is missing: {e}"),
+        Err(e) => {
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("SKIPPED: {e}; this `payin dev` test did not run\n").as_bytes(),
+            );
+            None
+        }
+    }
+}
+
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(BIN);
+        c.env(
+            "PAYIN_DATABASE_URL",
+            format!("sqlite://{}", self.dir.path().join("payin.db").display()),
+        )
+        .env_remove("PAYIN_CONFIG")
+        .env_remove("PAYIN_LISTEN")
+        .env_remove("RUST_LOG");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().unwrap()
+    }
+}
+
+/// What `payin dev` printed, by label.
+struct Printed {
+    lines: Vec<String>,
+}
+
+impl Printed {
+    fn get(&self, label: &str) -> &str {
+        let line = self
+            .lines
+            .iter()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label:?} line in {:#?}", self.lines));
+        line[label.len()..].split_whitespace().next().unwrap()
+    }
+
+    fn curl(&self) -> &str {
+        self.lines
+            .iter()
+            .map(|l| l.trim())
+            .find(|l| l.starts_with("curl "))
+            .unwrap_or_else(|| panic!("no curl line in {:#?}", self.lines))
+    }
+}
+
+struct DevProcess {
+    child: Child,
+    printed: Printed,
+}
+
+impl DevProcess {
+    fn start(sb: &Sandbox, anvil: &std::path::Path) -> DevProcess {
+        let mut child = sb
+            .cmd()
+            .args(["dev", "--listen", "127.0.0.1:0", "--anvil"])
+            .arg(anvil)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Keep draining stderr so the process never blocks on a full pipe.
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        std::thread::spawn(move || stderr.lines().for_each(drop));
+        let (tx, rx) = mpsc::channel();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            for line in stdout.lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut lines = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    let done = line.starts_with("Ctrl-C");
+                    lines.push(line);
+                    if done {
+                        break;
+                    }
+                }
+                Err(e) => panic!("payin dev did not print its banner ({e}); got {lines:#?}"),
+            }
+        }
+        DevProcess {
+            child,
+            printed: Printed { lines },
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn wait(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "payin dev did not exit");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for DevProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn request(method: &str, url: &str, key: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .request(method.parse().unwrap(), url)
+        .bearer_auth(key);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// True while some process runs anvil on `rpc_url`'s port.
+fn anvil_process_on(rpc_url: &str) -> bool {
+    let port = rpc_url.rsplit(':').next().unwrap();
+    std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        args.first().is_some_and(|a| a.ends_with(b"anvil"))
+            && args.windows(2).any(|w| w[0] == b"--port" && w[1] == port.as_bytes())
+    })
+}
+
+async fn wait_until_chain_is_gone(rpc_url: &str) {
+    let client = DevChain::connect(rpc_url).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client.block_number().await.is_ok() || anvil_process_on(rpc_url) {
+        assert!(Instant::now() < deadline, "anvil on {rpc_url} outlived payin dev");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn dev_sandbox_prints_what_to_paste_and_pays_orders_on_its_chain() {
+    let Some(anvil) = anvil() else { return };
+    let sb = Sandbox::new();
+    let mut dev = DevProcess::start(&sb, &anvil);
+    let api = dev.printed.get("API URL:").to_string();
+    let key = dev.printed.get("API key:").to_string();
+    let rpc_url = dev.printed.get("RPC URL:").to_string();
+    assert!(
+        api.starts_with("http://127.0.0.1:") && api.ends_with("/api/v1"),
+        "{api}"
+    );
+    assert!(key.starts_with("pk_"), "{key}");
+    assert_eq!(dev.printed.get("Chain id:"), "local");
+    assert!(rpc_url.starts_with("http://127.0.0.1:"), "{rpc_url}");
+    let contract = |symbol: &str| -> Address { dev.printed.get(&format!("{symbol}:")).parse().unwrap() };
+
+    // GET /chains shows chain local with the sandbox's token contracts.
+    let (status, body) = request("GET", &format!("{api}/chains"), &key, None).await;
+    assert_eq!(status, 200, "{body}");
+    let chains = body["data"]["chains"].as_array().unwrap();
+    let local = chains.iter().find(|c| c["chainId"] == "local").unwrap();
+    assert_eq!(local["rpcConfigured"], true, "{local}");
+    for symbol in ["USDT", "USDC", "DAI"] {
+        let token = local["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["currency"] == symbol)
+            .unwrap();
+        assert_eq!(token["configured"], true, "{token}");
+        assert_eq!(token["contract"], contract(symbol).to_checksum(None), "{token}");
+    }
+
+    // The printed curl, sent as printed.
+    let curl = dev.printed.curl();
+    let url = curl.split_whitespace().find(|w| w.starts_with("http://")).unwrap();
+    assert!(curl.contains(&format!("Authorization: Bearer {key}")), "{curl}");
+    let body_json = curl.split("-d '").nth(1).unwrap().strip_suffix('\'').unwrap();
+    let order_body: Value = serde_json::from_str(body_json).unwrap();
+    assert_eq!(order_body["chainId"], "local");
+    let (status, created) = request("POST", url, &key, Some(order_body)).await;
+    assert_eq!(status, 201, "{created}");
+    let order = &created["data"];
+    let order_id = order["orderId"].as_str().unwrap();
+    let order_address: Address = order["address"].as_str().unwrap().parse().unwrap();
+    assert_eq!(order["amount"], "10.00");
+
+    // `payin dev pay ORDER_ID` sends exactly the order's amount of its token.
+    let chain = DevChain::connect(&rpc_url).unwrap();
+    let usdt = contract("USDT");
+    assert_eq!(chain.balance_of(usdt, order_address).await.unwrap(), U256::ZERO);
+    let out = sb.run(&["dev", "pay", order_id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(order_id), "{text}");
+    let tx_line = text.lines().find(|l| l.starts_with("tx:")).unwrap();
+    assert_eq!(tx_line.split_whitespace().nth(1).unwrap().len(), 66, "{text}");
+    let block: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("block:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(block > 0 && block <= chain.block_number().await.unwrap());
+    assert_eq!(
+        chain.balance_of(usdt, order_address).await.unwrap(),
+        U256::from(10_000_000u64),
+        "10.00 USDT at 6 decimals"
+    );
+
+    // Another amount, another token (18 decimals).
+    let out = sb.run(&["dev", "pay", order_id, "--amount", "0.5", "--token", "DAI"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        chain.balance_of(contract("DAI"), order_address).await.unwrap(),
+        U256::from(500_000_000_000_000_000u64)
+    );
+
+    // More decimals than the token has is refused, and nothing moves.
+    let out = sb.run(&["dev", "pay", order_id, "--amount", "0.0000001"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("amount"), "{}", stderr(&out));
+    assert_eq!(
+        chain.balance_of(usdt, order_address).await.unwrap(),
+        U256::from(10_000_000u64)
+    );
+
+    // A deposit address is paid with --to.
+    let (status, bound) = request(
+        "POST",
+        &format!("{api}/deposits/references"),
+        &key,
+        Some(json!({"depositReference": "user-42", "currency": "USDC", "chainId": "local"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{bound}");
+    let deposit_address = bound["data"]["address"].as_str().unwrap();
+    let out = sb.run(&[
+        "dev",
+        "pay",
+        "--to",
+        deposit_address,
+        "--amount",
+        "1.25",
+        "--token",
+        "usdc",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        chain
+            .balance_of(contract("USDC"), deposit_address.parse().unwrap())
+            .await
+            .unwrap(),
+        U256::from(1_250_000u64)
+    );
+
+    // SIGTERM stops the server and the chain with it.
+    dev.signal("-TERM");
+    let status = dev.wait(Duration::from_secs(15));
+    assert!(status.success(), "{status}");
+    wait_until_chain_is_gone(&rpc_url).await;
+}
+
+#[tokio::test]
+async fn sigkill_of_payin_dev_takes_its_chain_down() {
+    let Some(anvil) = anvil() else { return };
+    let sb = Sandbox::new();
+    let mut dev = DevProcess::start(&sb, &anvil);
+    let rpc_url = dev.printed.get("RPC URL:").to_string();
+    assert!(anvil_process_on(&rpc_url));
+    dev.signal("-KILL");
+    dev.wait(Duration::from_secs(10));
+    wait_until_chain_is_gone(&rpc_url).await;
+}
+
+#[test]
+fn dev_pay_without_a_recorded_chain_says_to_start_payin_dev() {
+    let sb = Sandbox::new();
+    let out = sb.run(&[
+        "dev",
+        "pay",
+        "--to",
+        "0x00000000000000000000000000000000000000aa",
+        "--amount",
+        "1",
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("start `payin dev`"), "{}", stderr(&out));
+
+    let out = sb.run(&["dev", "pay", "ord_doesnotexist"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("ord_doesnotexist"), "{}", stderr(&out));
+
+    let out = sb.run(&["dev", "pay"]);
+    assert!(!out.status.success(), "an order id or --to is required");
+}
