@@ -154,6 +154,7 @@ pub struct DatabaseHealth {
 pub struct MaintenanceReport {
     pub expired_orders: Vec<String>,
     pub released_addresses: u64,
+    pub completed_deposits: u64,
     pub pool_low: Vec<Protocol>,
 }
 
@@ -625,6 +626,7 @@ impl Engine {
             }
         }
         report.released_addresses = self.store.release_cooled_addresses(now).await?;
+        report.completed_deposits = self.store.complete_acknowledged_deposits(now).await?;
         for protocol in Protocol::ALL {
             if self
                 .store

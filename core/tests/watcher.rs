@@ -37,10 +37,14 @@ async fn setup(backend: Backend, n: usize, confirmations: u32) -> Option<Ctx> {
     options.clock = clock.clone();
     for (i, chain) in chains.iter().enumerate() {
         let id = if i == 0 { "local".to_string() } else { format!("local-{}", i + 1) };
-        let o = ChainOverride {
+        let mut o = ChainOverride {
             confirmations: Some(confirmations),
             ..chain.chain_override()
         };
+        // A dead RPC URL first: the watcher must fail over to the live one.
+        if let Some(urls) = o.rpc_urls.as_mut() {
+            urls.insert(0, "http://127.0.0.1:9".to_string());
+        }
         options.config.chains.insert(id, o);
     }
     let engine = Arc::new(Engine::open(options).await.unwrap());
@@ -93,9 +97,16 @@ impl Ctx {
     /// Runs every watcher until it has caught up with its head.
     async fn sync(&mut self) {
         for w in &mut self.watchers {
-            for _ in 0..20 {
-                if w.pass().await.unwrap().caught_up {
-                    break;
+            let mut failures = 0;
+            loop {
+                match w.pass().await {
+                    Ok(r) if r.caught_up => break,
+                    Ok(_) => {}
+                    // Only the dead RPC URL may fail; the watcher moves to the next one.
+                    Err(e) => {
+                        failures += 1;
+                        assert!(failures <= 2, "watcher keeps failing: {e}");
+                    }
                 }
             }
         }

@@ -210,7 +210,6 @@ impl Watcher {
                 Err(e) => {
                     tracing::warn!(chain = %self.network.id, error = %e, "watcher pass failed; retrying");
                     self.engine.set_chain_error(&self.network.id, e.to_string());
-                    self.fail_over();
                     backoff = (backoff * 2).clamp(Duration::from_millis(200), Duration::from_secs(30));
                     backoff
                 }
@@ -239,8 +238,17 @@ impl Watcher {
         }))
     }
 
-    /// One pass: reorg check, scan of the next range, confirmation of pending transfers.
+    /// One pass: reorg check, scan of the next range, confirmation of pending transfers. On
+    /// failure the next pass uses the next RPC URL.
     pub async fn pass(&mut self) -> Result<PassReport> {
+        let result = self.pass_on_current_rpc().await;
+        if result.is_err() {
+            self.fail_over();
+        }
+        result
+    }
+
+    async fn pass_on_current_rpc(&mut self) -> Result<PassReport> {
         let store = self.engine.chain_store();
         let chain_id = self.network.id.clone();
         let head = self.rpc().get_block_number().await.map_err(rpc_err)?;

@@ -181,6 +181,9 @@ pub trait Store: ChainStore + WebhookStore + Send + Sync + 'static {
     // Events
     async fn list_events(&self, filter: &EventFilter) -> Result<Page<Event>>;
     async fn get_event(&self, id: &str) -> Result<Option<Event>>;
+    /// Moves confirmed deposits to `completed` once every delivery of their `deposit.confirmed`
+    /// event succeeded (at once when no endpoint is subscribed). Returns how many.
+    async fn complete_acknowledged_deposits(&self, now: Timestamp) -> Result<u64>;
 }
 
 /// Opens the store a database URL names: `sqlite://path` or `postgres://…`.

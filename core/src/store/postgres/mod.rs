@@ -853,6 +853,19 @@ impl Store for PgStore {
             .await?;
         payload.as_deref().map(Event::from_payload).transpose()
     }
+
+    async fn complete_acknowledged_deposits(&self, now: Timestamp) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE deposits SET status = 'completed', completed_at = $1
+             WHERE status = 'confirmed' AND confirmed_event_id IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
+                               WHERE d.event_id = deposits.confirmed_event_id AND d.status <> 'succeeded')",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
 }
 
 impl PgStore {

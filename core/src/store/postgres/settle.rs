@@ -5,8 +5,9 @@
 //! so scans, confirmations and rewinds of one chain run one at a time across replicas; a
 //! scan that finds the cursor moved since it was read is dropped (the next pass rescans from
 //! the cursor). Order rows are locked before their amounts change, and amounts are added in
-//! SQL (NUMERIC), so no update is lost and no rounding happens. Orders are only written by
-//! transactions of their own chain, which hold that chain's lock first: no lock cycle, no deadlock.
+//! SQL (NUMERIC), so no update is lost and no rounding happens. No deadlock: settlement writes
+//! an order only in transactions of the order's chain, which take that chain's lock first, and
+//! expiry skips locked orders instead of waiting for them.
 
 use async_trait::async_trait;
 use sqlx::Row;
@@ -50,7 +51,7 @@ macro_rules! deposit_columns {
     };
 }
 
-/// The columns [`transfer_from_row`] reads, plus what the transfer was to whom.
+/// The columns [`transfer_from_row`] reads, plus what the transfer counted as, and for whom.
 macro_rules! transfer_columns {
     () => {
         "chain_id, tx_hash, log_index, block_number, block_hash, block_time, token, currency, from_address,

@@ -1,0 +1,187 @@
+//! The whole gateway as a merchant runs it: `payin serve` watching a real anvil chain, a real
+//! webhook receiver, and a `kill -9` in the middle of a stream of payments.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use alloy_primitives::{Address, U256};
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_payin");
+
+/// A local HTTP server recording every webhook it receives.
+#[derive(Clone, Default)]
+struct Receiver {
+    seen: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
+}
+
+impl Receiver {
+    async fn start() -> (Receiver, String) {
+        let receiver = Receiver::default();
+        let r = receiver.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+                let r = r.clone();
+                async move {
+                    r.seen.lock().unwrap().push((headers, body));
+                    "ok"
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (receiver, url)
+    }
+
+    fn event_ids(&self) -> HashSet<String> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, body)| serde_json::from_slice::<Value>(body).unwrap()["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+fn start_server(db: &str, config: &str) -> Server {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--config", config])
+        .env("PAYIN_DATABASE_URL", db)
+        .env("PAYIN_TICK_MS", "100")
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("server exited early").unwrap();
+        if let Some(i) = line.find("listening on http://") {
+            break line[i + "listening on ".len()..].split_whitespace().next().unwrap().to_string();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    Server { child, base }
+}
+
+async fn call(method: &str, url: &str, key: &str, body: Option<Value>) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let mut req = client.request(method.parse().unwrap(), url).bearer_auth(key);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_during_a_stream_of_200_transfers_loses_and_duplicates_nothing() {
+    let Some(chain) = payin_core::testing::anvil_with_tokens().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("payin.db").display());
+    let usdt = chain.token(payin_core::chain::Currency::Usdt).clone();
+    let config = dir.path().join("payin.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[chains.local]\nrpc_urls = [\"{}\"]\nconfirmations = 1\n[chains.local.tokens.USDT]\ncontract = \"{}\"\n",
+            chain.rpc_url(),
+            usdt.address
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).env("PAYIN_DATABASE_URL", &db).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let key = run(&["keys", "create", "--name", "e2e"]).trim().to_string();
+    let pool = dir.path().join("pool.txt");
+    std::fs::write(&pool, payin_core::testing::evm_addresses(9, 5).join("\n")).unwrap();
+    run(&["pool", "import", "--protocol", "evm", &pool.display().to_string()]);
+
+    let (receiver, hook_url) = Receiver::start().await;
+    let mut server = start_server(&db, &config);
+    let (status, endpoint) = call(
+        "POST",
+        &format!("{}/api/v1/webhooks", server.base),
+        &key,
+        Some(json!({"url": hook_url, "events": ["deposit.pending", "deposit.confirmed"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{endpoint}");
+    let (status, bound) = call(
+        "POST",
+        &format!("{}/api/v1/deposits/bind", server.base),
+        &key,
+        Some(json!({"depositReference": "stream", "protocol": "evm"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{bound}");
+    let to: Address = bound["data"]["address"].as_str().unwrap().parse().unwrap();
+
+    // 200 transfers of 1.000001 … 1.000200 USDT; the server dies by SIGKILL after the 70th.
+    let mut expected = rust_decimal::Decimal::ZERO;
+    for i in 1..=200u64 {
+        chain.transfer(usdt.address, to, U256::from(1_000_000 + i)).await.unwrap();
+        expected += rust_decimal::Decimal::new(1_000_000 + i as i64, 6);
+        if i == 70 {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            server.child.kill().unwrap();
+            server.child.wait().unwrap();
+        }
+        if i == 140 {
+            server = start_server(&db, &config);
+        }
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let deposits = loop {
+        let (_, body) = call("GET", &format!("{}/api/v1/deposits?limit=100&status=completed", server.base), &key, None).await;
+        let total = body["data"]["pagination"]["total"].as_u64().unwrap();
+        let delivered = receiver.event_ids().len();
+        if total == 200 && delivered >= 400 {
+            break total;
+        }
+        assert!(Instant::now() < deadline, "{total} deposits completed, {delivered} events delivered");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(deposits, 200);
+    let mut hashes = HashSet::new();
+    for page in 1..=2 {
+        let (_, body) = call("GET", &format!("{}/api/v1/deposits?limit=100&page={page}", server.base), &key, None).await;
+        for d in body["data"]["deposits"].as_array().unwrap() {
+            assert!(hashes.insert(d["txHash"].as_str().unwrap().to_string()), "recorded twice: {d}");
+        }
+    }
+    assert_eq!(hashes.len(), 200);
+    let (_, reference) = call("GET", &format!("{}/api/v1/deposits/references/stream", server.base), &key, None).await;
+    assert_eq!(reference["data"]["totalDeposits"], 200);
+    let total: rust_decimal::Decimal = reference["data"]["totalAmount"]["USDT"].as_str().unwrap().parse().unwrap();
+    assert_eq!(total, expected, "exactly the sum of the 200 transfers");
+
+    // Every event was delivered at least once: 200 deposit.pending + 200 deposit.confirmed.
+    let (_, events) = call("GET", &format!("{}/api/v1/events?limit=100&type=deposit.confirmed", server.base), &key, None).await;
+    assert_eq!(events["data"]["pagination"]["total"], 200);
+    assert_eq!(receiver.event_ids().len(), 400);
+    // /health shows the chain's head, cursor and lag.
+    let (status, health) = call("GET", &format!("{}/health", server.base), &key, None).await;
+    assert_eq!(status, 200);
+    let local = health["data"]["chains"].as_array().unwrap().iter().find(|c| c["chainId"] == "local").cloned().unwrap();
+    assert!(local["head"].as_u64().unwrap() >= 200, "{local}");
+    assert!(local["lag"].as_u64().unwrap() <= 2, "{local}");
+    assert_eq!(local["lastError"], Value::Null);
+    let _ = server.child.kill();
+}
