@@ -55,6 +55,14 @@ struct Server {
     base: String,
 }
 
+impl Drop for Server {
+    /// A failing test must not leave a server running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn start_server(db: &str, config: &str) -> Server {
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--config", config])
@@ -139,6 +147,7 @@ async fn kill_9_during_a_stream_of_200_transfers_loses_and_duplicates_nothing() 
         expected += rust_decimal::Decimal::new(1_000_000 + i as i64, 6);
         if i == 70 {
             tokio::time::sleep(Duration::from_millis(150)).await;
+            // SIGKILL: no graceful shutdown, no chance to flush anything.
             server.child.kill().unwrap();
             server.child.wait().unwrap();
         }
@@ -183,5 +192,121 @@ async fn kill_9_during_a_stream_of_200_transfers_loses_and_duplicates_nothing() 
     assert!(local["head"].as_u64().unwrap() >= 200, "{local}");
     assert!(local["lag"].as_u64().unwrap() <= 2, "{local}");
     assert_eq!(local["lastError"], Value::Null);
-    let _ = server.child.kill();
+}
+
+/// The seed's recipe and the `standardwebhooks` package, both in Python, on one delivery.
+const VERIFY_PY: &str = r#"
+import hashlib, hmac, json, sys
+from standardwebhooks import Webhook
+secret, headers = sys.argv[1], json.loads(sys.argv[2])
+body = sys.stdin.buffer.read()
+if not hmac.compare_digest(headers["x-payin-signature"], hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()):
+    sys.exit("X-PayIn-Signature mismatch")
+Webhook(secret).verify(body, headers)
+print("verified")
+"#;
+
+fn verify_with_python(secret: &str, headers: &HeaderMap, body: &[u8]) -> Option<String> {
+    use std::io::Write;
+    if !Command::new("python3").args(["-c", "import standardwebhooks"]).status().is_ok_and(|s| s.success()) {
+        assert!(!std::env::var("CI").is_ok_and(|v| v == "true"), "CI=true but standardwebhooks is missing");
+        let _ = std::io::stderr().write_all(b"SKIPPED: Python package standardwebhooks is missing\n");
+        return None;
+    }
+    let headers: serde_json::Map<String, Value> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), Value::String(v.to_str().unwrap().to_string())))
+        .collect();
+    let mut child = Command::new("python3")
+        .args(["-c", VERIFY_PY, secret, &Value::Object(headers).to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(body).unwrap();
+    let out = child.wait_with_output().unwrap();
+    Some(format!("{}{}", String::from_utf8_lossy(&out.stdout).trim(), String::from_utf8_lossy(&out.stderr).trim()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn exact_payment_on_chain_delivers_a_signed_order_completed_webhook() {
+    let Some(chain) = payin_core::testing::anvil_with_tokens().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("payin.db").display());
+    let usdt = chain.token(payin_core::chain::Currency::Usdt).clone();
+    let config = dir.path().join("payin.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[chains.local]\nrpc_urls = [\"{}\"]\nconfirmations = 2\n[chains.local.tokens.USDT]\ncontract = \"{}\"\n",
+            chain.rpc_url(),
+            usdt.address
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).env("PAYIN_DATABASE_URL", &db).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let key = run(&["keys", "create", "--name", "e2e"]).trim().to_string();
+    let pool = dir.path().join("pool.txt");
+    std::fs::write(&pool, payin_core::testing::evm_addresses(10, 3).join("\n")).unwrap();
+    run(&["pool", "import", "--protocol", "evm", &pool.display().to_string()]);
+    let (receiver, hook_url) = Receiver::start().await;
+    let server = start_server(&db, &config.display().to_string());
+    let (_, endpoint) = call(
+        "POST",
+        &format!("{}/api/v1/webhooks", server.base),
+        &key,
+        Some(json!({"url": hook_url, "events": ["order.completed"]})),
+    )
+    .await;
+    let secret = endpoint["data"]["secret"].as_str().unwrap().to_string();
+    let (status, order) = call(
+        "POST",
+        &format!("{}/api/v1/orders", server.base),
+        &key,
+        Some(json!({"orderReference": "ORDER-2025-001", "amount": "49.99", "currency": "USDT", "chainId": "local"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{order}");
+    let order_id = order["data"]["orderId"].as_str().unwrap().to_string();
+    let to: Address = order["data"]["address"].as_str().unwrap().parse().unwrap();
+    let paid = chain.transfer(usdt.address, to, U256::from(49_990_000u64)).await.unwrap();
+    // One confirmation is not enough on this chain: the order stays pending until a second block.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let (_, pending) = call("GET", &format!("{}/api/v1/orders/{order_id}", server.base), &key, None).await;
+    assert_eq!(pending["data"]["status"], "pending", "{pending}");
+    assert_eq!(pending["data"]["amountReceived"], "49.99");
+    chain.mine(1).await.unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (headers, body) = loop {
+        if let Some(hit) = receiver.seen.lock().unwrap().first().cloned() {
+            break hit;
+        }
+        assert!(Instant::now() < deadline, "no order.completed webhook");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let event: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(event["type"], "order.completed");
+    assert!(event["id"].as_str().unwrap().starts_with("evt_"));
+    assert_eq!(event["data"]["orderId"], order_id.as_str());
+    assert_eq!(event["data"]["status"], "completed");
+    assert_eq!(event["data"]["txHash"], paid.tx_hash.to_string());
+    assert_eq!(event["data"]["confirmations"], 2);
+    assert_eq!(headers["webhook-id"], event["id"].as_str().unwrap());
+    if let Some(verdict) = verify_with_python(&secret, &headers, &body) {
+        assert_eq!(verdict, "verified");
+    }
+    // A tampered body fails both schemes.
+    let mut tampered = body.to_vec();
+    tampered[10] ^= 1;
+    if let Some(verdict) = verify_with_python(&secret, &headers, &tampered) {
+        assert!(verdict.contains("mismatch"), "{verdict}");
+    }
+    let (_, deliveries) = call("GET", &format!("{}/api/v1/webhooks/deliveries", server.base), &key, None).await;
+    assert_eq!(deliveries["data"]["deliveries"][0]["status"], "succeeded", "{deliveries}");
 }

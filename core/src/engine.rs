@@ -53,6 +53,8 @@ impl EngineOptions {
 
 pub struct Engine {
     store: Box<dyn Store>,
+    /// Signalled when this process wrote events, so webhook delivery need not wait for a poll.
+    events: tokio::sync::Notify,
     chain_status: RwLock<std::collections::BTreeMap<String, ChainStatus>>,
     chains: ChainRegistry,
     /// The config file's `[chains]`, kept to rebuild the registry after [`Engine::record_chain`].
@@ -177,6 +179,7 @@ impl Engine {
             .to_string();
         let engine = Engine {
             store,
+            events: tokio::sync::Notify::new(),
             chain_status: RwLock::default(),
             chains,
             config_chains: options.config.chains,
@@ -218,6 +221,16 @@ impl Engine {
     /// The store, for engine operations defined beside their concept (e.g. [`crate::webhook`]).
     pub(crate) fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// Wakes whoever waits in [`Engine::events_written`] (the webhook dispatcher).
+    pub fn notify_events_written(&self) {
+        self.events.notify_waiters();
+    }
+
+    /// Resolves at the next [`Engine::notify_events_written`].
+    pub async fn events_written(&self) {
+        self.events.notified().await
     }
 
     /// The storage the chain watcher works on.
@@ -354,7 +367,9 @@ impl Engine {
             created_at: now,
             expires_at: now + Minutes::minutes(i64::from(payment_window_minutes)),
         };
-        self.store.create_order(order).await
+        let order = self.store.create_order(order).await?;
+        self.notify_events_written();
+        Ok(order)
     }
 
     pub async fn get_order(&self, order_id: &str) -> Result<Order> {
@@ -624,6 +639,9 @@ impl Engine {
             if done {
                 break;
             }
+        }
+        if !report.expired_orders.is_empty() {
+            self.notify_events_written();
         }
         report.released_addresses = self.store.release_cooled_addresses(now).await?;
         report.completed_deposits = self.store.complete_acknowledged_deposits(now).await?;

@@ -13,9 +13,11 @@ use crate::order::{Order, OrderStatus};
 use crate::time::{Timestamp, serde_millis};
 
 /// Tolerance between block timestamps (whole seconds, set by block producers) and the
-/// gateway's clock when deciding who held an address when a block was mined. Address cooldown
-/// (30 minutes by default) keeps consecutive holders far further apart than this.
-pub const CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(60);
+/// gateway's clock when deciding who held an address when a block was mined: a payment mined
+/// in the same second an order was created belongs to that order. Kept to two seconds because
+/// a late payment to an address's previous order, mined within this window before the next
+/// order was created, would be credited to the next one.
+pub const CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(2);
 
 /// A token transfer seen on chain, to an address the gateway watches.
 #[derive(Debug, Clone, PartialEq, Serialize)]

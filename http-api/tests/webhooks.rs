@@ -482,7 +482,11 @@ async fn gone_endpoint_is_disabled_and_its_pending_deliveries_stop(backend: Back
     )
     .unwrap();
     let report = one_at_a_time.run_once().await.unwrap();
-    assert_eq!(report.endpoints_disabled, std::slice::from_ref(&endpoint_id), "{report:?}");
+    assert_eq!(
+        report.endpoints_disabled,
+        std::slice::from_ref(&endpoint_id),
+        "{report:?}"
+    );
     assert_eq!(report.attempted, 1);
     assert_eq!(receiver.received().len(), 1);
 
@@ -625,6 +629,13 @@ async fn only_subscribed_event_types_are_delivered_and_never_retroactively(backe
         "only the order created after the endpoint"
     );
     expire_orders(&app).await;
+    let (status, body) = app
+        .post(
+            "/api/v1/deposits/references",
+            json!({"depositReference": "player-1", "currency": "USDT", "chainId": "ethereum"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
     run(&app.engine).await;
 
     let types = |r: &Receiver| -> Vec<(String, String)> {
@@ -633,10 +644,10 @@ async fn only_subscribed_event_types_are_delivered_and_never_retroactively(backe
             .iter()
             .map(|x| {
                 let j = x.json();
-                (
-                    j["type"].as_str().unwrap().to_string(),
-                    j["data"]["orderReference"].as_str().unwrap().to_string(),
-                )
+                let reference = j["data"]["orderReference"]
+                    .as_str()
+                    .or(j["data"]["depositReference"].as_str());
+                (j["type"].as_str().unwrap().to_string(), reference.unwrap().to_string())
             })
             .collect();
         v.sort();
@@ -650,6 +661,7 @@ async fn only_subscribed_event_types_are_delivered_and_never_retroactively(backe
     assert_eq!(
         types(&everything),
         [
+            ("deposit.address_bound".to_string(), "player-1".to_string()),
             ("order.created".to_string(), "wh-after-endpoints".to_string()),
             expired("wh-after-endpoints"),
             expired("wh-before-endpoints"),
@@ -658,7 +670,7 @@ async fn only_subscribed_event_types_are_delivered_and_never_retroactively(backe
     let (_, listed) = app.get("/api/v1/webhooks/deliveries?limit=2&page=2").await;
     assert_eq!(
         listed["data"]["pagination"],
-        json!({"page": 2, "limit": 2, "total": 5, "totalPages": 3, "hasMore": true})
+        json!({"page": 2, "limit": 2, "total": 6, "totalPages": 3, "hasMore": true})
     );
 }
 

@@ -1,5 +1,6 @@
 -- Webhooks. The outbox: every event insert also inserts one delivery per active endpoint
--- subscribed to its type, in the same transaction; the dispatcher works through the pending
+-- subscribed to its type, in the same statement (the `events_outbox` trigger below, so no writer
+-- of events can forget it and it costs no extra round trip); the dispatcher works through the pending
 -- ones (claimed with FOR UPDATE SKIP LOCKED) and records one attempt row per try.
 
 CREATE TABLE webhook_endpoints (
@@ -49,3 +50,16 @@ CREATE TABLE webhook_attempts (
     duration_ms BIGINT,
     PRIMARY KEY (delivery_id, attempt)
 );
+
+-- The outbox. Deliveries are due at once, at the event's time (the engine's clock, not now()).
+CREATE FUNCTION events_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO webhook_deliveries (id, event_id, endpoint_id, status, attempts, next_attempt_at, created_at)
+    SELECT 'dlv_' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16), NEW.id, e.id, 'pending', 0,
+           NEW.created_at, NEW.created_at
+    FROM webhook_endpoints e
+    WHERE e.status = 'active' AND (e.events = '[]'::jsonb OR e.events @> jsonb_build_array(NEW.type));
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER events_outbox AFTER INSERT ON events FOR EACH ROW EXECUTE FUNCTION events_outbox();

@@ -1,5 +1,6 @@
 -- Webhooks. The outbox: every event insert also inserts one delivery per active endpoint
--- subscribed to its type, in the same transaction; the dispatcher works through the pending
+-- subscribed to its type, in the same statement (the `events_outbox` trigger below, so no writer
+-- of events can forget it and it costs no extra round trip); the dispatcher works through the pending
 -- ones and records one attempt row per try. Times are Unix milliseconds.
 
 CREATE TABLE webhook_endpoints (
@@ -49,3 +50,13 @@ CREATE TABLE webhook_attempts (
     duration_ms INTEGER,
     PRIMARY KEY (delivery_id, attempt)
 );
+
+-- The outbox. Deliveries are due at once, at the event's time (the engine's clock, not SQLite's).
+CREATE TRIGGER events_outbox AFTER INSERT ON events
+BEGIN
+    INSERT INTO webhook_deliveries (id, event_id, endpoint_id, status, attempts, next_attempt_at, created_at)
+    SELECT 'dlv_' || lower(hex(randomblob(8))), NEW.id, e.id, 'pending', 0, NEW.created_at, NEW.created_at
+    FROM webhook_endpoints e
+    WHERE e.status = 'active'
+      AND (e.events = '[]' OR EXISTS (SELECT 1 FROM json_each(e.events) t WHERE t.value = NEW.type));
+END;

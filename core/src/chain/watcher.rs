@@ -242,8 +242,10 @@ impl Watcher {
     /// failure the next pass uses the next RPC URL.
     pub async fn pass(&mut self) -> Result<PassReport> {
         let result = self.pass_on_current_rpc().await;
-        if result.is_err() {
-            self.fail_over();
+        match &result {
+            Ok(report) if report.events > 0 => self.engine.notify_events_written(),
+            Ok(_) => {}
+            Err(_) => self.fail_over(),
         }
         result
     }

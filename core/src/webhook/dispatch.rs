@@ -162,6 +162,8 @@ impl Dispatcher {
             tokio::select! {
                 _ = tokio::time::sleep(self.options.poll_every) => {}
                 _ = self.wake.notified() => {}
+                // New events in this process (orders, payments seen by the watcher): deliver now.
+                _ = self.engine.events_written() => {}
                 changed = shutdown.changed() => {
                     if changed.is_err() {
                         break;

@@ -87,9 +87,16 @@ impl PgStore {
     }
 }
 
-/// Inserts an event and its webhook deliveries (the outbox) in one statement.
+/// Inserts an event; the `events_outbox` trigger adds its webhook deliveries in the same statement.
 async fn insert_event(tx: &mut Tx, event: &Event) -> Result<()> {
-    webhooks::insert_event_with_deliveries(tx, event).await
+    sqlx::query("INSERT INTO events (id, type, created_at, payload) VALUES ($1, $2, $3, $4)")
+        .bind(&event.id)
+        .bind(event.event_type.as_str())
+        .bind(event.created_at)
+        .bind(event.payload())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 fn amount(r: &PgRow, column: &str) -> Result<Amount> {

@@ -9,7 +9,7 @@ use sqlx::types::Json;
 
 use super::{PgStore, Tx};
 use crate::error::{Error, Result};
-use crate::event::{Event, EventType};
+use crate::event::EventType;
 use crate::page::{Page, PageRequest, Pagination};
 use crate::store::WebhookStore;
 use crate::time::Timestamp;
@@ -23,29 +23,6 @@ macro_rules! new_delivery_id {
     () => {
         "'dlv_' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16)"
     };
-}
-
-/// Inserts an event and, in the same statement, the outbox: one pending delivery, due at
-/// once, per active endpoint subscribed to its type. One round trip, as before webhooks.
-pub(super) async fn insert_event_with_deliveries(tx: &mut Tx, event: &Event) -> Result<()> {
-    sqlx::query(concat!(
-        "WITH ev AS (
-             INSERT INTO events (id, type, created_at, payload) VALUES ($1, $2, $3, $4)
-             RETURNING id, type, created_at)
-         INSERT INTO webhook_deliveries (id, event_id, endpoint_id, status, attempts, next_attempt_at, created_at)
-         SELECT ",
-        new_delivery_id!(),
-        ", ev.id, e.id, 'pending', 0, ev.created_at, ev.created_at
-         FROM ev, webhook_endpoints e
-         WHERE e.status = 'active' AND (e.events = '[]'::jsonb OR e.events @> jsonb_build_array(ev.type))"
-    ))
-    .bind(&event.id)
-    .bind(event.event_type.as_str())
-    .bind(event.created_at)
-    .bind(event.payload())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 fn endpoint_from_row(r: &PgRow) -> Result<WebhookEndpoint> {

@@ -256,7 +256,6 @@ async fn create_orders(writer: &SqlitePool, batch: Vec<NewOrder>) -> Result<Vec<
                 .push_bind(e.payload());
         });
         insert.build().execute(&mut *tx).await?;
-        webhooks::insert_deliveries(&mut tx, &events).await?;
     }
     tx.commit().await?;
     Ok(outcomes
@@ -265,7 +264,7 @@ async fn create_orders(writer: &SqlitePool, batch: Vec<NewOrder>) -> Result<Vec<
         .collect())
 }
 
-/// Inserts an event and its webhook deliveries (the outbox), in the caller's transaction.
+/// Inserts an event; the `events_outbox` trigger adds its webhook deliveries in the same statement.
 async fn insert_event(tx: &mut Tx, event: &Event) -> Result<()> {
     sqlx::query("INSERT INTO events (id, type, created_at, payload) VALUES ($1, $2, $3, $4)")
         .bind(&event.id)
@@ -274,7 +273,7 @@ async fn insert_event(tx: &mut Tx, event: &Event) -> Result<()> {
         .bind(event.payload())
         .execute(&mut **tx)
         .await?;
-    webhooks::insert_deliveries(tx, std::slice::from_ref(event)).await
+    Ok(())
 }
 
 fn opt_millis(v: Option<i64>) -> Option<Timestamp> {

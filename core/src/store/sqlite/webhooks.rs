@@ -7,7 +7,7 @@ use sqlx::sqlite::SqliteRow;
 
 use super::{SqliteStore, Tx, opt_millis};
 use crate::error::{Error, Result};
-use crate::event::{Event, EventType};
+use crate::event::EventType;
 use crate::page::{Page, PageRequest, Pagination};
 use crate::store::WebhookStore;
 use crate::time::{Timestamp, from_millis, to_millis};
@@ -30,31 +30,6 @@ macro_rules! due_deliveries {
          WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND e.status = 'active'
          ORDER BY d.next_attempt_at LIMIT $2"
     };
-}
-
-/// The outbox: one pending delivery, due at once, per active endpoint subscribed to each
-/// event's type, in the caller's transaction. One statement for any number of events, which
-/// finds nothing to do when no endpoint exists.
-pub(super) async fn insert_deliveries(tx: &mut Tx, events: &[Event]) -> Result<()> {
-    let rows: Vec<(&str, &str, i64)> = events
-        .iter()
-        .map(|e| (e.id.as_str(), e.event_type.as_str(), to_millis(&e.created_at)))
-        .collect();
-    sqlx::query(concat!(
-        "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, status, attempts, next_attempt_at, created_at)
-         SELECT ",
-        new_delivery_id!(),
-        ", json_extract(ev.value, '$[0]'), e.id, 'pending', 0,
-                json_extract(ev.value, '$[2]'), json_extract(ev.value, '$[2]')
-         FROM webhook_endpoints e, json_each($1) AS ev
-         WHERE e.status = 'active'
-           AND (e.events = '[]'
-                OR EXISTS (SELECT 1 FROM json_each(e.events) t WHERE t.value = json_extract(ev.value, '$[1]')))"
-    ))
-    .bind(serde_json::to_string(&rows).expect("strings serialize"))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 fn endpoint_from_row(r: &SqliteRow) -> Result<WebhookEndpoint> {
