@@ -10,6 +10,9 @@ if [ ! -x node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ] || [ ! -d node_
     npm ci --no-audit --no-fund
 fi
 
+# The independent verifier of webhook signatures (Standard Webhooks' own Python package).
+python3 -c 'import standardwebhooks' 2>/dev/null || python3 -m pip install --quiet 'standardwebhooks==1.1.0'
+
 # One build of every test binary, shared by all suites.
 cargo build --workspace --all-targets --locked
 if cargo nextest --version >/dev/null 2>&1; then

@@ -45,7 +45,12 @@ impl Receiver {
             .lock()
             .unwrap()
             .iter()
-            .map(|(_, body)| serde_json::from_slice::<Value>(body).unwrap()["id"].as_str().unwrap().to_string())
+            .map(|(_, body)| {
+                serde_json::from_slice::<Value>(body).unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect()
     }
 }
@@ -76,7 +81,11 @@ fn start_server(db: &str, config: &str) -> Server {
     let base = loop {
         let line = lines.next().expect("server exited early").unwrap();
         if let Some(i) = line.find("listening on http://") {
-            break line[i + "listening on ".len()..].split_whitespace().next().unwrap().to_string();
+            break line[i + "listening on ".len()..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string();
         }
     };
     std::thread::spawn(move || lines.for_each(drop));
@@ -95,7 +104,9 @@ async fn call(method: &str, url: &str, key: &str, body: Option<Value>) -> (u16, 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_during_a_stream_of_200_transfers_loses_and_duplicates_nothing() {
-    let Some(chain) = payin_core::testing::anvil_with_tokens().await else { return };
+    let Some(chain) = payin_core::testing::anvil_with_tokens().await else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("payin.db").display());
     let usdt = chain.token(payin_core::chain::Currency::Usdt).clone();
@@ -111,7 +122,11 @@ async fn kill_9_during_a_stream_of_200_transfers_loses_and_duplicates_nothing() 
     .unwrap();
     let config = config.display().to_string();
     let run = |args: &[&str]| {
-        let out = Command::new(BIN).args(args).env("PAYIN_DATABASE_URL", &db).output().unwrap();
+        let out = Command::new(BIN)
+            .args(args)
+            .env("PAYIN_DATABASE_URL", &db)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };
@@ -143,7 +158,10 @@ async fn kill_9_during_a_stream_of_200_transfers_loses_and_duplicates_nothing() 
     // 200 transfers of 1.000001 … 1.000200 USDT; the server dies by SIGKILL after the 70th.
     let mut expected = rust_decimal::Decimal::ZERO;
     for i in 1..=200u64 {
-        chain.transfer(usdt.address, to, U256::from(1_000_000 + i)).await.unwrap();
+        chain
+            .transfer(usdt.address, to, U256::from(1_000_000 + i))
+            .await
+            .unwrap();
         expected += rust_decimal::Decimal::new(1_000_000 + i as i64, 6);
         if i == 70 {
             tokio::time::sleep(Duration::from_millis(150)).await;
@@ -158,37 +176,77 @@ async fn kill_9_during_a_stream_of_200_transfers_loses_and_duplicates_nothing() 
 
     let deadline = Instant::now() + Duration::from_secs(60);
     let deposits = loop {
-        let (_, body) = call("GET", &format!("{}/api/v1/deposits?limit=100&status=completed", server.base), &key, None).await;
+        let (_, body) = call(
+            "GET",
+            &format!("{}/api/v1/deposits?limit=100&status=completed", server.base),
+            &key,
+            None,
+        )
+        .await;
         let total = body["data"]["pagination"]["total"].as_u64().unwrap();
         let delivered = receiver.event_ids().len();
         if total == 200 && delivered >= 400 {
             break total;
         }
-        assert!(Instant::now() < deadline, "{total} deposits completed, {delivered} events delivered");
+        assert!(
+            Instant::now() < deadline,
+            "{total} deposits completed, {delivered} events delivered"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(deposits, 200);
     let mut hashes = HashSet::new();
     for page in 1..=2 {
-        let (_, body) = call("GET", &format!("{}/api/v1/deposits?limit=100&page={page}", server.base), &key, None).await;
+        let (_, body) = call(
+            "GET",
+            &format!("{}/api/v1/deposits?limit=100&page={page}", server.base),
+            &key,
+            None,
+        )
+        .await;
         for d in body["data"]["deposits"].as_array().unwrap() {
-            assert!(hashes.insert(d["txHash"].as_str().unwrap().to_string()), "recorded twice: {d}");
+            assert!(
+                hashes.insert(d["txHash"].as_str().unwrap().to_string()),
+                "recorded twice: {d}"
+            );
         }
     }
     assert_eq!(hashes.len(), 200);
-    let (_, reference) = call("GET", &format!("{}/api/v1/deposits/references/stream", server.base), &key, None).await;
+    let (_, reference) = call(
+        "GET",
+        &format!("{}/api/v1/deposits/references/stream", server.base),
+        &key,
+        None,
+    )
+    .await;
     assert_eq!(reference["data"]["totalDeposits"], 200);
-    let total: rust_decimal::Decimal = reference["data"]["totalAmount"]["USDT"].as_str().unwrap().parse().unwrap();
+    let total: rust_decimal::Decimal = reference["data"]["totalAmount"]["USDT"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(total, expected, "exactly the sum of the 200 transfers");
 
     // Every event was delivered at least once: 200 deposit.pending + 200 deposit.confirmed.
-    let (_, events) = call("GET", &format!("{}/api/v1/events?limit=100&type=deposit.confirmed", server.base), &key, None).await;
+    let (_, events) = call(
+        "GET",
+        &format!("{}/api/v1/events?limit=100&type=deposit.confirmed", server.base),
+        &key,
+        None,
+    )
+    .await;
     assert_eq!(events["data"]["pagination"]["total"], 200);
     assert_eq!(receiver.event_ids().len(), 400);
     // /health shows the chain's head, cursor and lag.
     let (status, health) = call("GET", &format!("{}/health", server.base), &key, None).await;
     assert_eq!(status, 200);
-    let local = health["data"]["chains"].as_array().unwrap().iter().find(|c| c["chainId"] == "local").cloned().unwrap();
+    let local = health["data"]["chains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["chainId"] == "local")
+        .cloned()
+        .unwrap();
     assert!(local["head"].as_u64().unwrap() >= 200, "{local}");
     assert!(local["lag"].as_u64().unwrap() <= 2, "{local}");
     assert_eq!(local["lastError"], Value::Null);
@@ -208,8 +266,15 @@ print("verified")
 
 fn verify_with_python(secret: &str, headers: &HeaderMap, body: &[u8]) -> Option<String> {
     use std::io::Write;
-    if !Command::new("python3").args(["-c", "import standardwebhooks"]).status().is_ok_and(|s| s.success()) {
-        assert!(!std::env::var("CI").is_ok_and(|v| v == "true"), "CI=true but standardwebhooks is missing");
+    if !Command::new("python3")
+        .args(["-c", "import standardwebhooks"])
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true"),
+            "CI=true but standardwebhooks is missing"
+        );
         let _ = std::io::stderr().write_all(b"SKIPPED: Python package standardwebhooks is missing\n");
         return None;
     }
@@ -226,12 +291,18 @@ fn verify_with_python(secret: &str, headers: &HeaderMap, body: &[u8]) -> Option<
         .unwrap();
     child.stdin.take().unwrap().write_all(body).unwrap();
     let out = child.wait_with_output().unwrap();
-    Some(format!("{}{}", String::from_utf8_lossy(&out.stdout).trim(), String::from_utf8_lossy(&out.stderr).trim()))
+    Some(format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout).trim(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    ))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn exact_payment_on_chain_delivers_a_signed_order_completed_webhook() {
-    let Some(chain) = payin_core::testing::anvil_with_tokens().await else { return };
+    let Some(chain) = payin_core::testing::anvil_with_tokens().await else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("payin.db").display());
     let usdt = chain.token(payin_core::chain::Currency::Usdt).clone();
@@ -246,7 +317,11 @@ async fn exact_payment_on_chain_delivers_a_signed_order_completed_webhook() {
     )
     .unwrap();
     let run = |args: &[&str]| {
-        let out = Command::new(BIN).args(args).env("PAYIN_DATABASE_URL", &db).output().unwrap();
+        let out = Command::new(BIN)
+            .args(args)
+            .env("PAYIN_DATABASE_URL", &db)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };
@@ -274,7 +349,10 @@ async fn exact_payment_on_chain_delivers_a_signed_order_completed_webhook() {
     assert_eq!(status, 201, "{order}");
     let order_id = order["data"]["orderId"].as_str().unwrap().to_string();
     let to: Address = order["data"]["address"].as_str().unwrap().parse().unwrap();
-    let paid = chain.transfer(usdt.address, to, U256::from(49_990_000u64)).await.unwrap();
+    let paid = chain
+        .transfer(usdt.address, to, U256::from(49_990_000u64))
+        .await
+        .unwrap();
     // One confirmation is not enough on this chain: the order stays pending until a second block.
     tokio::time::sleep(Duration::from_millis(600)).await;
     let (_, pending) = call("GET", &format!("{}/api/v1/orders/{order_id}", server.base), &key, None).await;
@@ -307,6 +385,15 @@ async fn exact_payment_on_chain_delivers_a_signed_order_completed_webhook() {
     if let Some(verdict) = verify_with_python(&secret, &headers, &tampered) {
         assert!(verdict.contains("mismatch"), "{verdict}");
     }
-    let (_, deliveries) = call("GET", &format!("{}/api/v1/webhooks/deliveries", server.base), &key, None).await;
-    assert_eq!(deliveries["data"]["deliveries"][0]["status"], "succeeded", "{deliveries}");
+    let (_, deliveries) = call(
+        "GET",
+        &format!("{}/api/v1/webhooks/deliveries", server.base),
+        &key,
+        None,
+    )
+    .await;
+    assert_eq!(
+        deliveries["data"]["deliveries"][0]["status"], "succeeded",
+        "{deliveries}"
+    );
 }

@@ -621,7 +621,13 @@ impl Engine {
                 backend: self.store.backend(),
                 status: if ok { "ok" } else { "error" },
             },
-            chains: self.chain_status.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect(),
+            chains: self
+                .chain_status
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .values()
+                .cloned()
+                .collect(),
         }
     }
 

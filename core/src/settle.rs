@@ -71,9 +71,18 @@ pub fn classify_order_payment(order: &Order, t: &ObservedTransfer) -> OrderPayme
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirmation {
     /// Still in the canonical chain with enough blocks on top.
-    Confirmed { chain_id: String, tx_hash: String, log_index: u64, confirmations: u64 },
+    Confirmed {
+        chain_id: String,
+        tx_hash: String,
+        log_index: u64,
+        confirmations: u64,
+    },
     /// Its block is no longer canonical.
-    Reversed { chain_id: String, tx_hash: String, log_index: u64 },
+    Reversed {
+        chain_id: String,
+        tx_hash: String,
+        log_index: u64,
+    },
 }
 
 /// An unconfirmed transfer the watcher must follow.
@@ -153,7 +162,10 @@ mod tests {
     #[test]
     fn payments_count_until_expiry_plus_grace() {
         let o = order();
-        assert_eq!(classify_order_payment(&o, &transfer(o.grace_ends_at())), OrderPayment::Payment);
+        assert_eq!(
+            classify_order_payment(&o, &transfer(o.grace_ends_at())),
+            OrderPayment::Payment
+        );
         let late = transfer(o.grace_ends_at() + Duration::seconds(1));
         assert_eq!(classify_order_payment(&o, &late), OrderPayment::Late);
     }

@@ -36,7 +36,11 @@ async fn setup(backend: Backend, n: usize, confirmations: u32) -> Option<Ctx> {
     let mut options = EngineOptions::new(db.url.clone());
     options.clock = clock.clone();
     for (i, chain) in chains.iter().enumerate() {
-        let id = if i == 0 { "local".to_string() } else { format!("local-{}", i + 1) };
+        let id = if i == 0 {
+            "local".to_string()
+        } else {
+            format!("local-{}", i + 1)
+        };
         let mut o = ChainOverride {
             confirmations: Some(confirmations),
             ..chain.chain_override()
@@ -57,7 +61,11 @@ async fn setup(backend: Backend, n: usize, confirmations: u32) -> Option<Ctx> {
         .unwrap();
     let mut watchers = Vec::new();
     for (i, _) in chains.iter().enumerate() {
-        let id = if i == 0 { "local".to_string() } else { format!("local-{}", i + 1) };
+        let id = if i == 0 {
+            "local".to_string()
+        } else {
+            format!("local-{}", i + 1)
+        };
         let network = engine.chains().get(&id).unwrap().clone();
         let mut opts = WatcherOptions::for_network(&network);
         opts.start_block = Some(0);
@@ -90,8 +98,14 @@ impl Ctx {
     async fn pay(&self, i: usize, to: &str, amount: &str) {
         let chain = &self.chains[i];
         let token = chain.token(Currency::Usdt);
-        let units = Amount::parse_positive("amount", amount).unwrap().to_base_units(token.decimals).unwrap();
-        chain.transfer(token.address, to.parse::<Address>().unwrap(), units).await.unwrap();
+        let units = Amount::parse_positive("amount", amount)
+            .unwrap()
+            .to_base_units(token.decimals)
+            .unwrap();
+        chain
+            .transfer(token.address, to.parse::<Address>().unwrap(), units)
+            .await
+            .unwrap();
     }
 
     /// Runs every watcher until it has caught up with its head.
@@ -119,18 +133,28 @@ impl Ctx {
     async fn event_types(&self) -> Vec<String> {
         let page = self
             .engine
-            .list_events(&EventListQuery { limit: Some("100".into()), ..Default::default() })
+            .list_events(&EventListQuery {
+                limit: Some("100".into()),
+                ..Default::default()
+            })
             .await
             .unwrap();
-        page.items.iter().rev().map(|e| e.event_type.as_str().to_string()).collect()
+        page.items
+            .iter()
+            .rev()
+            .map(|e| e.event_type.as_str().to_string())
+            .collect()
     }
 
     /// Moves both the gateway's clock and every chain's clock forward.
     async fn advance(&self, by: Duration) {
         self.clock.advance(by);
         for chain in &self.chains {
-            let _: serde_json::Value =
-                chain.provider().raw_request("evm_increaseTime".into(), (by.num_seconds(),)).await.unwrap();
+            let _: serde_json::Value = chain
+                .provider()
+                .raw_request("evm_increaseTime".into(), (by.num_seconds(),))
+                .await
+                .unwrap();
             chain.mine(1).await.unwrap();
         }
     }
@@ -156,10 +180,13 @@ on_both_backends!(
     one_deposit_address_receives_on_two_chains,
     unconfirmed_payment_removed_by_reorg_does_not_complete,
     restart_resumes_without_missing_or_double_counting,
+    deposit_completes_once_every_subscribed_endpoint_acknowledged,
 );
 
 async fn exact_payment_on_chain_completes_the_order(backend: Backend) {
-    let Some(mut ctx) = setup(backend, 1, 1).await else { return };
+    let Some(mut ctx) = setup(backend, 1, 1).await else {
+        return;
+    };
     let order = ctx.order("chain-1", "25.50").await;
     ctx.pay(0, &order.address, "25.50").await;
     ctx.sync().await;
@@ -169,22 +196,33 @@ async fn exact_payment_on_chain_completes_the_order(backend: Backend) {
     assert!(done.tx_hash.as_deref().is_some_and(|h| h.starts_with("0x")));
     assert_eq!(done.confirmations, Some(1));
     assert!(done.surplus.is_none());
-    assert_eq!(ctx.event_types().await, ["order.created", "order.payment_detected", "order.completed"]);
+    assert_eq!(
+        ctx.event_types().await,
+        ["order.created", "order.payment_detected", "order.completed"]
+    );
     let pool = ctx.engine.pool_status().await.unwrap();
     assert_eq!(pool[0].cooldown, 1, "the paid order's address cools down");
 }
 
 async fn partial_payments_then_top_up_and_overpayment(backend: Backend) {
-    let Some(mut ctx) = setup(backend, 1, 1).await else { return };
+    let Some(mut ctx) = setup(backend, 1, 1).await else {
+        return;
+    };
     let partial = ctx.order("partial", "100.00").await;
     ctx.pay(0, &partial.address, "40").await;
     ctx.sync().await;
     let o = ctx.get(&partial).await;
-    assert_eq!((o.status, o.amount_received.to_string()), (OrderStatus::Pending, "40.00".into()));
+    assert_eq!(
+        (o.status, o.amount_received.to_string()),
+        (OrderStatus::Pending, "40.00".into())
+    );
     ctx.pay(0, &partial.address, "60").await;
     ctx.sync().await;
     let o = ctx.get(&partial).await;
-    assert_eq!((o.status, o.amount_received.to_string()), (OrderStatus::Completed, "100.00".into()));
+    assert_eq!(
+        (o.status, o.amount_received.to_string()),
+        (OrderStatus::Completed, "100.00".into())
+    );
 
     let over = ctx.order("over", "10").await;
     ctx.pay(0, &over.address, "12.345").await;
@@ -195,7 +233,9 @@ async fn partial_payments_then_top_up_and_overpayment(backend: Backend) {
 }
 
 async fn payment_after_expiry_is_late_and_the_recycled_address_is_unaffected(backend: Backend) {
-    let Some(mut ctx) = setup(backend, 1, 1).await else { return };
+    let Some(mut ctx) = setup(backend, 1, 1).await else {
+        return;
+    };
     ctx.engine.set_config("pool_low_watermark", &json!(0)).await.unwrap();
     // One address only, so the next order must reuse it.
     let first = ctx.order("first", "5").await;
@@ -224,14 +264,19 @@ async fn payment_after_expiry_is_late_and_the_recycled_address_is_unaffected(bac
     assert!(others.iter().chain([&first]).any(|o| o.address == next.address));
     ctx.sync().await;
     let n = ctx.get(&next).await;
-    assert_eq!((n.status, n.amount_received.to_string()), (OrderStatus::Pending, "0".into()));
+    assert_eq!(
+        (n.status, n.amount_received.to_string()),
+        (OrderStatus::Pending, "0".into())
+    );
     ctx.pay(0, &next.address, "5").await;
     ctx.sync().await;
     assert_eq!(ctx.get(&next).await.status, OrderStatus::Completed);
 }
 
 async fn one_deposit_address_receives_on_two_chains(backend: Backend) {
-    let Some(mut ctx) = setup(backend, 2, 1).await else { return };
+    let Some(mut ctx) = setup(backend, 2, 1).await else {
+        return;
+    };
     let bound = ctx
         .engine
         .bind_deposit_protocol(payin_core::deposit::BindProtocolRequest {
@@ -265,12 +310,17 @@ async fn one_deposit_address_receives_on_two_chains(backend: Backend) {
 }
 
 async fn unconfirmed_payment_removed_by_reorg_does_not_complete(backend: Backend) {
-    let Some(mut ctx) = setup(backend, 1, 3).await else { return };
+    let Some(mut ctx) = setup(backend, 1, 3).await else {
+        return;
+    };
     let order = ctx.order("reorged", "7").await;
     ctx.pay(0, &order.address, "7").await;
     ctx.sync().await;
     let o = ctx.get(&order).await;
-    assert_eq!((o.status, o.amount_received.to_string()), (OrderStatus::Pending, "7".into()));
+    assert_eq!(
+        (o.status, o.amount_received.to_string()),
+        (OrderStatus::Pending, "7".into())
+    );
     // Replace the payment's block (and the one after) with empty blocks.
     ctx.chains[0].mine(1).await.unwrap();
     ctx.chains[0].reorg(2).await.unwrap();
@@ -278,14 +328,20 @@ async fn unconfirmed_payment_removed_by_reorg_does_not_complete(backend: Backend
     ctx.chains[0].mine(5).await.unwrap();
     ctx.sync().await;
     let o = ctx.get(&order).await;
-    assert_eq!((o.status, o.amount_received.to_string()), (OrderStatus::Pending, "0".into()), "{o:?}");
+    assert_eq!(
+        (o.status, o.amount_received.to_string()),
+        (OrderStatus::Pending, "0".into()),
+        "{o:?}"
+    );
     let types = ctx.event_types().await;
     assert!(types.contains(&"payment.reversed".to_string()), "{types:?}");
     assert!(!types.contains(&"order.completed".to_string()));
 }
 
 async fn restart_resumes_without_missing_or_double_counting(backend: Backend) {
-    let Some(mut ctx) = setup(backend, 1, 1).await else { return };
+    let Some(mut ctx) = setup(backend, 1, 1).await else {
+        return;
+    };
     let bound = ctx
         .engine
         .bind_deposit_protocol(payin_core::deposit::BindProtocolRequest {
@@ -308,11 +364,18 @@ async fn restart_resumes_without_missing_or_double_counting(backend: Backend) {
     opts.start_block = Some(0);
     ctx.watchers = vec![Watcher::new(ctx.engine.clone(), network, opts).unwrap().unwrap()];
     ctx.sync().await;
-    ctx.engine.chain_store().rewind("local", 0, ctx.engine.now()).await.unwrap();
+    ctx.engine
+        .chain_store()
+        .rewind("local", 0, ctx.engine.now())
+        .await
+        .unwrap();
     ctx.sync().await;
     let deposits = ctx
         .engine
-        .list_deposits(&DepositListQuery { limit: Some("100".into()), ..Default::default() })
+        .list_deposits(&DepositListQuery {
+            limit: Some("100".into()),
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(deposits.pagination.total, 30);
@@ -323,4 +386,44 @@ async fn restart_resumes_without_missing_or_double_counting(backend: Backend) {
     let total = ctx.engine.get_deposit_reference("stream").await.unwrap().total_amount[&Currency::Usdt];
     let expected: rust_decimal::Decimal = (0..30).map(|i| rust_decimal::Decimal::new(100 + i, 2)).sum();
     assert_eq!(total.as_decimal(), expected);
+}
+
+async fn deposit_completes_once_every_subscribed_endpoint_acknowledged(backend: Backend) {
+    let Some(mut ctx) = setup(backend, 1, 1).await else {
+        return;
+    };
+    // Nobody listens on this port: the delivery of deposit.confirmed cannot succeed.
+    let endpoint = ctx
+        .engine
+        .create_webhook_endpoint(payin_core::webhook::CreateWebhookRequest {
+            url: "http://127.0.0.1:9/hook".into(),
+            events: Some(vec!["deposit.confirmed".into()]),
+            description: None,
+        })
+        .await
+        .unwrap();
+    let bound = ctx
+        .engine
+        .bind_deposit_protocol(payin_core::deposit::BindProtocolRequest {
+            deposit_reference: "acked".into(),
+            protocol: "evm".into(),
+            metadata: None,
+        })
+        .await
+        .unwrap();
+    ctx.pay(0, &bound.address, "3").await;
+    ctx.sync().await;
+    let status = |ctx: &Ctx| {
+        let engine = ctx.engine.clone();
+        async move {
+            let page = engine.list_deposits(&DepositListQuery::default()).await.unwrap();
+            page.items[0].status.as_str().to_string()
+        }
+    };
+    ctx.engine.run_maintenance().await.unwrap();
+    assert_eq!(status(&ctx).await, "confirmed", "not acknowledged yet");
+    // Once the endpoint is gone nobody is subscribed, and the deposit completes.
+    ctx.engine.delete_webhook_endpoint(&endpoint.endpoint.id).await.unwrap();
+    ctx.engine.run_maintenance().await.unwrap();
+    assert_eq!(status(&ctx).await, "completed");
 }

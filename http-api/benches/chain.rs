@@ -60,8 +60,12 @@ async fn main() {
     let backlog = args.get(1).copied().unwrap_or(10_000);
     let deliveries = args.get(2).copied().unwrap_or(2_000);
 
-    let chain = payin_core::testing::anvil_with_tokens().await.expect("anvil (run `npm ci`)");
-    let db = payin_core::testing::fresh_database(payin_core::testing::Backend::Sqlite).await.unwrap();
+    let chain = payin_core::testing::anvil_with_tokens()
+        .await
+        .expect("anvil (run `npm ci`)");
+    let db = payin_core::testing::fresh_database(payin_core::testing::Backend::Sqlite)
+        .await
+        .unwrap();
     let mut options = EngineOptions::new(db.url.clone());
     options.clock = Arc::new(SystemClock);
     options.config = payin_core::testing::local_chain_config(&chain);
@@ -103,7 +107,10 @@ async fn main() {
     // Detection latency: the transfer call returns once its block is mined (automine).
     let mut latencies = Vec::new();
     for i in 0..payments {
-        let sent = chain.transfer(usdt.address, to, alloy_primitives::U256::from(1_000 + i)).await.unwrap();
+        let sent = chain
+            .transfer(usdt.address, to, alloy_primitives::U256::from(1_000 + i))
+            .await
+            .unwrap();
         let mined = Instant::now();
         let tx = sent.tx_hash.to_string();
         let deadline = mined + Duration::from_secs(10);
@@ -133,12 +140,19 @@ async fn main() {
     let transfers = backlog / 100;
     for i in 0..transfers {
         chain.mine(99).await.unwrap();
-        chain.transfer(usdt.address, to, alloy_primitives::U256::from(5_000 + i)).await.unwrap();
+        chain
+            .transfer(usdt.address, to, alloy_primitives::U256::from(5_000 + i))
+            .await
+            .unwrap();
     }
     let network = engine.chains().get("local").unwrap().clone();
-    let mut watcher = Watcher::new(engine.clone(), network, WatcherOptions::for_network(engine.chains().get("local").unwrap()))
-        .unwrap()
-        .unwrap();
+    let mut watcher = Watcher::new(
+        engine.clone(),
+        network,
+        WatcherOptions::for_network(engine.chains().get("local").unwrap()),
+    )
+    .unwrap()
+    .unwrap();
     let started = Instant::now();
     let mut blocks = 0;
     loop {

@@ -167,7 +167,10 @@ impl Watcher {
                 let url = u
                     .parse()
                     .map_err(|e| Error::validation(format!("chains.{}.rpc_urls", network.id), format!("{u}: {e}")))?;
-                Ok(ProviderBuilder::new().disable_recommended_fillers().connect_http(url).erased())
+                Ok(ProviderBuilder::new()
+                    .disable_recommended_fillers()
+                    .connect_http(url)
+                    .erased())
             })
             .collect::<Result<Vec<_>>>()?;
         if tokens.is_empty() || providers.is_empty() {
@@ -205,7 +208,11 @@ impl Watcher {
             let pause = match self.pass().await {
                 Ok(report) => {
                     backoff = self.options.poll_interval;
-                    if report.caught_up { self.options.poll_interval } else { Duration::ZERO }
+                    if report.caught_up {
+                        self.options.poll_interval
+                    } else {
+                        Duration::ZERO
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(chain = %self.network.id, error = %e, "watcher pass failed; retrying");
@@ -315,7 +322,9 @@ impl Watcher {
             let mut times: HashMap<u64, Timestamp> = HashMap::from([(to, to_time)]);
             let mut transfers = Vec::new();
             for log in &logs {
-                let Some(mut t) = self.matcher.decode(log, &watched) else { continue };
+                let Some(mut t) = self.matcher.decode(log, &watched) else {
+                    continue;
+                };
                 t.block_time = match (times.get(&t.block_number), log.block_timestamp) {
                     (Some(at), _) => *at,
                     (None, Some(secs)) => from_millis(secs as i64 * 1000),
@@ -350,7 +359,10 @@ impl Watcher {
             chain_id: chain_id.clone(),
             head: Some(head),
             cursor: store.chain_cursor(&chain_id).await?,
-            lag: store.chain_cursor(&chain_id).await?.map(|c| head.saturating_sub(c.saturating_sub(1))),
+            lag: store
+                .chain_cursor(&chain_id)
+                .await?
+                .map(|c| head.saturating_sub(c.saturating_sub(1))),
             last_error: None,
         });
         Ok(report)

@@ -47,8 +47,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "webhooks",
         include_str!("../../../migrations/postgres/0002_webhooks.sql"),
     ),
-    (3, "chain_overrides", include_str!("../../../migrations/postgres/0003_chain_overrides.sql")),
-    (4, "settlement", include_str!("../../../migrations/postgres/0004_settlement.sql")),
+    (
+        3,
+        "chain_overrides",
+        include_str!("../../../migrations/postgres/0003_chain_overrides.sql"),
+    ),
+    (
+        4,
+        "settlement",
+        include_str!("../../../migrations/postgres/0004_settlement.sql"),
+    ),
 ];
 
 /// The columns [`order_from_row`] reads, amounts as text.
@@ -128,7 +136,11 @@ fn order_from_row(r: &PgRow) -> Result<Order> {
         tx_hash: r.try_get("tx_hash")?,
         block_number: r.try_get::<Option<i64>, _>("block_number")?.map(|v| v as u64),
         confirmations: r.try_get::<Option<i64>, _>("confirmations")?.map(|v| v as u64),
-        surplus: r.try_get::<Option<String>, _>("surplus")?.as_deref().map(Amount::from_stored).transpose()?,
+        surplus: r
+            .try_get::<Option<String>, _>("surplus")?
+            .as_deref()
+            .map(Amount::from_stored)
+            .transpose()?,
     })
 }
 
@@ -866,7 +878,10 @@ impl Store for PgStore {
             "UPDATE deposits SET status = 'completed', completed_at = $1
              WHERE status = 'confirmed' AND confirmed_event_id IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
-                               WHERE d.event_id = deposits.confirmed_event_id AND d.status <> 'succeeded')",
+                               JOIN webhook_endpoints e ON e.id = d.endpoint_id
+                               WHERE d.event_id = deposits.confirmed_event_id AND d.status <> 'succeeded'
+                                 -- An endpoint deleted or disabled since is no longer subscribed.
+                                 AND e.status = 'active' AND e.deleted_at IS NULL)",
         )
         .bind(now)
         .execute(&self.pool)

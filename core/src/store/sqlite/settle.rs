@@ -10,7 +10,10 @@ use crate::error::{Error, Result};
 use crate::event::{Event, EventType};
 use crate::ids;
 use crate::order::{Order, OrderStatus};
-use crate::settle::{CLOCK_SKEW, Confirmation, ObservedTransfer, OrderPayment, PaymentEventData, PendingTransfer, Scan, classify_order_payment};
+use crate::settle::{
+    CLOCK_SKEW, Confirmation, ObservedTransfer, OrderPayment, PaymentEventData, PendingTransfer, Scan,
+    classify_order_payment,
+};
 use crate::store::ChainStore;
 use crate::time::{Timestamp, from_millis, to_millis};
 
@@ -27,11 +30,12 @@ enum Owner {
 
 async fn owner_at(tx: &mut Tx, address: &str, at: Timestamp) -> Result<Owner> {
     let at = at + CLOCK_SKEW;
-    let order = sqlx::query("SELECT * FROM orders WHERE address = $1 AND created_at <= $2 ORDER BY created_at DESC LIMIT 1")
-        .bind(address)
-        .bind(to_millis(&at))
-        .fetch_optional(&mut **tx)
-        .await?;
+    let order =
+        sqlx::query("SELECT * FROM orders WHERE address = $1 AND created_at <= $2 ORDER BY created_at DESC LIMIT 1")
+            .bind(address)
+            .bind(to_millis(&at))
+            .fetch_optional(&mut **tx)
+            .await?;
     let order = order.as_ref().map(order_from_row).transpose()?;
     let deposit: Option<(String, i64)> = sqlx::query_as(
         "SELECT deposit_reference, created_at FROM deposit_addresses
@@ -136,11 +140,17 @@ async fn reverse(tx: &mut Tx, chain_id: &str, tx_hash: &str, log_index: u64, now
                 .execute(&mut **tx)
                 .await?;
             let order = load_order(tx, &id).await?;
-            serde_json::to_value(PaymentEventData { subject: &order, transfer: &t })
+            serde_json::to_value(PaymentEventData {
+                subject: &order,
+                transfer: &t,
+            })
         }
         ("late", Some(id), _) => {
             let order = load_order(tx, &id).await?;
-            serde_json::to_value(PaymentEventData { subject: &order, transfer: &t })
+            serde_json::to_value(PaymentEventData {
+                subject: &order,
+                transfer: &t,
+            })
         }
         ("deposit", _, Some(id)) => {
             let row = sqlx::query("DELETE FROM deposits WHERE deposit_id = $1 RETURNING *")
@@ -148,7 +158,10 @@ async fn reverse(tx: &mut Tx, chain_id: &str, tx_hash: &str, log_index: u64, now
                 .fetch_one(&mut **tx)
                 .await?;
             let deposit = deposit_from_row(&row)?;
-            serde_json::to_value(PaymentEventData { subject: &deposit, transfer: &t })
+            serde_json::to_value(PaymentEventData {
+                subject: &deposit,
+                transfer: &t,
+            })
         }
         // Mismatched and unmatched transfers were never reported.
         _ => return Ok(None),
@@ -245,7 +258,14 @@ impl ChainStore for SqliteStore {
                         order
                     };
                     if let Some(event_type) = event_type {
-                        let e = Event::new(event_type, scan.now, &PaymentEventData { subject: &order, transfer: t })?;
+                        let e = Event::new(
+                            event_type,
+                            scan.now,
+                            &PaymentEventData {
+                                subject: &order,
+                                transfer: t,
+                            },
+                        )?;
                         insert_event(&mut tx, &e).await?;
                         events.push(e);
                     }
@@ -339,13 +359,20 @@ impl ChainStore for SqliteStore {
         let mut events = Vec::new();
         for outcome in outcomes {
             let (chain_id, tx_hash, log_index, confirmations) = match outcome {
-                Confirmation::Reversed { chain_id, tx_hash, log_index } => {
+                Confirmation::Reversed {
+                    chain_id,
+                    tx_hash,
+                    log_index,
+                } => {
                     events.extend(reverse(&mut tx, chain_id, tx_hash, *log_index, now).await?);
                     continue;
                 }
-                Confirmation::Confirmed { chain_id, tx_hash, log_index, confirmations } => {
-                    (chain_id, tx_hash, *log_index, *confirmations)
-                }
+                Confirmation::Confirmed {
+                    chain_id,
+                    tx_hash,
+                    log_index,
+                    confirmations,
+                } => (chain_id, tx_hash, *log_index, *confirmations),
             };
             let Some(row) = sqlx::query(
                 "UPDATE transfers SET status = 'confirmed', confirmed_at = $4
