@@ -139,6 +139,8 @@ pub struct Watcher {
     providers: Vec<DynProvider>,
     active: usize,
     range: u64,
+    /// The widest range the node accepts, as far as its refusals have shown.
+    range_ceiling: u64,
     options: WatcherOptions,
 }
 
@@ -179,6 +181,7 @@ impl Watcher {
         Ok(Some(Watcher {
             engine,
             range: options.max_range,
+            range_ceiling: options.max_range,
             matcher: LogMatcher::new(&network.id, tokens),
             network,
             providers,
@@ -307,15 +310,17 @@ impl Watcher {
             let logs = match self.rpc().get_logs(&filter).await {
                 Ok(logs) => logs,
                 Err(e) if self.range > 1 => {
-                    // Nodes cap ranges (by blocks or by results); ask for less and go on.
+                    // Nodes cap ranges (by blocks or by results); ask for less, and never again
+                    // for as much as was refused.
                     self.range = (self.range / 2).max(1);
+                    self.range_ceiling = self.range;
                     tracing::debug!(chain = %chain_id, range = self.range, error = %e, "range refused; shrinking");
                     report.caught_up = false;
                     return Ok(report);
                 }
                 Err(e) => return Err(rpc_err(e)),
             };
-            self.range = (self.range * 2).min(self.options.max_range);
+            self.range = (self.range * 2).min(self.range_ceiling);
             let Some((to_hash, to_time)) = self.block_hash_and_time(to).await? else {
                 return Err(rpc_err(format!("block {to} not found")));
             };
