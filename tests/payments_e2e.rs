@@ -102,41 +102,70 @@ async fn call(method: &str, url: &str, key: &str, body: Option<Value>) -> (u16, 
     (resp.status().as_u16(), resp.json().await.unwrap())
 }
 
+/// A gateway's files for one test: a SQLite database with an API key and a pool, and a config
+/// file pointing chain `local` at `chain` with `confirmations`.
+struct Setup {
+    dir: tempfile::TempDir,
+    db: String,
+    config: String,
+    key: String,
+}
+
+impl Setup {
+    fn new(chain: &payin_core::devnet::Devnet, confirmations: u32, pool_seed: u32) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}", dir.path().join("payin.db").display());
+        let usdt = chain.token(payin_core::chain::Currency::Usdt);
+        let config = dir.path().join("payin.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[chains.local]\nrpc_urls = [\"{}\"]\nconfirmations = {confirmations}\n[chains.local.tokens.USDT]\ncontract = \"{}\"\n",
+                chain.rpc_url(),
+                usdt.address
+            ),
+        )
+        .unwrap();
+        let mut setup = Setup {
+            config: config.display().to_string(),
+            db,
+            dir,
+            key: String::new(),
+        };
+        setup.key = setup.run(&["keys", "create", "--name", "e2e"]).trim().to_string();
+        let pool = setup.dir.path().join("pool.txt");
+        std::fs::write(&pool, payin_core::testing::evm_addresses(pool_seed, 5).join("\n")).unwrap();
+        setup.run(&["pool", "import", "--protocol", "evm", &pool.display().to_string()]);
+        setup
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new(BIN)
+            .args(args)
+            .env("PAYIN_DATABASE_URL", &self.db)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn serve(&self) -> Server {
+        start_server(&self.db, &self.config)
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_during_a_stream_of_200_transfers_loses_and_duplicates_nothing() {
     let Some(chain) = payin_core::testing::anvil_with_tokens().await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("payin.db").display());
-    let usdt = chain.token(payin_core::chain::Currency::Usdt).clone();
-    let config = dir.path().join("payin.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[chains.local]\nrpc_urls = [\"{}\"]\nconfirmations = 1\n[chains.local.tokens.USDT]\ncontract = \"{}\"\n",
-            chain.rpc_url(),
-            usdt.address
-        ),
-    )
-    .unwrap();
-    let config = config.display().to_string();
-    let run = |args: &[&str]| {
-        let out = Command::new(BIN)
-            .args(args)
-            .env("PAYIN_DATABASE_URL", &db)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
-    };
-    let key = run(&["keys", "create", "--name", "e2e"]).trim().to_string();
-    let pool = dir.path().join("pool.txt");
-    std::fs::write(&pool, payin_core::testing::evm_addresses(9, 5).join("\n")).unwrap();
-    run(&["pool", "import", "--protocol", "evm", &pool.display().to_string()]);
-
+    let setup = Setup::new(&chain, 1, 9);
+    let (key, usdt) = (
+        setup.key.clone(),
+        chain.token(payin_core::chain::Currency::Usdt).clone(),
+    );
     let (receiver, hook_url) = Receiver::start().await;
-    let mut server = start_server(&db, &config);
+    let mut server = setup.serve();
     let (status, endpoint) = call(
         "POST",
         &format!("{}/api/v1/webhooks", server.base),
@@ -170,7 +199,7 @@ async fn kill_9_during_a_stream_of_200_transfers_loses_and_duplicates_nothing() 
             server.child.wait().unwrap();
         }
         if i == 140 {
-            server = start_server(&db, &config);
+            server = setup.serve();
         }
     }
 
@@ -303,34 +332,13 @@ async fn exact_payment_on_chain_delivers_a_signed_order_completed_webhook() {
     let Some(chain) = payin_core::testing::anvil_with_tokens().await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("payin.db").display());
-    let usdt = chain.token(payin_core::chain::Currency::Usdt).clone();
-    let config = dir.path().join("payin.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[chains.local]\nrpc_urls = [\"{}\"]\nconfirmations = 2\n[chains.local.tokens.USDT]\ncontract = \"{}\"\n",
-            chain.rpc_url(),
-            usdt.address
-        ),
-    )
-    .unwrap();
-    let run = |args: &[&str]| {
-        let out = Command::new(BIN)
-            .args(args)
-            .env("PAYIN_DATABASE_URL", &db)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
-    };
-    let key = run(&["keys", "create", "--name", "e2e"]).trim().to_string();
-    let pool = dir.path().join("pool.txt");
-    std::fs::write(&pool, payin_core::testing::evm_addresses(10, 3).join("\n")).unwrap();
-    run(&["pool", "import", "--protocol", "evm", &pool.display().to_string()]);
+    let setup = Setup::new(&chain, 2, 10);
+    let (key, usdt) = (
+        setup.key.clone(),
+        chain.token(payin_core::chain::Currency::Usdt).clone(),
+    );
     let (receiver, hook_url) = Receiver::start().await;
-    let server = start_server(&db, &config.display().to_string());
+    let server = setup.serve();
     let (_, endpoint) = call(
         "POST",
         &format!("{}/api/v1/webhooks", server.base),

@@ -9,10 +9,6 @@
 //! back as `"0"`. Identifier columns are declared `COLLATE "C"` in the schema, so orderings
 //! match SQLite's byte order whatever the database's locale, and the claim index serves them.
 
-mod chains;
-mod settle;
-mod webhooks;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -76,6 +72,11 @@ macro_rules! deposit_columns {
          log_index, block_number, status, confirmations, detected_at, confirmed_at, completed_at"
     };
 }
+
+// Declared after the column macros so the submodules can use them.
+mod chains;
+mod settle;
+mod webhooks;
 
 pub struct PgStore {
     pool: PgPool,

@@ -30,27 +30,6 @@ use crate::time::Timestamp;
 /// Block hashes kept per chain for reorg detection.
 const KEPT_BLOCKS: i64 = 512;
 
-// The parent module's `order_columns!`/`deposit_columns!` are declared after `mod settle;`,
-// so they are not in textual scope here; these must list the same columns.
-
-/// The columns [`order_from_row`] reads, amounts as text.
-macro_rules! order_columns {
-    () => {
-        "order_id, order_reference, amount::text AS amount, amount_received::text AS amount_received,
-         currency, chain_id, protocol, address, status, metadata, success_url, cancel_url, payment_url,
-         payment_window_minutes, grace_minutes, created_at, expires_at, completed_at, expired_at,
-         tx_hash, block_number, confirmations, surplus::text AS surplus"
-    };
-}
-
-/// The columns [`deposit_from_row`] reads, amounts as text.
-macro_rules! deposit_columns {
-    () => {
-        "deposit_id, deposit_reference, address, chain_id, currency, amount::text AS amount, tx_hash,
-         log_index, block_number, status, confirmations, detected_at, confirmed_at, completed_at"
-    };
-}
-
 /// The columns [`transfer_from_row`] reads, plus what the transfer counted as, and for whom.
 macro_rules! transfer_columns {
     () => {
