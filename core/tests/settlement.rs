@@ -1221,7 +1221,13 @@ async fn cursor_and_recent_blocks_follow_scans_and_rewinds(env: Env) {
 async fn watched_addresses_are_the_assigned_and_cooling_down_ones(env: Env) {
     let e = &env.engine;
     import(e, 3).await;
-    assert!(env.store().watched_addresses(Protocol::Evm).await.unwrap().is_empty());
+    assert!(
+        env.store()
+            .watched_addresses(Protocol::Evm, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let o = create(e, "WATCH-1", "10.00").await;
     let deposit = e
         .bind_deposit_protocol(BindProtocolRequest {
@@ -1234,18 +1240,36 @@ async fn watched_addresses_are_the_assigned_and_cooling_down_ones(env: Env) {
         .address;
     let mut expected = vec![o.address.clone(), deposit.clone()];
     expected.sort();
-    let mut watched = env.store().watched_addresses(Protocol::Evm).await.unwrap();
+    let mut watched = env.store().watched_addresses(Protocol::Evm, None).await.unwrap();
     watched.sort();
     assert_eq!(watched, expected);
-    assert!(env.store().watched_addresses(Protocol::Tron).await.unwrap().is_empty());
+    assert!(
+        env.store()
+            .watched_addresses(Protocol::Tron, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Expired: late payments stay possible, so the address is watched through its cooldown.
     env.advance(minutes(16));
     assert_eq!(e.run_maintenance().await.unwrap().expired_orders.len(), 1);
-    let mut watched = env.store().watched_addresses(Protocol::Evm).await.unwrap();
+    let mut watched = env.store().watched_addresses(Protocol::Evm, None).await.unwrap();
     watched.sort();
     assert_eq!(watched, expected);
     env.advance(minutes(30));
     assert_eq!(e.run_maintenance().await.unwrap().released_addresses, 1);
-    assert_eq!(env.store().watched_addresses(Protocol::Evm).await.unwrap(), [deposit]);
+    assert_eq!(
+        env.store().watched_addresses(Protocol::Evm, None).await.unwrap(),
+        vec![deposit.clone()]
+    );
+
+    // Incremental loads return only what was assigned since: a new order's address, not the
+    // deposit address bound 46 minutes ago.
+    let since = e.now();
+    let newer = create(e, "WATCH-2", "1.00").await;
+    assert_eq!(
+        env.store().watched_addresses(Protocol::Evm, Some(since)).await.unwrap(),
+        [newer.address]
+    );
 }

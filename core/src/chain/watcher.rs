@@ -142,7 +142,18 @@ pub struct Watcher {
     /// The widest range the node accepts, as far as its refusals have shown.
     range_ceiling: u64,
     options: WatcherOptions,
+    /// Addresses in use, and when they were last loaded in full / at all.
+    watched: HashSet<Address>,
+    full_load_at: Option<Timestamp>,
+    loaded_at: Option<Timestamp>,
 }
+
+/// How often the watched set is rebuilt from scratch, dropping addresses back in the pool.
+const FULL_RELOAD_EVERY: ChronoDuration = ChronoDuration::minutes(10);
+/// Overlap of incremental loads: an assignment committed this long after its timestamp is
+/// still picked up. Orders are answered only after their commit, so nobody can pay an address
+/// before it is loaded.
+const LOAD_OVERLAP: ChronoDuration = ChronoDuration::minutes(1);
 
 fn rpc_err(e: impl std::fmt::Display) -> Error {
     Error::Internal(format!("rpc: {e}"))
@@ -182,6 +193,9 @@ impl Watcher {
             engine,
             range: options.max_range,
             range_ceiling: options.max_range,
+            watched: HashSet::new(),
+            full_load_at: None,
+            loaded_at: None,
             matcher: LogMatcher::new(&network.id, tokens),
             network,
             providers,
@@ -261,7 +275,8 @@ impl Watcher {
     }
 
     async fn pass_on_current_rpc(&mut self) -> Result<PassReport> {
-        let store = self.engine.chain_store();
+        let engine = self.engine.clone();
+        let store = engine.chain_store();
         let chain_id = self.network.id.clone();
         let head = self.rpc().get_block_number().await.map_err(rpc_err)?;
         let now = self.engine.now();
@@ -294,14 +309,9 @@ impl Watcher {
         report.caught_up = true;
         if next <= head {
             let to = head.min(next + self.range - 1);
-            // Loaded after the head was read: an order created later cannot have been paid
+            // Refreshed after the head was read: an order created later cannot have been paid
             // in a block up to this head.
-            let watched: HashSet<Address> = store
-                .watched_addresses(self.network.protocol)
-                .await?
-                .iter()
-                .filter_map(|a| Address::from_str(a).ok())
-                .collect();
+            self.refresh_watched(now).await?;
             let filter = Filter::new()
                 .from_block(next)
                 .to_block(to)
@@ -327,7 +337,7 @@ impl Watcher {
             let mut times: HashMap<u64, Timestamp> = HashMap::from([(to, to_time)]);
             let mut transfers = Vec::new();
             for log in &logs {
-                let Some(mut t) = self.matcher.decode(log, &watched) else {
+                let Some(mut t) = self.matcher.decode(log, &self.watched) else {
                     continue;
                 };
                 t.block_time = match (times.get(&t.block_number), log.block_timestamp) {
@@ -371,6 +381,27 @@ impl Watcher {
             last_error: None,
         });
         Ok(report)
+    }
+
+    /// Brings the watched set up to date: addresses assigned since the last load (with overlap),
+    /// or every address in use once per [`FULL_RELOAD_EVERY`].
+    async fn refresh_watched(&mut self, now: Timestamp) -> Result<()> {
+        let store = self.engine.chain_store();
+        let full = self.full_load_at.is_none_or(|at| now - at >= FULL_RELOAD_EVERY);
+        let since = if full {
+            None
+        } else {
+            self.loaded_at.map(|at| at - LOAD_OVERLAP)
+        };
+        let addresses = store.watched_addresses(self.network.protocol, since).await?;
+        if full {
+            self.watched.clear();
+            self.full_load_at = Some(now);
+        }
+        self.watched
+            .extend(addresses.iter().filter_map(|a| Address::from_str(a).ok()));
+        self.loaded_at = Some(now);
+        Ok(())
     }
 
     /// Confirms transfers with enough blocks on top; reverses those whose block left the chain.

@@ -54,8 +54,9 @@ pub trait ChainStore: Send + Sync {
     async fn chain_cursor(&self, chain_id: &str) -> Result<Option<u64>>;
     /// Recently scanned block hashes, newest first, for reorg detection.
     async fn recent_blocks(&self, chain_id: &str, limit: u32) -> Result<Vec<(u64, String)>>;
-    /// Addresses whose transfers matter: assigned or cooling-down pool addresses.
-    async fn watched_addresses(&self, protocol: Protocol) -> Result<Vec<String>>;
+    /// Addresses whose transfers matter: assigned or cooling-down pool addresses; with
+    /// `assigned_since`, only those assigned at or after that time.
+    async fn watched_addresses(&self, protocol: Protocol, assigned_since: Option<Timestamp>) -> Result<Vec<String>>;
     /// Records a scanned range: its transfers (each once), what they mean for orders and
     /// deposits, their events, the range's last block hash and the cursor, all together.
     async fn apply_scan(&self, scan: &Scan) -> Result<Vec<Event>>;

@@ -53,6 +53,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "settlement",
         include_str!("../../../migrations/postgres/0004_settlement.sql"),
     ),
+    (
+        5,
+        "watch_since",
+        include_str!("../../../migrations/postgres/0005_watch_since.sql"),
+    ),
 ];
 
 /// The columns [`order_from_row`] reads, amounts as text.
@@ -230,10 +235,16 @@ async fn count_pool(executor: impl PgExecutor<'_>, protocol: Protocol) -> Result
 
 /// Claims the least recently used available address of `protocol` for `kind`/`reference`.
 /// `SKIP LOCKED`: concurrent claims take different rows and never wait on each other.
-async fn claim_address(tx: &mut Tx, protocol: Protocol, kind: &'static str, reference: &str) -> Result<Option<String>> {
+async fn claim_address(
+    tx: &mut Tx,
+    protocol: Protocol,
+    kind: &'static str,
+    reference: &str,
+    now: Timestamp,
+) -> Result<Option<String>> {
     Ok(sqlx::query_scalar(
         "UPDATE pool_addresses
-         SET state = 'assigned', assigned_kind = $3, assigned_ref = $1, cooldown_until = NULL
+         SET state = 'assigned', assigned_kind = $3, assigned_ref = $1, cooldown_until = NULL, assigned_at = $4
          WHERE (protocol, address) = (
              SELECT protocol, address FROM pool_addresses
              WHERE protocol = $2 AND state = 'available'
@@ -244,6 +255,7 @@ async fn claim_address(tx: &mut Tx, protocol: Protocol, kind: &'static str, refe
     .bind(reference)
     .bind(protocol.as_str())
     .bind(kind)
+    .bind(now)
     .fetch_optional(&mut **tx)
     .await?)
 }
@@ -429,7 +441,7 @@ impl Store for PgStore {
                 existing_order_id,
             });
         }
-        let Some(address) = claim_address(&mut tx, new.protocol, "order", &new.order_id).await? else {
+        let Some(address) = claim_address(&mut tx, new.protocol, "order", &new.order_id, new.created_at).await? else {
             return Err(Error::NoAvailableAddresses(new.protocol));
         };
         let inserted = sqlx::query(
@@ -951,7 +963,7 @@ impl PgStore {
         let address = match live {
             Some(a) => a,
             None => {
-                let a = claim_address(&mut tx, b.protocol, "deposit", &b.deposit_reference)
+                let a = claim_address(&mut tx, b.protocol, "deposit", &b.deposit_reference, b.now)
                     .await?
                     .ok_or(Error::NoAvailableAddresses(b.protocol))?;
                 let inserted = sqlx::query(

@@ -308,11 +308,13 @@ impl ChainStore for PgStore {
         Ok(rows.into_iter().map(|(n, h)| (n as u64, h)).collect())
     }
 
-    async fn watched_addresses(&self, protocol: Protocol) -> Result<Vec<String>> {
+    async fn watched_addresses(&self, protocol: Protocol, assigned_since: Option<Timestamp>) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
-            "SELECT address FROM pool_addresses WHERE protocol = $1 AND state IN ('assigned', 'cooldown')",
+            "SELECT address FROM pool_addresses
+             WHERE protocol = $1 AND state IN ('assigned', 'cooldown') AND ($2::timestamptz IS NULL OR assigned_at >= $2)",
         )
         .bind(protocol.as_str())
+        .bind(assigned_since)
         .fetch_all(&self.pool)
         .await?)
     }

@@ -51,6 +51,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "settlement",
         include_str!("../../../migrations/sqlite/0004_settlement.sql"),
     ),
+    (
+        5,
+        "watch_since",
+        include_str!("../../../migrations/sqlite/0005_watch_since.sql"),
+    ),
 ];
 
 pub struct SqliteStore {
@@ -211,13 +216,14 @@ async fn create_orders(writer: &SqlitePool, batch: Vec<NewOrder>) -> Result<Vec<
         sqlx::query(
             "UPDATE pool_addresses
              SET state = 'assigned', assigned_kind = 'order', cooldown_until = NULL,
-                 assigned_ref = json_extract(c.value, '$[2]')
+                 assigned_ref = json_extract(c.value, '$[2]'), assigned_at = $2
              FROM json_each($1) AS c
              WHERE pool_addresses.protocol = json_extract(c.value, '$[0]')
                AND pool_addresses.address = json_extract(c.value, '$[1]')
                AND pool_addresses.state = 'available'",
         )
         .bind(serde_json::to_string(&claims).expect("strings serialize"))
+        .bind(assigned.iter().map(|(i, _)| to_millis(&batch[*i].created_at)).max())
         .execute(&mut *tx)
         .await?;
 
@@ -715,7 +721,8 @@ impl Store for SqliteStore {
             None => {
                 let claimed: Option<String> = sqlx::query_scalar(
                     "UPDATE pool_addresses
-                     SET state = 'assigned', assigned_kind = 'deposit', assigned_ref = $1, cooldown_until = NULL
+                     SET state = 'assigned', assigned_kind = 'deposit', assigned_ref = $1, cooldown_until = NULL,
+                         assigned_at = $3
                      WHERE protocol = $2 AND address = (
                          SELECT address FROM pool_addresses
                          WHERE protocol = $2 AND state = 'available'
@@ -724,6 +731,7 @@ impl Store for SqliteStore {
                 )
                 .bind(&b.deposit_reference)
                 .bind(b.protocol.as_str())
+                .bind(to_millis(&b.now))
                 .fetch_optional(&mut *tx)
                 .await?;
                 let a = claimed.ok_or(Error::NoAvailableAddresses(b.protocol))?;

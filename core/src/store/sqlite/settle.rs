@@ -192,11 +192,13 @@ impl ChainStore for SqliteStore {
         Ok(rows.into_iter().map(|(n, h)| (n as u64, h)).collect())
     }
 
-    async fn watched_addresses(&self, protocol: Protocol) -> Result<Vec<String>> {
+    async fn watched_addresses(&self, protocol: Protocol, assigned_since: Option<Timestamp>) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
-            "SELECT address FROM pool_addresses WHERE protocol = $1 AND state IN ('assigned', 'cooldown')",
+            "SELECT address FROM pool_addresses
+             WHERE protocol = $1 AND state IN ('assigned', 'cooldown') AND ($2 IS NULL OR assigned_at >= $2)",
         )
         .bind(protocol.as_str())
+        .bind(assigned_since.as_ref().map(to_millis))
         .fetch_all(&self.reader)
         .await?)
     }
