@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use alloy_primitives::U256;
 use rust_decimal::Decimal;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, InvalidCode};
 
@@ -148,6 +148,14 @@ impl Serialize for Amount {
     }
 }
 
+/// Reads the decimal string [`Serialize`] writes, keeping its scale (`"0.00"` stays `"0.00"`).
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Amount, D::Error> {
+        let s = String::deserialize(d)?;
+        Amount::from_stored(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::ops::Add for Amount {
     type Output = Amount;
 
@@ -183,6 +191,17 @@ mod tests {
 
     fn ok(s: &str) -> Amount {
         Amount::parse_positive("amount", s).unwrap()
+    }
+
+    #[test]
+    fn json_round_trip_keeps_the_scale_and_refuses_numbers() {
+        for s in ["100.00", "0.00", "0.000001", "123456789.123456789012345678"] {
+            let json = serde_json::to_string(&Amount::from_stored(s).unwrap()).unwrap();
+            assert_eq!(json, format!("\"{s}\""));
+            assert_eq!(serde_json::from_str::<Amount>(&json).unwrap().to_string(), s);
+        }
+        assert!(serde_json::from_str::<Amount>("100.5").is_err());
+        assert!(serde_json::from_str::<Amount>("\"ten\"").is_err());
     }
 
     #[test]

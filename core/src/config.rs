@@ -29,7 +29,7 @@ impl FileConfig {
 }
 
 /// The runtime settings with their effective values (defaults filled in).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Settings {
     pub payment_window_minutes: u32,

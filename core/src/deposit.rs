@@ -50,7 +50,7 @@ pub struct UnbindRequest {
 }
 
 /// A reference's address on one chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DepositBinding {
@@ -66,7 +66,7 @@ pub struct DepositBinding {
 }
 
 /// Response of `POST /deposits/references`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BoundReference {
@@ -83,7 +83,7 @@ pub struct BoundReference {
 }
 
 /// Response of `POST /deposits/bind`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BoundProtocol {
@@ -100,7 +100,7 @@ pub struct BoundProtocol {
 }
 
 /// Response of `GET /deposits/references/:depositReference`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DepositReference {
@@ -119,7 +119,7 @@ pub struct DepositReference {
 }
 
 /// One row of `GET /deposits/references`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DepositReferenceSummary {
@@ -138,7 +138,7 @@ pub struct DepositReferenceSummary {
 }
 
 /// Response of both unbind forms.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Unbound {
@@ -184,7 +184,7 @@ impl DepositStatus {
 }
 
 /// A transfer received on a deposit address.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Deposit {

@@ -1,7 +1,7 @@
 //! Events: every state change writes one, in the same transaction as the change. The stored
 //! payload is the exact webhook body, `{"id","type","createdAt","data"}`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::Error;
@@ -9,7 +9,7 @@ use crate::ids;
 use crate::page::PageRequest;
 use crate::time::{self, Timestamp};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum EventType {
     #[serde(rename = "order.created")]
@@ -76,7 +76,7 @@ impl EventType {
 }
 
 /// An event as delivered: the webhook body.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Event {

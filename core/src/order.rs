@@ -95,7 +95,7 @@ pub fn parse_reference(field: &str, s: &str) -> Result<String, Error> {
 }
 
 /// A one-time payment order as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Order {

@@ -2,6 +2,8 @@
 //! error mapping and the OpenAPI document. Handlers are thin: parse, call the engine, render.
 
 mod auth;
+#[cfg(feature = "client")]
+mod client;
 mod envelope;
 mod error;
 mod extract;
@@ -16,6 +18,8 @@ use payin_core::Engine;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+#[cfg(feature = "client")]
+pub use client::Client;
 pub use envelope::{Envelope, ListOf};
 pub use error::ApiError;
 

@@ -25,7 +25,7 @@ pub const DELETED_REASON: &str = "deleted";
 /// `disabledReason` of an endpoint that answered 410 Gone.
 pub const GONE_REASON: &str = "endpoint answered 410 Gone";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum EndpointStatus {
@@ -53,7 +53,7 @@ impl EndpointStatus {
 }
 
 /// A webhook endpoint as listed. Its secret is returned once, by the creation call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookEndpoint {
@@ -82,7 +82,7 @@ impl WebhookEndpoint {
 }
 
 /// The creation response: the endpoint and its signing secret, shown only here.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedWebhookEndpoint {
@@ -119,7 +119,7 @@ pub struct ResendRequest {
     pub endpoint_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryStatus {
@@ -158,7 +158,7 @@ impl DeliveryStatus {
 }
 
 /// One event on its way to one endpoint, with every attempt so far.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Delivery {
@@ -190,7 +190,7 @@ pub struct Delivery {
 }
 
 /// One try at a delivery.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryAttempt {
@@ -207,7 +207,7 @@ pub struct DeliveryAttempt {
 }
 
 /// `POST /events/:id/resend`: the deliveries it queued.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Resent {
