@@ -6,12 +6,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy_primitives::Address;
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Subcommand};
-use payin_core::Amount;
-use payin_core::chain::{Currency, Network, Protocol, normalize_address};
-use payin_core::devnet::{DEV_CHAIN_ID, DEV_EVM_CHAIN_ID, DevChain, Devnet, DevnetOptions, PAYER_TOKENS};
+use payin_core::chain::{Currency, Network, Protocol};
+use payin_core::devnet::{DEV_CHAIN_ID, DEV_EVM_CHAIN_ID, Devnet, DevnetOptions, PAYER_TOKENS};
+use payin_core::simulate::SimulatePaymentRequest;
 use payin_core::pool::ImportAddressesRequest;
 
 use crate::{Global, open_engine, redact, run_server};
@@ -59,6 +58,10 @@ pub struct PayArgs {
     /// Token to send: USDT, USDC or DAI (default: the order's currency; USDT with --to).
     #[arg(long, value_parser = parse_currency)]
     token: Option<Currency>,
+    /// For an order: exact (default), partial (half), over (+10%) or late (mined after the
+    /// grace period; moves the chain's clock forward).
+    #[arg(long, conflicts_with = "to")]
+    scenario: Option<String>,
 }
 
 fn parse_currency(s: &str) -> Result<Currency, String> {
@@ -158,68 +161,26 @@ fn print_banner(api: &str, key: &str, devnet: &Devnet, global: &Global) {
 
 async fn pay(global: &Global, args: PayArgs) -> anyhow::Result<()> {
     let engine = open_engine(global, None).await?;
-    let (to, currency, amount, order_id) = match (&args.order_id, &args.to) {
-        (Some(order_id), _) => {
-            let order = engine.get_order(order_id).await?;
-            if order.chain_id != DEV_CHAIN_ID {
-                bail!(
-                    "order {order_id} is on chain '{}'; `payin dev pay` only pays on chain '{DEV_CHAIN_ID}'",
-                    order.chain_id
-                );
-            }
-            let currency = args.token.unwrap_or(order.currency);
-            let amount = match &args.amount {
-                Some(a) => Amount::parse_positive("amount", a)?,
-                None => order.amount,
-            };
-            (order.address, currency, amount, Some(order.order_id))
-        }
-        (None, Some(to)) => {
-            let amount = args.amount.as_deref().context("--amount is required with --to")?;
-            (
-                normalize_address(Protocol::Evm, to).map_err(|e| anyhow::anyhow!("--to: {e}"))?,
-                args.token.unwrap_or(Currency::Usdt),
-                Amount::parse_positive("amount", amount)?,
-                None,
-            )
-        }
-        (None, None) => bail!("name an order id or --to ADDRESS"),
-    };
-
-    let not_recorded = || {
-        format!(
-            "chain '{DEV_CHAIN_ID}' has no {currency} contract or RPC URL in {}: start `payin dev` with the same \
-             --database-url first",
-            redact(&global.database_url)
-        )
-    };
-    let network = engine.chains().get(DEV_CHAIN_ID).with_context(not_recorded)?;
-    let rpc_url = network.rpc_urls.first().with_context(not_recorded)?;
-    let token = network
-        .configured_token(currency)
-        .map_err(|_| anyhow::anyhow!(not_recorded()))?;
-    let contract: Address = token
-        .contract
-        .as_deref()
-        .with_context(not_recorded)?
-        .parse()
-        .context("recorded token contract")?;
-    amount.check_precision("amount", token.decimals, currency.as_str())?;
-    let units = amount
-        .to_base_units(token.decimals)
-        .context("amount does not fit in a uint256")?;
-    let recipient: Address = to.parse().context("recipient address")?;
-
-    let chain = DevChain::connect(rpc_url)?;
-    let sent = chain
-        .transfer(contract, recipient, units)
-        .await
-        .with_context(|| format!("paying on {rpc_url} (is `payin dev` still running?)"))?;
-    match order_id {
-        Some(id) => println!("paid {amount} {currency} to {to} for order {id} on chain {DEV_CHAIN_ID}"),
-        None => println!("sent {amount} {currency} to {to} on chain {DEV_CHAIN_ID}"),
+    let paid = engine
+        .simulate_payment(SimulatePaymentRequest {
+            order_id: args.order_id,
+            address: args.to,
+            scenario: args.scenario,
+            amount: args.amount,
+            currency: args.token.map(|t| t.to_string()),
+        })
+        .await?;
+    match &paid.order_id {
+        Some(id) => println!(
+            "paid {} {} to {} for order {id} on chain {}",
+            paid.amount, paid.currency, paid.to, paid.chain_id
+        ),
+        None => println!(
+            "sent {} {} to {} on chain {}",
+            paid.amount, paid.currency, paid.to, paid.chain_id
+        ),
     }
-    println!("tx:    {}", sent.tx_hash);
-    println!("block: {}", sent.block_number);
+    println!("tx:    {}", paid.tx_hash);
+    println!("block: {}", paid.block_number);
     Ok(())
 }

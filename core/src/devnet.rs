@@ -284,6 +284,32 @@ impl DevChain {
         self.provider.get_block_number().await.map_err(rpc_err)
     }
 
+    /// The timestamp (Unix seconds) of block `number`.
+    pub async fn block_time(&self, number: u64) -> Result<u64, DevnetError> {
+        let block = self
+            .provider
+            .get_block_by_number(number.into())
+            .await
+            .map_err(rpc_err)?
+            .ok_or_else(|| DevnetError::Rpc(format!("block {number} not found")))?;
+        Ok(block.header.timestamp)
+    }
+
+    /// The timestamp (Unix seconds) of the latest block.
+    pub async fn latest_block_time(&self) -> Result<u64, DevnetError> {
+        self.block_time(self.block_number().await?).await
+    }
+
+    /// Gives the next block this timestamp (`evm_setNextBlockTimestamp`); it must be later
+    /// than the latest block's, and later blocks follow from it.
+    pub async fn set_next_block_time(&self, unix_seconds: u64) -> Result<(), DevnetError> {
+        self.provider
+            .raw_request::<_, serde_json::Value>("evm_setNextBlockTimestamp".into(), (unix_seconds,))
+            .await
+            .map_err(rpc_err)?;
+        Ok(())
+    }
+
     /// Mines `blocks` empty blocks at once (`anvil_mine`).
     pub async fn mine(&self, blocks: u64) -> Result<(), DevnetError> {
         self.provider

@@ -206,6 +206,14 @@ impl Engine {
         Ok(())
     }
 
+    /// Chain `local` as the database records it now (another process, `payin dev`, may have
+    /// recorded it after this engine opened), under the config file's overrides.
+    pub(crate) async fn current_dev_network(&self) -> Result<Option<crate::chain::Network>> {
+        let recorded = self.store.recorded_chains().await?;
+        let chains = ChainRegistry::with_overrides(&layer_overrides(&recorded, &self.config_chains))?;
+        Ok(chains.get(crate::devnet::DEV_CHAIN_ID).cloned())
+    }
+
     pub fn now(&self) -> Timestamp {
         self.clock.now()
     }

@@ -52,6 +52,9 @@ pub enum Error {
     NoAvailableAddresses(Protocol),
     #[error("Invalid API key")]
     Unauthorized,
+    /// The dev chain of `payin dev` is not recorded or does not answer.
+    #[error("{0}")]
+    DevChainUnavailable(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration error: {0}")]
@@ -86,6 +89,7 @@ impl Error {
             Error::NotFound(_) => "NOT_FOUND",
             Error::NoAvailableAddresses(_) => "NO_AVAILABLE_ADDRESSES",
             Error::Unauthorized => "UNAUTHORIZED",
+            Error::DevChainUnavailable(_) => "DEV_CHAIN_UNAVAILABLE",
             Error::Database(_) | Error::Migrate(_) | Error::Internal(_) => "INTERNAL_ERROR",
         }
     }
@@ -106,6 +110,7 @@ impl Error {
             Error::NotFound(_) => "Not found",
             Error::NoAvailableAddresses(_) => "No available addresses",
             Error::Unauthorized => "Unauthorized",
+            Error::DevChainUnavailable(_) => "Dev chain unavailable",
             Error::Database(_) | Error::Migrate(_) | Error::Internal(_) => "Internal error",
         }
     }

@@ -20,6 +20,7 @@ use crate::event::Event;
 use crate::order::{CreateOrderRequest, Order};
 use crate::page::Page;
 use crate::pool::{ImportAddressesRequest, ImportResult, PoolStatus};
+use crate::simulate::{MineBlocksRequest, MinedBlocks, SimulatePaymentRequest, SimulatedPayment};
 use crate::webhook::{
     CreateWebhookRequest, CreatedWebhookEndpoint, Delivery, DeliveryListQuery, ResendRequest, Resent, WebhookEndpoint,
     WebhookListQuery,
@@ -64,6 +65,11 @@ pub trait Gateway: Send + Sync {
     async fn get_event(&self, id: &str) -> Result<Event>;
     async fn list_webhook_deliveries(&self, q: &DeliveryListQuery) -> Result<Page<Delivery>>;
     async fn resend_event(&self, event_id: &str, req: ResendRequest) -> Result<Resent>;
+
+    // ---- the dev chain of `payin dev`
+    /// A real payment on the dev chain ([`crate::simulate`]).
+    async fn simulate_payment(&self, req: SimulatePaymentRequest) -> Result<SimulatedPayment>;
+    async fn mine_blocks(&self, req: MineBlocksRequest) -> Result<MinedBlocks>;
 }
 
 /// In-process: each method is the engine's inherent method of the same name.
@@ -160,5 +166,13 @@ impl Gateway for Engine {
 
     async fn resend_event(&self, event_id: &str, req: ResendRequest) -> Result<Resent> {
         Engine::resend_event(self, event_id, req).await
+    }
+
+    async fn simulate_payment(&self, req: SimulatePaymentRequest) -> Result<SimulatedPayment> {
+        Engine::simulate_payment(self, req).await
+    }
+
+    async fn mine_blocks(&self, req: MineBlocksRequest) -> Result<MinedBlocks> {
+        Engine::mine_blocks(self, req).await
     }
 }

@@ -20,6 +20,7 @@ pub mod order;
 pub mod page;
 pub mod pool;
 pub mod settle;
+pub mod simulate;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

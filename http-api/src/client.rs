@@ -19,6 +19,7 @@ use payin_core::event::Event;
 use payin_core::order::{CreateOrderRequest, Order};
 use payin_core::page::{Page, Pagination};
 use payin_core::pool::{ImportAddressesRequest, ImportResult, PoolStatus};
+use payin_core::simulate::{MineBlocksRequest, MinedBlocks, SimulatePaymentRequest, SimulatedPayment};
 use payin_core::webhook::{
     CreateWebhookRequest, CreatedWebhookEndpoint, Delivery, DeliveryListQuery, ResendRequest, Resent, WebhookEndpoint,
     WebhookListQuery,
@@ -186,6 +187,7 @@ impl ErrorEnvelope {
                 }
             }
             "UNAUTHORIZED" => Error::Unauthorized,
+            "DEV_CHAIN_UNAVAILABLE" => Error::DevChainUnavailable(message),
             "INTERNAL_ERROR" => Error::Internal(message),
             // Codes of the HTTP layer itself (METHOD_NOT_ALLOWED …): a client/server mismatch.
             _ => Error::Internal(format!("{code}: {message}")),
@@ -311,6 +313,16 @@ impl Gateway for Client {
         self.call(self.request(Method::POST, &["events", event_id, "resend"]).json(&req))
             .await
     }
+
+    async fn simulate_payment(&self, req: SimulatePaymentRequest) -> Result<SimulatedPayment> {
+        self.call(self.request(Method::POST, &["dev", "simulate-payment"]).json(&req))
+            .await
+    }
+
+    async fn mine_blocks(&self, req: MineBlocksRequest) -> Result<MinedBlocks> {
+        self.call(self.request(Method::POST, &["dev", "mine-blocks"]).json(&req))
+            .await
+    }
 }
 
 #[cfg(test)]
@@ -338,6 +350,7 @@ mod tests {
             Error::NotFound("Event 'evt_x' not found".into()),
             Error::NoAvailableAddresses(Protocol::Evm),
             Error::Unauthorized,
+            Error::DevChainUnavailable("the local chain did not answer".into()),
         ];
         for original in cases {
             let (code, text) = (original.code(), original.to_string());

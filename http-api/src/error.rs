@@ -70,7 +70,7 @@ impl From<Error> for ApiError {
             Error::Invalid { .. } => StatusCode::BAD_REQUEST,
             Error::OrderNotFound(_) | Error::DepositReferenceNotFound(_) | Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::DuplicateOrderReference { .. } | Error::DuplicateDepositReference { .. } => StatusCode::CONFLICT,
-            Error::NoAvailableAddresses(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::NoAvailableAddresses(_) | Error::DevChainUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Database(_) | Error::Migrate(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

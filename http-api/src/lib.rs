@@ -64,6 +64,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
             "/webhooks/{webhook_id}",
             get(routes::webhooks::get).delete(routes::webhooks::delete),
         )
+        .route("/dev/simulate-payment", post(routes::dev::simulate_payment))
+        .route("/dev/mine-blocks", post(routes::dev::mine_blocks))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_key,

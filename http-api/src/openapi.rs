@@ -6,6 +6,9 @@ use payin_core::deposit::{Deposit, DepositReferenceSummary};
 use payin_core::event::Event;
 use payin_core::order::Order;
 use payin_core::page::Pagination;
+use payin_core::chain::ChainInfo;
+use payin_core::pool::PoolStatus;
+use payin_core::webhook::{Delivery, WebhookEndpoint};
 use serde::Serialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -38,6 +41,32 @@ pub struct ReferenceList {
 pub struct EventList {
     pub events: Vec<Event>,
     pub pagination: Pagination,
+}
+
+/// `data` of `GET /webhooks`.
+#[derive(Serialize, ToSchema)]
+pub struct WebhookList {
+    pub webhooks: Vec<WebhookEndpoint>,
+    pub pagination: Pagination,
+}
+
+/// `data` of `GET /webhooks/deliveries`.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryList {
+    pub deliveries: Vec<Delivery>,
+    pub pagination: Pagination,
+}
+
+/// `data` of `GET /chains`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChainList {
+    pub chains: Vec<ChainInfo>,
+}
+
+/// `data` of `GET /addresses/pool`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PoolList {
+    pub pools: Vec<PoolStatus>,
 }
 
 struct Security;
@@ -75,6 +104,7 @@ impl Modify for Security {
         routes::events::list, routes::events::get, routes::webhooks::resend,
         routes::webhooks::create, routes::webhooks::list, routes::webhooks::get, routes::webhooks::delete,
         routes::webhooks::list_deliveries,
+        routes::dev::simulate_payment, routes::dev::mine_blocks,
         routes::health::health,
     ),
     modifiers(&Security),

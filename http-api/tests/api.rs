@@ -127,6 +127,8 @@ async fn openapi_document_covers_every_endpoint() {
         ("get", "/api/v1/webhooks/{webhookId}"),
         ("delete", "/api/v1/webhooks/{webhookId}"),
         ("get", "/api/v1/webhooks/deliveries"),
+        ("post", "/api/v1/dev/simulate-payment"),
+        ("post", "/api/v1/dev/mine-blocks"),
         ("get", "/health"),
     ];
     let paths = doc["paths"].as_object().unwrap();

@@ -1,16 +1,9 @@
 use axum::extract::State;
 use axum::response::Response;
-use payin_core::chain::ChainInfo;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::envelope::{Envelope, ok};
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ChainList {
-    pub chains: Vec<ChainInfo>,
-}
+use crate::openapi::ChainList;
 
 /// Networks, their tokens (with decimals and whether a contract is configured) and required
 /// confirmations.

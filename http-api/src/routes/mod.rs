@@ -1,6 +1,7 @@
 pub mod chains;
 pub mod config;
 pub mod deposits;
+pub mod dev;
 pub mod events;
 pub mod health;
 pub mod orders;

@@ -1,18 +1,12 @@
 use axum::extract::State;
 use axum::response::Response;
-use payin_core::pool::{ImportAddressesRequest, ImportResult, PoolStatus};
-use serde::Serialize;
-use utoipa::ToSchema;
+use payin_core::pool::{ImportAddressesRequest, ImportResult};
 
 use crate::AppState;
 use crate::envelope::{Envelope, ok, respond};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, IMPORT_BODY_LIMIT};
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PoolList {
-    pub pools: Vec<PoolStatus>,
-}
+use crate::openapi::PoolList;
 
 /// Import watch-only addresses into a protocol's pool. Every address is validated first; one
 /// bad address rejects the request (naming `addresses[i]`) and nothing is written.

@@ -2,33 +2,17 @@ use axum::body::to_bytes;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
-use payin_core::page::Pagination;
 use payin_core::webhook::{
-    CreateWebhookRequest, CreatedWebhookEndpoint, Delivery, DeliveryListQuery, ResendRequest, Resent, WebhookEndpoint,
+    CreateWebhookRequest, CreatedWebhookEndpoint, DeliveryListQuery, ResendRequest, Resent, WebhookEndpoint,
     WebhookListQuery,
 };
-use serde::Serialize;
 use serde::de::DeserializeOwned;
-use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::envelope::{Envelope, ListOf, created, ok, respond};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, BODY_LIMIT, parse_json};
-
-/// `data` of `GET /webhooks`.
-#[derive(Serialize, ToSchema)]
-pub struct WebhookList {
-    pub webhooks: Vec<WebhookEndpoint>,
-    pub pagination: Pagination,
-}
-
-/// `data` of `GET /webhooks/deliveries`.
-#[derive(Serialize, ToSchema)]
-pub struct DeliveryList {
-    pub deliveries: Vec<Delivery>,
-    pub pagination: Pagination,
-}
+use crate::openapi::{DeliveryList, WebhookList};
 
 /// Register an endpoint. The response carries its signing secret (`whsec_…`), shown only here.
 /// Events that already happened are not delivered to it.

@@ -1,0 +1,401 @@
+//! Payments on the dev chain, made on request: `payin dev pay`, the REST `/dev/…` routes and
+//! the MCP `simulate_payment` / `mine_blocks` tools all come here. Nothing is faked: the payer
+//! account of the chain `payin dev` started sends a real ERC-20 transfer, and the watcher finds
+//! it like any other payment.
+//!
+//! Only chain [`DEV_CHAIN_ID`] can be paid on, and only while its anvil runs; otherwise
+//! [`Error::DevChainUnavailable`].
+
+use alloy::primitives::{Address, U256};
+use serde::{Deserialize, Serialize};
+
+use crate::amount::Amount;
+use crate::chain::{Currency, Network, Protocol, normalize_address};
+use crate::devnet::{DEV_CHAIN_ID, DevChain};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::time::{Timestamp, serde_millis};
+
+/// Most blocks one `mine_blocks` call mines.
+pub const MAX_MINE_BLOCKS: u64 = 1000;
+
+/// What a simulated order payment pays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentScenario {
+    /// The order's amount: the order completes.
+    #[default]
+    Exact,
+    /// Half the order's amount: the order stays pending with `amountReceived` set.
+    Partial,
+    /// The order's amount plus 10%: the order completes and records the surplus.
+    Over,
+    /// The order's amount, mined after `expiresAt + grace`: `order.late_payment`. The dev
+    /// chain's clock moves forward to that moment (block times never go back).
+    Late,
+}
+
+impl PaymentScenario {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentScenario::Exact => "exact",
+            PaymentScenario::Partial => "partial",
+            PaymentScenario::Over => "over",
+            PaymentScenario::Late => "late",
+        }
+    }
+
+    pub fn parse(field: &str, s: &str) -> Result<PaymentScenario> {
+        match s {
+            "exact" => Ok(PaymentScenario::Exact),
+            "partial" => Ok(PaymentScenario::Partial),
+            "over" => Ok(PaymentScenario::Over),
+            "late" => Ok(PaymentScenario::Late),
+            _ => Err(Error::validation(
+                field,
+                format!("{field} must be one of exact, partial, over, late (got {s:?})"),
+            )),
+        }
+    }
+}
+
+/// The body of `POST /dev/simulate-payment` (and the MCP `simulate_payment` tool).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SimulatePaymentRequest {
+    /// Pay this order (ord_…) on its address. Exactly one of orderId and address.
+    pub order_id: Option<String>,
+    /// Pay this address instead, e.g. a deposit address (needs amount).
+    pub address: Option<String>,
+    /// exact (default), partial, over or late; for orders only.
+    pub scenario: Option<String>,
+    /// Decimal string sent instead of the scenario's amount, e.g. "12.50".
+    #[cfg_attr(feature = "openapi", schema(example = "10.00"))]
+    pub amount: Option<String>,
+    /// Token to send: the order's currency by default (USDT for an address). Another token
+    /// than the order's shows what a wrong-token payment does.
+    pub currency: Option<String>,
+}
+
+/// A payment sent on the dev chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SimulatedPayment {
+    /// The order paid, when one was named.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    /// The scenario played, for an order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<PaymentScenario>,
+    pub chain_id: String,
+    /// The dev chain's funded payer account.
+    pub from: String,
+    pub to: String,
+    pub currency: Currency,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "10.00"))]
+    pub amount: Amount,
+    pub tx_hash: String,
+    pub block_number: u64,
+    /// The block's timestamp.
+    #[serde(with = "serde_millis")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub block_time: Timestamp,
+}
+
+/// The body of `POST /dev/mine-blocks`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MineBlocksRequest {
+    /// Empty blocks to mine, 1 to 1000 (default 1): confirmations for pending payments.
+    pub blocks: Option<u64>,
+}
+
+/// Blocks mined on the dev chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MinedBlocks {
+    pub chain_id: String,
+    pub blocks_mined: u64,
+    /// The chain's head after mining.
+    pub block_number: u64,
+}
+
+/// Checks the request's shape; the order itself is looked up by the caller.
+pub(crate) fn parse_request(req: &SimulatePaymentRequest) -> Result<(Payee, Option<Amount>, Option<Currency>)> {
+    let scenario = req
+        .scenario
+        .as_deref()
+        .map(|s| PaymentScenario::parse("scenario", s))
+        .transpose()?;
+    let amount = req
+        .amount
+        .as_deref()
+        .map(|a| Amount::parse_positive("amount", a))
+        .transpose()?;
+    let currency = req
+        .currency
+        .as_deref()
+        .map(|c| Currency::parse("currency", &c.to_ascii_uppercase()))
+        .transpose()?;
+    let shape = match (&req.order_id, &req.address) {
+        (Some(_), Some(_)) => {
+            return Err(Error::validation(
+                "address",
+                "give either orderId or address, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(Error::validation(
+                "orderId",
+                "orderId is required (or address, to pay a deposit address)",
+            ));
+        }
+        (Some(id), None) => Payee::Order(id.clone(), scenario.unwrap_or_default()),
+        (None, Some(address)) => {
+            if scenario.is_some_and(|s| s != PaymentScenario::Exact) {
+                return Err(Error::validation(
+                    "scenario",
+                    "scenario applies to orders; to pay an address give the amount",
+                ));
+            }
+            if amount.is_none() {
+                return Err(Error::invalid(
+                    crate::error::InvalidCode::Amount,
+                    "amount",
+                    "amount is required when paying an address",
+                ));
+            }
+            let address = normalize_address(Protocol::Evm, address)
+                .map_err(|e| Error::validation("address", format!("address: {e}")))?;
+            Payee::Address(address)
+        }
+    };
+    Ok((shape, amount, currency))
+}
+
+/// Whom a simulated payment pays.
+pub(crate) enum Payee {
+    Order(String, PaymentScenario),
+    Address(String),
+}
+
+/// The amount a scenario sends, in base units of a token with `decimals` places.
+pub fn scenario_units(scenario: PaymentScenario, order_units: U256) -> Result<U256> {
+    match scenario {
+        PaymentScenario::Exact | PaymentScenario::Late => Ok(order_units),
+        PaymentScenario::Partial if order_units < U256::from(2u8) => Err(Error::validation(
+            "scenario",
+            "the order's amount is one base unit; it cannot be paid partially",
+        )),
+        PaymentScenario::Partial => Ok(order_units / U256::from(2u8)),
+        PaymentScenario::Over => {
+            let tenth = (order_units / U256::from(10u8)).max(U256::from(1u8));
+            Ok(order_units.saturating_add(tenth))
+        }
+    }
+}
+
+/// The dev chain as the registry knows it, connected; [`Error::DevChainUnavailable`] when the
+/// registry has no RPC URL for it.
+pub(crate) fn connect(network: Option<&Network>) -> Result<(DevChain, &Network)> {
+    let network = network.ok_or_else(|| not_running("chain 'local' is not configured"))?;
+    let rpc_url = network
+        .rpc_urls
+        .first()
+        .ok_or_else(|| not_running("chain 'local' has no RPC URL"))?;
+    let chain = DevChain::connect(rpc_url).map_err(|e| not_running(&e.to_string()))?;
+    Ok((chain, network))
+}
+
+/// The token contract of `currency` on the dev chain.
+pub(crate) fn token_contract(network: &Network, currency: Currency) -> Result<(Address, u8)> {
+    let token = network
+        .token(currency)
+        .ok_or_else(|| not_running(&format!("no {currency} token on chain '{DEV_CHAIN_ID}'")))?;
+    let contract = token
+        .contract
+        .as_deref()
+        .ok_or_else(|| not_running(&format!("no {currency} contract recorded for chain '{DEV_CHAIN_ID}'")))?;
+    let address = contract
+        .parse()
+        .map_err(|_| Error::Internal(format!("recorded {currency} contract {contract:?} is not an address")))?;
+    Ok((address, token.decimals))
+}
+
+pub(crate) fn not_running(why: &str) -> Error {
+    Error::DevChainUnavailable(format!(
+        "{why}: simulated payments need the local chain of `payin dev`: start `payin dev` with the same database first"
+    ))
+}
+
+/// An RPC failure talking to the dev chain: most likely `payin dev` has stopped.
+pub(crate) fn rpc_failed(e: impl std::fmt::Display) -> Error {
+    Error::DevChainUnavailable(format!(
+        "the local chain did not answer ({e}); is `payin dev` still running?"
+    ))
+}
+
+impl Engine {
+    /// Sends a real payment on the dev chain: to an order's address (the scenario decides the
+    /// amount, unless one is given) or to any address. Waits until it is mined; the watcher
+    /// then finds it like any other transfer.
+    pub async fn simulate_payment(&self, req: SimulatePaymentRequest) -> Result<SimulatedPayment> {
+        let (payee, amount, currency) = parse_request(&req)?;
+        let order = match &payee {
+            Payee::Order(order_id, _) => Some(self.get_order(order_id).await?),
+            Payee::Address(_) => None,
+        };
+        if let Some(order) = &order
+            && order.chain_id != DEV_CHAIN_ID
+        {
+            return Err(Error::validation(
+                "orderId",
+                format!(
+                    "order {} is on chain '{}'; payments can only be simulated on chain '{DEV_CHAIN_ID}'",
+                    order.order_id, order.chain_id
+                ),
+            ));
+        }
+        let network = self.current_dev_network().await?;
+        let (chain, network) = connect(network.as_ref())?;
+        let currency = currency.or(order.as_ref().map(|o| o.currency)).unwrap_or(Currency::Usdt);
+        let (contract, decimals) = token_contract(network, currency)?;
+        let units = match (&amount, &order, &payee) {
+            (Some(amount), _, _) => {
+                amount.check_precision("amount", decimals, currency.as_str())?;
+                amount
+                    .to_base_units(decimals)
+                    .ok_or_else(|| Error::validation("amount", "amount does not fit in a uint256"))?
+            }
+            (None, Some(order), Payee::Order(_, scenario)) => {
+                let order_units = order.amount.to_base_units(decimals).ok_or_else(|| {
+                    Error::validation(
+                        "currency",
+                        format!("the order's amount {} is not payable in {currency} ({decimals} decimals)", order.amount),
+                    )
+                })?;
+                scenario_units(*scenario, order_units)?
+            }
+            _ => unreachable!("parse_request requires an amount without an order"),
+        };
+        let sent_amount = Amount::from_base_units(units, decimals)
+            .ok_or_else(|| Error::validation("amount", "amount is too large"))?;
+        let (to, scenario) = match (&payee, &order) {
+            (Payee::Order(_, scenario), Some(order)) => (order.address.clone(), Some(*scenario)),
+            (Payee::Address(address), _) => (address.clone(), None),
+            _ => unreachable!("an order payee has its order"),
+        };
+        let recipient: Address = to
+            .parse()
+            .map_err(|_| Error::Internal(format!("address {to:?} is not an EVM address")))?;
+
+        if let (Some(PaymentScenario::Late), Some(order)) = (scenario, &order) {
+            // Mined one second after the grace period ends, whatever the wall clock says.
+            let latest = chain.latest_block_time().await.map_err(rpc_failed)?;
+            let at = (order.grace_ends_at().timestamp() + 1).max(latest as i64 + 1);
+            chain.set_next_block_time(at as u64).await.map_err(rpc_failed)?;
+        }
+        let sent = chain.transfer(contract, recipient, units).await.map_err(rpc_failed)?;
+        let block_time = chain.block_time(sent.block_number).await.map_err(rpc_failed)?;
+        Ok(SimulatedPayment {
+            order_id: order.map(|o| o.order_id),
+            scenario,
+            chain_id: DEV_CHAIN_ID.to_string(),
+            from: chain.payer().to_checksum(None),
+            to,
+            currency,
+            amount: sent_amount,
+            tx_hash: sent.tx_hash.to_string(),
+            block_number: sent.block_number,
+            block_time: crate::time::from_millis(block_time as i64 * 1000),
+        })
+    }
+
+    /// Mines empty blocks on the dev chain, e.g. to confirm a pending deposit.
+    pub async fn mine_blocks(&self, req: MineBlocksRequest) -> Result<MinedBlocks> {
+        let blocks = req.blocks.unwrap_or(1);
+        if !(1..=MAX_MINE_BLOCKS).contains(&blocks) {
+            return Err(Error::validation(
+                "blocks",
+                format!("blocks must be between 1 and {MAX_MINE_BLOCKS}"),
+            ));
+        }
+        let network = self.current_dev_network().await?;
+        let (chain, _) = connect(network.as_ref())?;
+        chain.mine(blocks).await.map_err(rpc_failed)?;
+        Ok(MinedBlocks {
+            chain_id: DEV_CHAIN_ID.to_string(),
+            blocks_mined: blocks,
+            block_number: chain.block_number().await.map_err(rpc_failed)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenarios_pay_the_documented_share_of_the_order() {
+        let units = U256::from(10_000_000u64); // 10.00 USDT
+        assert_eq!(scenario_units(PaymentScenario::Exact, units).unwrap(), units);
+        assert_eq!(scenario_units(PaymentScenario::Late, units).unwrap(), units);
+        assert_eq!(
+            scenario_units(PaymentScenario::Partial, units).unwrap(),
+            U256::from(5_000_000u64)
+        );
+        assert_eq!(
+            scenario_units(PaymentScenario::Over, units).unwrap(),
+            U256::from(11_000_000u64)
+        );
+        assert_eq!(
+            scenario_units(PaymentScenario::Over, U256::from(5u8)).unwrap(),
+            U256::from(6u8)
+        );
+        assert!(scenario_units(PaymentScenario::Partial, U256::from(1u8)).is_err());
+    }
+
+    #[test]
+    fn requests_name_the_field_at_fault() {
+        let field = |req: SimulatePaymentRequest| match parse_request(&req) {
+            Err(Error::Invalid { field, .. }) => field,
+            Err(e) => panic!("{e:?}"),
+            Ok(_) => panic!("accepted"),
+        };
+        assert_eq!(field(SimulatePaymentRequest::default()), "orderId");
+        let both = SimulatePaymentRequest {
+            order_id: Some("ord_x".into()),
+            address: Some("0x0000000000000000000000000000000000000001".into()),
+            ..Default::default()
+        };
+        assert_eq!(field(both), "address");
+        let no_amount = SimulatePaymentRequest {
+            address: Some("0x0000000000000000000000000000000000000001".into()),
+            ..Default::default()
+        };
+        assert_eq!(field(no_amount), "amount");
+        let bad_scenario = SimulatePaymentRequest {
+            order_id: Some("ord_x".into()),
+            scenario: Some("twice".into()),
+            ..Default::default()
+        };
+        assert_eq!(field(bad_scenario), "scenario");
+        let bad_address = SimulatePaymentRequest {
+            address: Some("0x12".into()),
+            amount: Some("1".into()),
+            ..Default::default()
+        };
+        assert_eq!(field(bad_address), "address");
+        let bad_amount = SimulatePaymentRequest {
+            order_id: Some("ord_x".into()),
+            amount: Some("-1".into()),
+            ..Default::default()
+        };
+        assert_eq!(field(bad_amount), "amount");
+    }
+}
