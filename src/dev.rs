@@ -10,8 +10,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use payin_core::chain::{Currency, Network, Protocol};
 use payin_core::devnet::{DEV_CHAIN_ID, DEV_EVM_CHAIN_ID, Devnet, DevnetOptions, PAYER_TOKENS};
-use payin_core::simulate::SimulatePaymentRequest;
 use payin_core::pool::ImportAddressesRequest;
+use payin_core::simulate::SimulatePaymentRequest;
 
 use crate::{Global, open_engine, redact, run_server};
 

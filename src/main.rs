@@ -59,6 +59,9 @@ enum Command {
     /// A local sandbox: a real EVM chain (anvil) as chain `local` with test USDT/USDC/DAI, an
     /// address pool, an API key and the server. `payin dev pay ORDER_ID` pays an order on it.
     Dev(dev::DevArgs),
+    /// MCP server on stdio for AI assistants: the embedded engine on the database, or a remote
+    /// deployment with --api-url and PAYIN_API_KEY. (`payin serve` also serves MCP at /mcp.)
+    Mcp(McpArgs),
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -68,6 +71,24 @@ enum Command {
     /// Manage webhook endpoints.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+}
+
+#[derive(Args)]
+struct McpArgs {
+    /// Root URL of a PayIn deployment (e.g. https://pay.example.com): every tool calls its REST
+    /// API instead of opening the database.
+    #[arg(long, env = "PAYIN_API_URL")]
+    api_url: Option<String>,
+    /// API key (pk_…) for --api-url.
+    #[arg(long, env = "PAYIN_API_KEY", hide_env_values = true, requires = "api_url")]
+    api_key: Option<String>,
+    /// Embedded mode: also run the chain watcher, order expiry and webhook delivery in this
+    /// process. Leave it off when a `payin serve` or `payin dev` runs on the same database.
+    #[arg(long, conflicts_with = "api_url")]
+    workers: bool,
+    /// How often time-driven rules run with --workers, in milliseconds.
+    #[arg(long, env = "PAYIN_TICK_MS", default_value_t = 1000, hide = true)]
+    tick_ms: u64,
 }
 
 #[derive(Subcommand)]
@@ -121,6 +142,8 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let default_level = match cli.command {
         Command::Serve { .. } | Command::Dev(dev::DevArgs { command: None, .. }) => "info",
+        // stdout is the MCP channel; stderr stays quiet unless RUST_LOG asks.
+        Command::Mcp(_) => "warn",
         _ => "warn",
     };
     init_logging(cli.global.log_format, default_level);
@@ -172,6 +195,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { listen, tick_ms } => serve(&cli.global, listen, Duration::from_millis(tick_ms.max(10))).await,
         Command::Dev(args) => dev::run(&cli.global, args).await,
+        Command::Mcp(args) => mcp(&cli.global, args).await,
         Command::Keys(cmd) => keys(&cli.global, cmd).await,
         Command::Pool(cmd) => pool(&cli.global, cmd).await,
         Command::Webhooks(cmd) => webhooks(&cli.global, cmd).await,
@@ -186,37 +210,123 @@ async fn serve(global: &Global, listen: SocketAddr, tick: Duration) -> anyhow::R
     run_server(engine, listener, tick).await
 }
 
-/// The server of `serve` and `dev`: the REST API and the background tasks, until SIGTERM/SIGINT.
+/// The background tasks of a gateway: chain watchers, webhook delivery, and the time-driven
+/// rules (expiry, cooldown), until [`Workers::stop`].
+struct Workers {
+    stop_tx: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Workers {
+    fn spawn(engine: &Arc<Engine>, tick: Duration) -> anyhow::Result<Workers> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut tasks = engine.spawn_watchers(stop_rx.clone())?;
+        let dispatcher = Dispatcher::new(
+            engine.clone(),
+            DispatcherOptions {
+                poll_every: tick,
+                ..DispatcherOptions::default()
+            },
+        )?;
+        tasks.push(tokio::spawn(Arc::new(dispatcher).run(stop_rx.clone())));
+        tasks.push(tokio::spawn(engine.clone().maintain(tick, stop_rx)));
+        Ok(Workers { stop_tx, tasks })
+    }
+
+    async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop_tx.send(true);
+        for task in self.tasks {
+            task.await?;
+        }
+        Ok(())
+    }
+}
+
+/// The server of `serve` and `dev`: the REST API, MCP at `/mcp` and the background tasks,
+/// until SIGTERM/SIGINT.
 async fn run_server(engine: Arc<Engine>, listener: tokio::net::TcpListener, tick: Duration) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     tracing::info!(
         listen = %local,
         database = engine.backend(),
         version = env!("CARGO_PKG_VERSION"),
-        "PayIn listening on http://{local}"
+        "PayIn listening on http://{local} (REST at /api/v1, MCP at /mcp)"
     );
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let watchers = engine.spawn_watchers(stop_rx.clone())?;
-    let dispatcher = Dispatcher::new(
-        engine.clone(),
-        DispatcherOptions {
-            poll_every: tick,
-            ..DispatcherOptions::default()
-        },
-    )?;
-    let deliveries = tokio::spawn(Arc::new(dispatcher).run(stop_rx.clone()));
-    let maintenance = tokio::spawn(engine.clone().maintain(tick, stop_rx));
-    axum::serve(listener, payin_http::router(engine))
-        .with_graceful_shutdown(shutdown_signal())
+    let workers = Workers::spawn(&engine, tick)?;
+    let stop_mcp = tokio_util::sync::CancellationToken::new();
+    let app = payin_http::router(engine.clone()).merge(mcp_endpoint(&engine, stop_mcp.child_token()));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Open MCP event streams would otherwise hold the graceful shutdown forever.
+            stop_mcp.cancel();
+        })
         .await?;
-    let _ = stop_tx.send(true);
-    maintenance.await?;
-    deliveries.await?;
-    for watcher in watchers {
-        watcher.await?;
-    }
+    workers.stop().await?;
     tracing::info!("PayIn stopped");
     Ok(())
+}
+
+/// Streamable HTTP MCP at `/mcp`, behind the API key, on the in-process engine.
+fn mcp_endpoint(engine: &Arc<Engine>, stop: tokio_util::sync::CancellationToken) -> axum::Router {
+    let public_url = engine.public_url().to_string();
+    // The public URL's host is accepted besides loopback (DNS-rebinding protection).
+    let hosts = url::Url::parse(&public_url)
+        .ok()
+        .and_then(|u| {
+            let host = u.host_str()?.to_string();
+            Some(match u.port() {
+                Some(port) => vec![host.clone(), format!("{host}:{port}")],
+                None => vec![host],
+            })
+        })
+        .unwrap_or_default();
+    let server = payin_mcp::PayinMcp::new(
+        engine.clone(),
+        payin_mcp::ServerOptions {
+            api_url: public_url,
+            mode: payin_mcp::Mode::Embedded { workers: true },
+        },
+    );
+    let service = payin_mcp::http_service(server, hosts, stop);
+    payin_http::with_api_key(axum::Router::new().nest_service("/mcp", service), engine.clone())
+}
+
+/// `payin mcp`: MCP on stdio, embedded or remote.
+async fn mcp(global: &Global, args: McpArgs) -> anyhow::Result<()> {
+    let (server, workers) = match &args.api_url {
+        Some(api_url) => {
+            let key = args
+                .api_key
+                .as_deref()
+                .context("--api-url needs the API key: set PAYIN_API_KEY (or --api-key)")?;
+            let client = payin_http::Client::new(api_url, key)?;
+            let options = payin_mcp::ServerOptions {
+                api_url: api_url.clone(),
+                mode: payin_mcp::Mode::Remote,
+            };
+            (payin_mcp::PayinMcp::new(Arc::new(client), options), None)
+        }
+        None => {
+            let engine = Arc::new(open_engine(global, None).await?);
+            let workers = if args.workers {
+                Some(Workers::spawn(&engine, Duration::from_millis(args.tick_ms.max(10)))?)
+            } else {
+                None
+            };
+            let options = payin_mcp::ServerOptions {
+                api_url: engine.public_url().to_string(),
+                mode: payin_mcp::Mode::Embedded { workers: args.workers },
+            };
+            (payin_mcp::PayinMcp::new(engine, options), workers)
+        }
+    };
+    tracing::info!("PayIn MCP server on stdio");
+    let served = payin_mcp::serve_stdio(server).await.map_err(|e| anyhow::anyhow!(e));
+    if let Some(workers) = workers {
+        workers.stop().await?;
+    }
+    served
 }
 
 async fn shutdown_signal() {

@@ -144,10 +144,7 @@ pub(crate) fn parse_request(req: &SimulatePaymentRequest) -> Result<(Payee, Opti
         .transpose()?;
     let shape = match (&req.order_id, &req.address) {
         (Some(_), Some(_)) => {
-            return Err(Error::validation(
-                "address",
-                "give either orderId or address, not both",
-            ));
+            return Err(Error::validation("address", "give either orderId or address, not both"));
         }
         (None, None) => {
             return Err(Error::validation(
@@ -263,7 +260,9 @@ impl Engine {
         }
         let network = self.current_dev_network().await?;
         let (chain, network) = connect(network.as_ref())?;
-        let currency = currency.or(order.as_ref().map(|o| o.currency)).unwrap_or(Currency::Usdt);
+        let currency = currency
+            .or(order.as_ref().map(|o| o.currency))
+            .unwrap_or(Currency::Usdt);
         let (contract, decimals) = token_contract(network, currency)?;
         let units = match (&amount, &order, &payee) {
             (Some(amount), _, _) => {
@@ -276,7 +275,10 @@ impl Engine {
                 let order_units = order.amount.to_base_units(decimals).ok_or_else(|| {
                     Error::validation(
                         "currency",
-                        format!("the order's amount {} is not payable in {currency} ({decimals} decimals)", order.amount),
+                        format!(
+                            "the order's amount {} is not payable in {currency} ({decimals} decimals)",
+                            order.amount
+                        ),
                     )
                 })?;
                 scenario_units(*scenario, order_units)?

@@ -51,28 +51,39 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::validation("body", "request body must be a JSON object"));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let inner = e.inner();
-        if inner.is_syntax() || inner.is_eof() {
-            return ApiError::validation("body", format!("Malformed JSON in request body: {inner}"));
-        }
-        let path = e.path().to_string();
-        let msg = inner.to_string();
-        let field = if path == "." {
-            // Missing and unknown fields are reported at the parent; take the name from serde.
-            backticked(&msg).unwrap_or_else(|| "body".to_string())
-        } else {
-            path
-        };
-        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-        if field == "body" {
-            ApiError::validation("body", format!("Invalid request body: {msg}"))
-        } else if msg.starts_with("missing field") {
-            ApiError::validation(&field, format!("{field} is required"))
-        } else {
-            ApiError::validation(&field, format!("{field}: {msg}"))
-        }
-    })
+    serde_path_to_error::deserialize(de).map_err(deserialize_error)
+}
+
+/// Deserializes an already parsed JSON value (MCP tool arguments) with the same errors as a
+/// request body: a `VALIDATION_ERROR` naming the field.
+pub fn from_json_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::validation("body", "arguments must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(value).map_err(deserialize_error)
+}
+
+fn deserialize_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let inner = e.inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return ApiError::validation("body", format!("Malformed JSON in request body: {inner}"));
+    }
+    let path = e.path().to_string();
+    let msg = inner.to_string();
+    let field = if path == "." {
+        // Missing and unknown fields are reported at the parent; take the name from serde.
+        backticked(&msg).unwrap_or_else(|| "body".to_string())
+    } else {
+        path
+    };
+    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+    if field == "body" {
+        ApiError::validation("body", format!("Invalid request body: {msg}"))
+    } else if msg.starts_with("missing field") {
+        ApiError::validation(&field, format!("{field} is required"))
+    } else {
+        ApiError::validation(&field, format!("{field}: {msg}"))
+    }
 }
 
 fn backticked(msg: &str) -> Option<String> {

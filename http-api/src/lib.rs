@@ -22,11 +22,21 @@ use tower_http::trace::TraceLayer;
 pub use client::Client;
 pub use envelope::{Envelope, ListOf};
 pub use error::ApiError;
+pub use extract::from_json_value;
 
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Arc<Engine>,
+}
+
+/// Puts `routes` (e.g. the MCP endpoint mounted by the binary) behind the same API-key check
+/// as `/api/v1`.
+pub fn with_api_key(routes: Router, engine: Arc<Engine>) -> Router {
+    routes.layer(axum::middleware::from_fn_with_state(
+        AppState { engine },
+        auth::require_api_key,
+    ))
 }
 
 /// The whole HTTP application: `/health`, `/api/v1/…` and the OpenAPI document.

@@ -2,11 +2,11 @@
 
 use axum::Json;
 use axum::response::IntoResponse;
+use payin_core::chain::ChainInfo;
 use payin_core::deposit::{Deposit, DepositReferenceSummary};
 use payin_core::event::Event;
 use payin_core::order::Order;
 use payin_core::page::Pagination;
-use payin_core::chain::ChainInfo;
 use payin_core::pool::PoolStatus;
 use payin_core::webhook::{Delivery, WebhookEndpoint};
 use serde::Serialize;

@@ -23,7 +23,10 @@ pub async fn simulate_payment(
     State(s): State<AppState>,
     ApiJson(req): ApiJson<SimulatePaymentRequest>,
 ) -> Result<Response, ApiError> {
-    Ok(created(s.engine.simulate_payment(req).await?, "Payment sent on the dev chain"))
+    Ok(created(
+        s.engine.simulate_payment(req).await?,
+        "Payment sent on the dev chain",
+    ))
 }
 
 /// Mine empty blocks on the local chain (confirmations for pending payments).

@@ -1,0 +1,36 @@
+//! [`ToolError`]: a failed tool call, as an `isError` result carrying the REST error envelope
+//! (`error`, `code`, `message`, `statusCode`, `field`, extras such as `existingOrderId`), so
+//! an assistant can correct itself exactly as a REST client would.
+
+use payin_http::ApiError;
+use rmcp::handler::server::tool::IntoCallToolResult;
+use rmcp::model::{CallToolResponse, CallToolResult};
+
+#[derive(Debug, Clone)]
+pub struct ToolError(pub ApiError);
+
+impl From<payin_core::Error> for ToolError {
+    fn from(e: payin_core::Error) -> Self {
+        ToolError(ApiError::from(e))
+    }
+}
+
+impl From<ApiError> for ToolError {
+    fn from(e: ApiError) -> Self {
+        ToolError(e)
+    }
+}
+
+impl ToolError {
+    /// A `VALIDATION_ERROR` about `field`.
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        ToolError(ApiError::validation(field, message))
+    }
+}
+
+impl IntoCallToolResult for ToolError {
+    fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
+        let envelope = serde_json::to_value(&self.0).expect("the error envelope serializes");
+        Ok(CallToolResult::structured_error(envelope).into())
+    }
+}

@@ -1,0 +1,514 @@
+//! The tools: one per REST operation (same names for arguments as the REST fields), plus
+//! `verify_webhook_signature` and the dev-chain tools. Each is parse → [`Gateway`] → render;
+//! the rules live in the engine.
+
+use payin_core::config::Settings;
+use payin_core::deposit::{
+    BindProtocolRequest, BindReferenceRequest, BoundProtocol, BoundReference, DepositReference, Unbound,
+};
+use payin_core::engine::{DepositListQuery, EventListQuery, OrderListQuery, ReferenceListQuery};
+use payin_core::order::{CreateOrderRequest, Order};
+use payin_core::pool::{ImportAddressesRequest, ImportResult};
+use payin_core::simulate::{MineBlocksRequest, MinedBlocks, SimulatePaymentRequest, SimulatedPayment};
+use payin_core::webhook::signature::{self, DEFAULT_TOLERANCE_SECS};
+use payin_core::webhook::{
+    CreateWebhookRequest, CreatedWebhookEndpoint, DeliveryListQuery, ResendRequest, Resent, WebhookEndpoint,
+    WebhookListQuery,
+};
+use payin_http::openapi::{
+    ChainList, DeliveryList, DepositList, EventList, OrderList, PoolList, ReferenceList, WebhookList,
+};
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Json;
+use rmcp::schemars::{self, JsonSchema};
+use rmcp::{tool, tool_router};
+use serde::Serialize;
+
+use crate::PayinMcp;
+use crate::args::*;
+use crate::error::ToolError;
+use crate::schema::Api;
+
+/// A tool's result: the REST `data`, or the REST error envelope as an `isError` result.
+/// (rmcp's `#[tool]` reads the output schema off each signature's written-out
+/// `Result<Json<Api<T>>, ToolError>`, so the signatures use no alias.)
+fn out<T>(value: T) -> Result<Json<Api<T>>, ToolError> {
+    Ok(Json(Api(value)))
+}
+
+/// The result of `bind_deposit_address`: one chain, or a protocol family.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum BoundAddress {
+    Reference(BoundReference),
+    Protocol(BoundProtocol),
+}
+
+/// The result of `verify_webhook_signature`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignatureCheck {
+    /// True when every signature scheme present verified.
+    pub valid: bool,
+    /// The schemes that verified: "standard-webhooks" (webhook-signature) and/or "payin"
+    /// (X-PayIn-Signature).
+    pub schemes: Vec<String>,
+    /// Why the delivery does not verify, when it does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[tool_router(vis = "pub(crate)")]
+impl PayinMcp {
+    pub(crate) fn tools() -> ToolRouter<Self> {
+        Self::tool_router()
+    }
+
+    // ---- orders
+
+    /// Create a one-time payment order: PayIn assigns it its own address from the pool and
+    /// watches for the payment. `amount` is a decimal string ("10.00"), never a number;
+    /// `chainId` is one of list_chains ("local" is the dev chain of `payin dev`). Returns the
+    /// order with its `address`, `expiresAt` and `paymentUrl`.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    async fn create_order(
+        &self,
+        Parameters(args): Parameters<Api<CreateOrderRequest>>,
+    ) -> Result<Json<Api<Order>>, ToolError> {
+        out(self.gateway.create_order(args?.0).await?)
+    }
+
+    /// Get one order by `orderId` (ord_…) or by your `orderReference`: its status (pending,
+    /// completed, expired), amountReceived, txHash and confirmations.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn get_order(&self, Parameters(args): Parameters<GetOrderArgs>) -> Result<Json<Api<Order>>, ToolError> {
+        let order = match args? {
+            GetOrderArgs {
+                order_id: Some(id),
+                order_reference: None,
+            } => self.gateway.get_order(&id).await?,
+            GetOrderArgs {
+                order_id: None,
+                order_reference: Some(reference),
+            } => self.gateway.get_order_by_reference(&reference).await?,
+            GetOrderArgs { order_id: Some(_), .. } => {
+                return Err(ToolError::validation(
+                    "orderReference",
+                    "give either orderId or orderReference, not both",
+                ));
+            }
+            GetOrderArgs { .. } => {
+                return Err(ToolError::validation(
+                    "orderId",
+                    "orderId is required (or orderReference)",
+                ));
+            }
+        };
+        out(order)
+    }
+
+    /// List orders, newest first by default, filtered by status, currency, chainId or a
+    /// substring of orderReference.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn list_orders(
+        &self,
+        Parameters(args): Parameters<ListOrdersArgs>,
+    ) -> Result<Json<Api<OrderList>>, ToolError> {
+        let args = args?;
+        let page = self
+            .gateway
+            .list_orders(&OrderListQuery {
+                page: text(args.page),
+                limit: text(args.limit),
+                status: args.status,
+                currency: args.currency,
+                chain_id: args.chain_id,
+                order_reference: args.order_reference,
+                sort_by: args.sort_by,
+                sort_order: args.sort_order,
+            })
+            .await?;
+        out(OrderList {
+            orders: page.items,
+            pagination: page.pagination,
+        })
+    }
+
+    // ---- deposits
+
+    /// Give a depositor (your `depositReference`, e.g. a user id) a permanent deposit address:
+    /// on one `chainId` + `currency`, or with `protocol` "evm" one address watched on every
+    /// EVM chain for every token. Every payment to it becomes a deposit.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    async fn bind_deposit_address(
+        &self,
+        Parameters(args): Parameters<BindDepositArgs>,
+    ) -> Result<Json<Api<BoundAddress>>, ToolError> {
+        let args = args?;
+        let metadata = args.metadata.map(serde_json::Value::Object);
+        match (args.protocol, args.chain_id, args.currency) {
+            (Some(protocol), None, None) => out(BoundAddress::Protocol(
+                self.gateway
+                    .bind_deposit_protocol(BindProtocolRequest {
+                        deposit_reference: args.deposit_reference,
+                        protocol,
+                        metadata,
+                    })
+                    .await?,
+            )),
+            (Some(_), _, _) => Err(ToolError::validation(
+                "protocol",
+                "give either protocol or chainId + currency, not both",
+            )),
+            (None, Some(chain_id), Some(currency)) => out(BoundAddress::Reference(
+                self.gateway
+                    .bind_deposit_reference(BindReferenceRequest {
+                        deposit_reference: args.deposit_reference,
+                        currency,
+                        chain_id,
+                        metadata,
+                    })
+                    .await?,
+            )),
+            (None, Some(_), None) => Err(ToolError::validation("currency", "currency is required with chainId")),
+            (None, None, _) => Err(ToolError::validation(
+                "chainId",
+                "chainId (with currency) is required, or protocol",
+            )),
+        }
+    }
+
+    /// A deposit reference's addresses and its deposit totals per currency.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn get_deposit_reference(
+        &self,
+        Parameters(args): Parameters<DepositReferenceArgs>,
+    ) -> Result<Json<Api<DepositReference>>, ToolError> {
+        out(self.gateway.get_deposit_reference(&args?.deposit_reference).await?)
+    }
+
+    /// List deposit references, optionally searching by a substring.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn list_deposit_references(
+        &self,
+        Parameters(args): Parameters<ListReferencesArgs>,
+    ) -> Result<Json<Api<ReferenceList>>, ToolError> {
+        let args = args?;
+        let page = self
+            .gateway
+            .list_deposit_references(&ReferenceListQuery {
+                page: text(args.page),
+                limit: text(args.limit),
+                search: args.search,
+            })
+            .await?;
+        out(ReferenceList {
+            references: page.items,
+            pagination: page.pagination,
+        })
+    }
+
+    /// List deposits received on deposit addresses (pending → confirmed → completed).
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn list_deposits(
+        &self,
+        Parameters(args): Parameters<ListDepositsArgs>,
+    ) -> Result<Json<Api<DepositList>>, ToolError> {
+        let args = args?;
+        let page = self
+            .gateway
+            .list_deposits(&DepositListQuery {
+                page: text(args.page),
+                limit: text(args.limit),
+                deposit_reference: args.deposit_reference,
+                status: args.status,
+                currency: args.currency,
+                chain_id: args.chain_id,
+                sort_by: args.sort_by,
+                sort_order: args.sort_order,
+            })
+            .await?;
+        out(DepositList {
+            deposits: page.items,
+            pagination: page.pagination,
+        })
+    }
+
+    /// Stop watching a deposit reference's addresses (every chain, or only `chainId`). The
+    /// address cools down before it can be given to anyone else.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    async fn unbind_deposit_address(
+        &self,
+        Parameters(args): Parameters<UnbindDepositArgs>,
+    ) -> Result<Json<Api<Unbound>>, ToolError> {
+        let args = args?;
+        out(self
+            .gateway
+            .unbind_deposit(&args.deposit_reference, args.chain_id.as_deref())
+            .await?)
+    }
+
+    // ---- chains, pool, settings
+
+    /// The chains PayIn watches, their tokens (with decimals and whether a contract is
+    /// configured) and the confirmations each requires.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn list_chains(&self, Parameters(args): Parameters<NoArgs>) -> Result<Json<Api<ChainList>>, ToolError> {
+        args?;
+        out(ChainList {
+            chains: self.gateway.list_chains().await?,
+        })
+    }
+
+    /// The address pool per protocol: available, assigned and cooling-down addresses, and
+    /// whether it is below its low watermark.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn get_pool_status(&self, Parameters(args): Parameters<NoArgs>) -> Result<Json<Api<PoolList>>, ToolError> {
+        args?;
+        out(PoolList {
+            pools: self.gateway.pool_status().await?,
+        })
+    }
+
+    /// Import watch-only addresses you control into a protocol's pool. Every address is
+    /// checked first; one bad address rejects the call (naming addresses[i]) and nothing is
+    /// written. Addresses already in the pool are counted as duplicates.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    async fn import_addresses(
+        &self,
+        Parameters(args): Parameters<Api<ImportAddressesRequest>>,
+    ) -> Result<Json<Api<ImportResult>>, ToolError> {
+        out(self.gateway.import_addresses(args?.0).await?)
+    }
+
+    /// The gateway's settings (payment window, grace period, cooldown, confirmations …).
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn get_config(&self, Parameters(args): Parameters<NoArgs>) -> Result<Json<Api<Settings>>, ToolError> {
+        args?;
+        out(self.gateway.get_config().await?)
+    }
+
+    /// Change one setting of get_config; returns every setting after the change.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    async fn set_config(&self, Parameters(args): Parameters<SetConfigArgs>) -> Result<Json<Api<Settings>>, ToolError> {
+        let args = args?;
+        out(self.gateway.set_config(&args.key, &args.value).await?)
+    }
+
+    // ---- webhooks and events
+
+    /// Register a URL that receives signed webhooks (all event types, or `events`). The
+    /// result carries the endpoint's signing `secret` (whsec_…): it is shown only here.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    async fn create_webhook_endpoint(
+        &self,
+        Parameters(args): Parameters<Api<CreateWebhookRequest>>,
+    ) -> Result<Json<Api<CreatedWebhookEndpoint>>, ToolError> {
+        out(self.gateway.create_webhook_endpoint(args?.0).await?)
+    }
+
+    /// List webhook endpoints (never their secrets).
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn list_webhook_endpoints(
+        &self,
+        Parameters(args): Parameters<PageArgs>,
+    ) -> Result<Json<Api<WebhookList>>, ToolError> {
+        let args = args?;
+        let page = self
+            .gateway
+            .list_webhook_endpoints(&WebhookListQuery {
+                page: text(args.page),
+                limit: text(args.limit),
+            })
+            .await?;
+        out(WebhookList {
+            webhooks: page.items,
+            pagination: page.pagination,
+        })
+    }
+
+    /// Delete a webhook endpoint: nothing more is delivered to it.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    async fn delete_webhook_endpoint(
+        &self,
+        Parameters(args): Parameters<WebhookIdArgs>,
+    ) -> Result<Json<Api<WebhookEndpoint>>, ToolError> {
+        out(self.gateway.delete_webhook_endpoint(&args?.webhook_id).await?)
+    }
+
+    /// List events (order.completed, deposit.confirmed …), newest first, optionally of one type.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn list_events(
+        &self,
+        Parameters(args): Parameters<ListEventsArgs>,
+    ) -> Result<Json<Api<EventList>>, ToolError> {
+        let args = args?;
+        let page = self
+            .gateway
+            .list_events(&EventListQuery {
+                page: text(args.page),
+                limit: text(args.limit),
+                event_type: args.event_type,
+            })
+            .await?;
+        out(EventList {
+            events: page.items,
+            pagination: page.pagination,
+        })
+    }
+
+    /// Webhook deliveries, newest first, each with every attempt (time, HTTP status or error,
+    /// duration): why did my endpoint not get the webhook?
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn list_webhook_deliveries(
+        &self,
+        Parameters(args): Parameters<ListDeliveriesArgs>,
+    ) -> Result<Json<Api<DeliveryList>>, ToolError> {
+        let args = args?;
+        let page = self
+            .gateway
+            .list_webhook_deliveries(&DeliveryListQuery {
+                page: text(args.page),
+                limit: text(args.limit),
+                event_id: args.event_id,
+                endpoint_id: args.endpoint_id,
+                status: args.status,
+            })
+            .await?;
+        out(DeliveryList {
+            deliveries: page.items,
+            pagination: page.pagination,
+        })
+    }
+
+    /// Deliver an event again (same webhook-id, so receivers can de-duplicate).
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = true
+    ))]
+    async fn resend_event(
+        &self,
+        Parameters(args): Parameters<ResendEventArgs>,
+    ) -> Result<Json<Api<Resent>>, ToolError> {
+        let args = args?;
+        out(self
+            .gateway
+            .resend_event(
+                &args.event_id,
+                ResendRequest {
+                    endpoint_id: args.endpoint_id,
+                },
+            )
+            .await?)
+    }
+
+    /// Check a received webhook: the raw body, its headers and the endpoint's secret. Says
+    /// which signature schemes verified, or exactly why the delivery does not verify (wrong
+    /// secret, re-serialized body, missing header, stale timestamp …).
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn verify_webhook_signature(
+        &self,
+        Parameters(args): Parameters<VerifySignatureArgs>,
+    ) -> Result<Json<SignatureCheck>, ToolError> {
+        let args = args?;
+        let tolerance = match args.tolerance_seconds {
+            None => DEFAULT_TOLERANCE_SECS,
+            Some(0) => i64::MAX / 2,
+            Some(secs) => i64::from(secs),
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let check = match signature::verify(&args.secret, args.payload.as_bytes(), &args.headers, now, tolerance) {
+            Ok(schemes) => SignatureCheck {
+                valid: true,
+                schemes: schemes
+                    .into_iter()
+                    .map(|s| match s {
+                        signature::Scheme::PayIn => "payin".to_string(),
+                        signature::Scheme::StandardWebhooks => "standard-webhooks".to_string(),
+                    })
+                    .collect(),
+                reason: None,
+            },
+            Err(e) => SignatureCheck {
+                valid: false,
+                schemes: Vec::new(),
+                reason: Some(e.to_string()),
+            },
+        };
+        Ok(Json(check))
+    }
+
+    // ---- the dev chain
+
+    /// Dev chain only (chain "local" of `payin dev`): really pay an order — scenario exact
+    /// (default), partial (half), over (+10%) or late (mined after the grace period) — or any
+    /// address (e.g. a deposit address, with amount) with an ERC-20 transfer from the funded
+    /// dev account. The watcher credits it within about a second; then get_order or
+    /// list_deposits shows it, and webhooks go out.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    async fn simulate_payment(
+        &self,
+        Parameters(args): Parameters<Api<SimulatePaymentRequest>>,
+    ) -> Result<Json<Api<SimulatedPayment>>, ToolError> {
+        out(self.gateway.simulate_payment(args?.0).await?)
+    }
+
+    /// Dev chain only: mine empty blocks (1 to 1000), e.g. to give a payment the
+    /// confirmations its chain requires.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    async fn mine_blocks(
+        &self,
+        Parameters(args): Parameters<Api<MineBlocksRequest>>,
+    ) -> Result<Json<Api<MinedBlocks>>, ToolError> {
+        out(self.gateway.mine_blocks(args?.0).await?)
+    }
+}
