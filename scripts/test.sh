@@ -5,13 +5,15 @@ cd "$(dirname "$0")/.."
 
 export PAYIN_TEST_POSTGRES_URL="${PAYIN_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 
-# The chain tests run a real anvil from npm (package-lock.json pins it); install it if missing.
-if [ ! -x node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ] || [ ! -d node_modules/solc ]; then
+# The chain tests run a real anvil from npm, the MCP tests the TypeScript SDK (package-lock.json
+# pins both); install them if missing.
+if [ ! -x node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ] || [ ! -d node_modules/solc ] \
+    || [ ! -d node_modules/@modelcontextprotocol/sdk ]; then
     npm ci --no-audit --no-fund
 fi
 
-# The independent verifier of webhook signatures (Standard Webhooks' own Python package).
-python3 -c 'import standardwebhooks' 2>/dev/null || python3 -m pip install --quiet 'standardwebhooks==1.1.0'
+# Independent Python clients: Standard Webhooks' verifier and the official MCP SDK.
+python3 -c 'import standardwebhooks, mcp' 2>/dev/null || python3 -m pip install --quiet -r tests/requirements.txt
 
 # One build of every test binary, shared by all suites.
 cargo build --workspace --all-targets --locked

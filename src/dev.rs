@@ -155,6 +155,9 @@ fn print_banner(api: &str, key: &str, devnet: &Devnet, global: &Global) {
         "  payin --database-url '{}' dev pay ORDER_ID [--amount 10.00] [--token USDT]\n\n",
         redact(&global.database_url)
     ));
+    out.push_str("Connect an AI assistant (MCP), over HTTP or stdio:\n");
+    out.push_str(&format!("  URL {api}/mcp with header 'Authorization: Bearer {key}'\n"));
+    out.push_str(&format!("  PAYIN_API_KEY={key} payin mcp --api-url {api}\n\n"));
     out.push_str("Ctrl-C stops the server and the chain (the chain's state is not kept).\n");
     print!("{out}");
 }

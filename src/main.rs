@@ -82,6 +82,10 @@ struct McpArgs {
     /// API key (pk_…) for --api-url.
     #[arg(long, env = "PAYIN_API_KEY", hide_env_values = true, requires = "api_url")]
     api_key: Option<String>,
+    /// Embedded mode: the URL the gateway is served at (payment URLs, links in prompts), e.g.
+    /// the `payin serve`/`payin dev` sharing the database; a config file's public_url wins.
+    #[arg(long, env = "PAYIN_PUBLIC_URL", conflicts_with = "api_url")]
+    public_url: Option<String>,
     /// Embedded mode: also run the chain watcher, order expiry and webhook delivery in this
     /// process. Leave it off when a `payin serve` or `payin dev` runs on the same database.
     #[arg(long, conflicts_with = "api_url")]
@@ -308,7 +312,7 @@ async fn mcp(global: &Global, args: McpArgs) -> anyhow::Result<()> {
             (payin_mcp::PayinMcp::new(Arc::new(client), options), None)
         }
         None => {
-            let engine = Arc::new(open_engine(global, None).await?);
+            let engine = Arc::new(open_engine(global, args.public_url.clone()).await?);
             let workers = if args.workers {
                 Some(Workers::spawn(&engine, Duration::from_millis(args.tick_ms.max(10)))?)
             } else {

@@ -1,10 +1,14 @@
-//! [`ToolError`]: a failed tool call, as an `isError` result carrying the REST error envelope
-//! (`error`, `code`, `message`, `statusCode`, `field`, extras such as `existingOrderId`), so
-//! an assistant can correct itself exactly as a REST client would.
+//! [`ToolError`]: a failed tool call, as an `isError` result whose text is the REST error
+//! envelope as JSON (`error`, `code`, `message`, `statusCode`, `field`, extras such as
+//! `existingOrderId`), so an assistant can correct itself exactly as a REST client would.
+//!
+//! The envelope goes in the text content only, not in `structuredContent`: every tool declares
+//! the output schema of its success, and some clients (the TypeScript SDK 1.x) check an error's
+//! structured content against it too and throw instead of showing the error.
 
 use payin_http::ApiError;
 use rmcp::handler::server::tool::IntoCallToolResult;
-use rmcp::model::{CallToolResponse, CallToolResult};
+use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
 
 #[derive(Debug, Clone)]
 pub struct ToolError(pub ApiError);
@@ -30,7 +34,7 @@ impl ToolError {
 
 impl IntoCallToolResult for ToolError {
     fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
-        let envelope = serde_json::to_value(&self.0).expect("the error envelope serializes");
-        Ok(CallToolResult::structured_error(envelope).into())
+        let envelope = serde_json::to_string(&self.0).expect("the error envelope serializes");
+        Ok(CallToolResult::error(vec![ContentBlock::text(envelope)]).into())
     }
 }

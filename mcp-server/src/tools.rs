@@ -512,3 +512,122 @@ impl PayinMcp {
         out(self.gateway.mine_blocks(args?.0).await?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+
+    /// The tool names of design §5, in the order of the REST resources.
+    const DESIGN_TOOLS: [&str; 22] = [
+        "create_order",
+        "get_order",
+        "list_orders",
+        "bind_deposit_address",
+        "get_deposit_reference",
+        "list_deposit_references",
+        "list_deposits",
+        "unbind_deposit_address",
+        "list_chains",
+        "get_pool_status",
+        "import_addresses",
+        "get_config",
+        "set_config",
+        "create_webhook_endpoint",
+        "list_webhook_endpoints",
+        "delete_webhook_endpoint",
+        "list_events",
+        "list_webhook_deliveries",
+        "resend_event",
+        "verify_webhook_signature",
+        "simulate_payment",
+        "mine_blocks",
+    ];
+
+    fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => map.iter().for_each(|(k, v)| match (k.as_str(), v) {
+                ("$ref", Value::String(r)) => out.push(r),
+                _ => refs(v, out),
+            }),
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    fn assert_self_contained(tool: &str, which: &str, schema: &Value) {
+        assert_eq!(schema["type"], "object", "{tool} {which}: {schema:#}");
+        let mut found = Vec::new();
+        refs(schema, &mut found);
+        for r in found {
+            let name = r
+                .strip_prefix("#/$defs/")
+                .unwrap_or_else(|| panic!("{tool} {which}: non-local reference {r}"));
+            assert!(
+                schema["$defs"][name].is_object(),
+                "{tool} {which}: {r} does not resolve"
+            );
+        }
+    }
+
+    #[test]
+    fn every_tool_of_the_design_is_served_with_object_schemas_that_resolve() {
+        let tools = PayinMcp::tools().list_all();
+        let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+        names.sort_unstable();
+        let mut expected = DESIGN_TOOLS.to_vec();
+        expected.sort_unstable();
+        assert_eq!(names, expected);
+        for tool in &tools {
+            assert!(
+                tool.description.as_deref().is_some_and(|d| d.len() > 40),
+                "{}",
+                tool.name
+            );
+            let input = Value::Object((*tool.input_schema).clone());
+            assert_self_contained(&tool.name, "input", &input);
+            let output = tool
+                .output_schema
+                .as_ref()
+                .unwrap_or_else(|| panic!("{} has no output schema", tool.name));
+            assert_self_contained(&tool.name, "output", &Value::Object((**output).clone()));
+            let annotations = tool.annotations.as_ref().expect("every tool is annotated");
+            let reads = annotations.read_only_hint == Some(true);
+            assert_eq!(
+                reads,
+                tool.name.starts_with("get_")
+                    || tool.name.starts_with("list_")
+                    || tool.name == "verify_webhook_signature",
+                "{} read-only hint",
+                tool.name
+            );
+        }
+    }
+
+    #[test]
+    fn amounts_are_strings_in_the_schemas_the_assistant_sees() {
+        let tools = PayinMcp::tools().list_all();
+        let create = tools.iter().find(|t| t.name == "create_order").unwrap();
+        assert_eq!(create.input_schema["properties"]["amount"]["type"], "string");
+        let required = create.input_schema["required"].as_array().unwrap();
+        for field in ["orderReference", "amount", "currency", "chainId"] {
+            assert!(required.iter().any(|r| r == field), "{field} required");
+        }
+        let output = Value::Object((**create.output_schema.as_ref().unwrap()).clone());
+        assert_eq!(output["properties"]["amountReceived"]["type"], "string", "{output:#}");
+    }
+
+    #[test]
+    fn destructive_tools_say_so() {
+        let tools = PayinMcp::tools().list_all();
+        for name in ["delete_webhook_endpoint", "unbind_deposit_address"] {
+            let tool = tools.iter().find(|t| t.name == name).unwrap();
+            assert_eq!(
+                tool.annotations.as_ref().unwrap().destructive_hint,
+                Some(true),
+                "{name}"
+            );
+        }
+    }
+}

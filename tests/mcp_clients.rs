@@ -1,0 +1,197 @@
+//! The MCP server as AI assistants reach it, through clients nobody in this project wrote: the
+//! official Python SDK (`mcp` 2.x) over stdio and over streamable HTTP, and the TypeScript SDK
+//! over stdio against a remote deployment. Each program (tests/mcp/) starts its own `payin dev`
+//! sandbox on a real local chain, lists tools / resources / prompts, runs an agent's session
+//! (create an order, pay it on the chain, see it completed, find the webhook delivery, verify
+//! its signature) and sends bad arguments to every tool family.
+//!
+//! Plus the HTTP endpoint's door: `/mcp` takes the same API key as the REST API.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_payin");
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Whether `program args…` runs; under `CI=true` a missing client is a failure, elsewhere a
+/// loudly printed skip.
+fn available(program: &str, probe: &[&str], what: &str) -> bool {
+    let ok = Command::new(program)
+        .args(probe)
+        .current_dir(repo())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("CI=true but {what} is missing (pip install -r tests/requirements.txt; npm ci)");
+        }
+        eprintln!(
+            "SKIPPED: {what} is missing (pip install -r tests/requirements.txt; npm ci); this MCP test did not run"
+        );
+    }
+    ok
+}
+
+fn anvil_available() -> bool {
+    match payin_core::devnet::find_anvil(None) {
+        Ok(_) => true,
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("CI=true but anvil is missing: {e}"),
+        Err(e) => {
+            eprintln!("SKIPPED: {e}; this MCP test did not run");
+            false
+        }
+    }
+}
+
+/// Runs one client program to completion; its output is shown when it fails.
+fn run_client(program: &str, script: &str, extra: &[&str]) {
+    let out = Command::new(program)
+        .arg(repo().join(script))
+        .args(["--payin", BIN])
+        .args(extra)
+        .current_dir(repo())
+        .env_remove("PAYIN_CONFIG")
+        .env_remove("PAYIN_LISTEN")
+        .env_remove("PAYIN_DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap_or_else(|e| panic!("running {program} {script}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{script} {extra:?} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        out.status
+    );
+    println!("{stdout}");
+}
+
+#[test]
+fn python_sdk_over_stdio_runs_an_agent_session_against_the_embedded_engine() {
+    if !anvil_available() || !available("python3", &["-c", "import mcp"], "the Python MCP SDK") {
+        return;
+    }
+    run_client("python3", "tests/mcp/agent.py", &["--transport", "stdio"]);
+}
+
+#[test]
+fn python_sdk_over_streamable_http_runs_an_agent_session_against_payin_serve() {
+    if !anvil_available() || !available("python3", &["-c", "import mcp"], "the Python MCP SDK") {
+        return;
+    }
+    run_client("python3", "tests/mcp/agent.py", &["--transport", "http"]);
+}
+
+#[test]
+fn typescript_sdk_over_stdio_drives_a_remote_deployment() {
+    if !anvil_available()
+        || !available(
+            "node",
+            &["-e", "require.resolve('@modelcontextprotocol/sdk/package.json')"],
+            "the MCP TypeScript SDK",
+        )
+    {
+        return;
+    }
+    run_client("node", "tests/mcp/client.mjs", &[]);
+}
+
+/// `payin dev` on a fresh database, with its API root and key.
+struct Sandbox {
+    child: Child,
+    api: String,
+    key: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn start(anvil: PathBuf) -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(BIN)
+            .args(["dev", "--listen", "127.0.0.1:0"])
+            .env(
+                "PAYIN_DATABASE_URL",
+                format!("sqlite://{}", dir.path().join("payin.db").display()),
+            )
+            .env("PAYIN_ANVIL", anvil)
+            .env_remove("PAYIN_CONFIG")
+            .env_remove("PAYIN_LISTEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (mut api, mut key) = (None, None);
+        for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+            let line = line.unwrap();
+            if let Some(v) = line.strip_prefix("API URL:") {
+                api = Some(v.trim().trim_end_matches("/api/v1").to_string());
+            }
+            if let Some(v) = line.strip_prefix("API key:") {
+                key = Some(v.trim().to_string());
+            }
+            if api.is_some() && key.is_some() {
+                break;
+            }
+        }
+        Sandbox {
+            child,
+            api: api.expect("payin dev printed its API URL"),
+            key: key.expect("payin dev printed its API key"),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_http_endpoint_takes_the_rest_api_key_and_refuses_everyone_else() {
+    let Ok(anvil) = payin_core::devnet::find_anvil(None) else {
+        anvil_available();
+        return;
+    };
+    let sb = Sandbox::start(anvil);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let initialize = serde_json::json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}
+    });
+    let post = |key: Option<&str>| {
+        let mut req = http
+            .post(format!("{}/mcp", sb.api))
+            .header("Accept", "application/json, text/event-stream")
+            .json(&initialize);
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
+        req.send()
+    };
+
+    let anonymous = post(None).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let body: serde_json::Value = anonymous.json().await.unwrap();
+    assert_eq!(body["code"], "UNAUTHORIZED", "{body}");
+
+    let wrong = post(Some("pk_not_a_key")).await.unwrap();
+    assert_eq!(wrong.status(), 401);
+
+    let ok = post(Some(&sb.key)).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let text = ok.text().await.unwrap();
+    assert!(text.contains("\"serverInfo\"") && text.contains("payin"), "{text}");
+}
