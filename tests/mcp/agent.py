@@ -683,6 +683,55 @@ async def run(args: argparse.Namespace, c: Checks, sandbox: Sandbox, receiver: R
                     await session_checks(session, c, receiver, sandbox.root_url)
 
 
+async def payment_scenarios(agent: Agent, c: Checks) -> None:
+    """simulate_payment's other scenarios, each judged by what the engine then shows."""
+
+    async def order_of(amount: str) -> dict[str, Any]:
+        reference = f"SCENARIO-{secrets.token_hex(6)}"
+        return await agent.ok(
+            "create_order", {"orderReference": reference, "amount": amount, "currency": "USDT", "chainId": "local"}
+        )
+
+    async def settled(order_id: str, want_received: str, want_status: str) -> dict[str, Any]:
+        async def check():
+            o = await agent.ok("get_order", {"orderId": order_id})
+            got = Decimal(str(o.get("amountReceived") or "0"))
+            return got == Decimal(want_received) and o.get("status") == want_status, o
+
+        return await poll(f"order {order_id}: amountReceived {want_received}, status {want_status}", POLL_TIMEOUT, check)
+
+    c.step("d) payment scenarios: partial")
+    o = await order_of("4.00")
+    paid = await agent.ok("simulate_payment", {"orderId": o["orderId"], "scenario": "partial"})
+    c.check(Decimal(str(paid.get("amount"))) == Decimal("2"), f"partial sends half: {paid.get('amount')}", paid)
+    await settled(o["orderId"], "2", "pending")
+    c.ok("a partial payment leaves the order pending with amountReceived 2.00")
+
+    c.step("d) payment scenarios: over")
+    o = await order_of("10.00")
+    paid = await agent.ok("simulate_payment", {"orderId": o["orderId"], "scenario": "over"})
+    c.check(Decimal(str(paid.get("amount"))) == Decimal("11"), f"over sends 10% more: {paid.get('amount')}", paid)
+    await settled(o["orderId"], "11", "completed")
+    c.ok("an overpayment completes the order with amountReceived 11.00")
+
+    c.step("d) payment scenarios: late")
+    o = await order_of("3.00")
+    paid = await agent.ok("simulate_payment", {"orderId": o["orderId"], "scenario": "late"})
+    c.check(str(paid.get("blockTime", "")) > str(o.get("expiresAt", "")),
+            f"the late payment is mined after expiresAt ({paid.get('blockTime')} > {o.get('expiresAt')})", paid)
+
+    async def late_event():
+        events = await agent.ok("list_events", {"type": "order.late_payment", "limit": 100})
+        mine = [e for e in events.get("events", []) if (e.get("data") or {}).get("orderId") == o["orderId"]]
+        return bool(mine), events.get("events")
+
+    await poll(f"an order.late_payment event for {o['orderId']}", POLL_TIMEOUT, late_event)
+    after = await agent.ok("get_order", {"orderId": o["orderId"]})
+    c.check(Decimal(str(after.get("amountReceived") or "0")) == 0,
+            "a late payment is not credited to the order", after.get("amountReceived"))
+    c.ok("a late payment raises order.late_payment and credits nothing")
+
+
 async def session_checks(session: ClientSession, c: Checks, receiver: Receiver, root_url: str) -> None:
     init = await asyncio.wait_for(session.initialize(), CALL_TIMEOUT)
     info = init.server_info
@@ -692,6 +741,8 @@ async def session_checks(session: ClientSession, c: Checks, receiver: Receiver, 
         lambda: discovery(agent, c, root_url),
         lambda: agent_flow(agent, c, receiver, root_url),
         lambda: bad_arguments(agent, c),
+        # Last: the late scenario moves the dev chain's clock past an order's grace period.
+        lambda: payment_scenarios(agent, c),
     )
     for part in parts:
         try:
