@@ -181,6 +181,7 @@ on_both_backends!(
     unconfirmed_payment_removed_by_reorg_does_not_complete,
     restart_resumes_without_missing_or_double_counting,
     deposit_completes_once_every_subscribed_endpoint_acknowledged,
+    a_resend_that_succeeds_acknowledges_a_deposit_whose_first_delivery_did_not,
 );
 
 async fn exact_payment_on_chain_completes_the_order(backend: Backend) {
@@ -426,4 +427,106 @@ async fn deposit_completes_once_every_subscribed_endpoint_acknowledged(backend: 
     ctx.engine.delete_webhook_endpoint(&endpoint.endpoint.id).await.unwrap();
     ctx.engine.run_maintenance().await.unwrap();
     assert_eq!(status(&ctx).await, "completed");
+}
+
+/// A webhook receiver on 127.0.0.1 that answers each request with the next status of `statuses`
+/// (then 200), counting the requests it got.
+async fn scripted_receiver(statuses: Vec<u16>) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let status = statuses.get(n).copied().unwrap_or(200);
+            // Read the whole request (headers, then Content-Length bytes) before answering.
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            loop {
+                let Ok(read) = stream.read(&mut chunk).await else { break };
+                if read == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..read]);
+                let text = String::from_utf8_lossy(&buf);
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let length = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().to_string())
+                        })
+                        .and_then(|v| v.parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + length {
+                        break;
+                    }
+                }
+            }
+            let reply = format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = stream.write_all(reply.as_bytes()).await;
+        }
+    });
+    (url, seen)
+}
+
+async fn a_resend_that_succeeds_acknowledges_a_deposit_whose_first_delivery_did_not(backend: Backend) {
+    let Some(mut ctx) = setup(backend, 1, 1).await else {
+        return;
+    };
+    // The receiver fails the first delivery of deposit.confirmed, then accepts the resend.
+    let (url, seen) = scripted_receiver(vec![500]).await;
+    ctx.engine
+        .create_webhook_endpoint(payin_core::webhook::CreateWebhookRequest {
+            url,
+            events: Some(vec!["deposit.confirmed".into()]),
+            description: None,
+        })
+        .await
+        .unwrap();
+    let bound = ctx
+        .engine
+        .bind_deposit_protocol(payin_core::deposit::BindProtocolRequest {
+            deposit_reference: "resent".into(),
+            protocol: "evm".into(),
+            metadata: None,
+        })
+        .await
+        .unwrap();
+    ctx.pay(0, &bound.address, "4").await;
+    ctx.sync().await;
+    let deposit = || {
+        let engine = ctx.engine.clone();
+        async move { engine.list_deposits(&DepositListQuery::default()).await.unwrap().items[0].clone() }
+    };
+    let dispatcher = payin_core::webhook::dispatch::Dispatcher::new(ctx.engine.clone(), Default::default()).unwrap();
+    dispatcher.run_once().await.unwrap();
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1);
+    ctx.engine.run_maintenance().await.unwrap();
+    assert_eq!(deposit().await.status.as_str(), "confirmed", "the only delivery failed");
+
+    let event_id = ctx
+        .engine
+        .list_events(&EventListQuery {
+            event_type: Some("deposit.confirmed".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items[0]
+        .id
+        .clone();
+    ctx.engine.resend_event(&event_id, Default::default()).await.unwrap();
+    dispatcher.run_once().await.unwrap();
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 2);
+    ctx.engine.run_maintenance().await.unwrap();
+    // The first delivery is still waiting for its retry, but the endpoint has the event now.
+    let done = deposit().await;
+    assert_eq!(done.status.as_str(), "completed", "{done:?}");
 }

@@ -184,8 +184,9 @@ pub trait Store: ChainStore + WebhookStore + Send + Sync + 'static {
     async fn list_events(&self, filter: &EventFilter) -> Result<Page<Event>>;
     async fn get_event(&self, id: &str) -> Result<Option<Event>>;
     /// Moves confirmed deposits to `completed` once every endpoint still subscribed (active, not
-    /// deleted) acknowledged their `deposit.confirmed` event (at once when none is). A delivery
-    /// given up on an active endpoint keeps the deposit `confirmed` until a resend succeeds.
+    /// deleted) acknowledged their `deposit.confirmed` event (at once when none is): a delivery
+    /// of the event to that endpoint succeeded, whether the first or a resend. A delivery given
+    /// up on an active endpoint keeps the deposit `confirmed` until a resend succeeds.
     async fn complete_acknowledged_deposits(&self, now: Timestamp) -> Result<u64>;
 }
 

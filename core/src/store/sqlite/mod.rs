@@ -1062,11 +1062,16 @@ impl Store for SqliteStore {
         let done = sqlx::query(
             "UPDATE deposits SET status = 'completed', completed_at = $1
              WHERE status = 'confirmed' AND confirmed_event_id IS NOT NULL
+               -- No endpoint still subscribed lacks a successful delivery of the event (a
+               -- resend that succeeded acknowledges it even if an earlier delivery failed).
                AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
                                JOIN webhook_endpoints e ON e.id = d.endpoint_id
-                               WHERE d.event_id = deposits.confirmed_event_id AND d.status <> 'succeeded'
+                               WHERE d.event_id = deposits.confirmed_event_id
                                  -- An endpoint deleted or disabled since is no longer subscribed.
-                                 AND e.status = 'active' AND e.deleted_at IS NULL)",
+                                 AND e.status = 'active' AND e.deleted_at IS NULL
+                                 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries ok
+                                                 WHERE ok.event_id = d.event_id AND ok.endpoint_id = d.endpoint_id
+                                                   AND ok.status = 'succeeded'))",
         )
         .bind(to_millis(&now))
         .execute(&self.writer)
