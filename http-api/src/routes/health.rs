@@ -3,28 +3,42 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use payin_core::engine::Health;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::envelope::Envelope;
+
+/// The body of `/health`: the success envelope around [`Health`], plus `status`, `version` and
+/// `timestamp` at the top level for load balancers that read only those.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthResponse {
+    /// True when healthy (the answer is then 200; 503 otherwise).
+    pub success: bool,
+    /// healthy or unhealthy.
+    pub status: &'static str,
+    pub version: &'static str,
+    #[schema(format = DateTime)]
+    pub timestamp: String,
+    pub data: Health,
+}
 
 /// Liveness and database status; public. 503 when the database does not answer.
-/// `status`, `version` and `timestamp` are also given at the top level for load balancers.
 #[utoipa::path(get, path = "/health", tag = "health", security(),
-    responses((status = 200, body = Envelope<Health>), (status = 503, body = Envelope<Health>)))]
+    responses((status = 200, body = HealthResponse), (status = 503, body = HealthResponse)))]
 pub async fn health(State(s): State<AppState>) -> Response {
     let h = s.engine.health().await;
-    let status = if h.status == "healthy" {
+    let healthy = h.status == "healthy";
+    let status = if healthy {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = json!({
-        "success": status == StatusCode::OK,
-        "status": h.status,
-        "version": h.version,
-        "timestamp": payin_core::time::format(&h.timestamp),
-        "data": h,
-    });
+    let body = HealthResponse {
+        success: healthy,
+        status: h.status,
+        version: h.version,
+        timestamp: payin_core::time::format(&h.timestamp),
+        data: h,
+    };
     (status, Json(body)).into_response()
 }
