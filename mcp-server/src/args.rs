@@ -154,12 +154,20 @@ pub struct PageArgs {
     pub limit: Option<u32>,
 }
 
-/// `delete_webhook_endpoint`.
+/// `get_webhook_endpoint`, `delete_webhook_endpoint`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookIdArgs {
     /// The endpoint id (whe_…).
     pub webhook_id: String,
+}
+
+/// `get_event`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventIdArgs {
+    /// The event id (evt_…).
+    pub event_id: String,
 }
 
 /// `list_events`.

@@ -7,6 +7,7 @@ use payin_core::deposit::{
     BindProtocolRequest, BindReferenceRequest, BoundProtocol, BoundReference, DepositReference, Unbound,
 };
 use payin_core::engine::{DepositListQuery, EventListQuery, OrderListQuery, ReferenceListQuery};
+use payin_core::event::Event;
 use payin_core::order::{CreateOrderRequest, Order};
 use payin_core::pool::{ImportAddressesRequest, ImportResult};
 use payin_core::simulate::{MineBlocksRequest, MinedBlocks, SimulatePaymentRequest, SimulatedPayment};
@@ -357,6 +358,15 @@ impl PayinMcp {
         })
     }
 
+    /// One webhook endpoint: its URL, event types and status (disabled, and why).
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn get_webhook_endpoint(
+        &self,
+        Parameters(args): Parameters<WebhookIdArgs>,
+    ) -> Result<Json<Api<WebhookEndpoint>>, ToolError> {
+        out(self.gateway.get_webhook_endpoint(&args?.webhook_id).await?)
+    }
+
     /// Delete a webhook endpoint: nothing more is delivered to it.
     #[tool(annotations(
         read_only_hint = false,
@@ -390,6 +400,12 @@ impl PayinMcp {
             events: page.items,
             pagination: page.pagination,
         })
+    }
+
+    /// One event by id (evt_…): exactly the JSON body its webhooks carry.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn get_event(&self, Parameters(args): Parameters<EventIdArgs>) -> Result<Json<Api<Event>>, ToolError> {
+        out(self.gateway.get_event(&args?.event_id).await?)
     }
 
     /// Webhook deliveries, newest first, each with every attempt (time, HTTP status or error,
@@ -519,8 +535,9 @@ mod tests {
 
     use super::*;
 
-    /// The tool names of design §5, in the order of the REST resources.
-    const DESIGN_TOOLS: [&str; 22] = [
+    /// The tool names of design §5 and the two reads it leaves out (`get_event`,
+    /// `get_webhook_endpoint`), so that every REST operation has its tool.
+    const DESIGN_TOOLS: [&str; 24] = [
         "create_order",
         "get_order",
         "list_orders",
@@ -536,8 +553,10 @@ mod tests {
         "set_config",
         "create_webhook_endpoint",
         "list_webhook_endpoints",
+        "get_webhook_endpoint",
         "delete_webhook_endpoint",
         "list_events",
+        "get_event",
         "list_webhook_deliveries",
         "resend_event",
         "verify_webhook_signature",

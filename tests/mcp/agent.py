@@ -52,6 +52,8 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 EXPECTED_TOOLS = {
+    "get_event",
+    "get_webhook_endpoint",
     "create_order",
     "get_order",
     "list_orders",
@@ -384,8 +386,8 @@ async def discovery(agent: Agent, c: Checks, root_url: str) -> None:
     tools = {t.name: dump(t) for t in (await s.list_tools()).tools}
     names = set(tools)
     c.check(
-        names == EXPECTED_TOOLS and len(tools) == 22,
-        f"list_tools has exactly the 22 tools ({len(tools)} listed)",
+        names == EXPECTED_TOOLS and len(tools) == 24,
+        f"list_tools has exactly the 24 tools ({len(tools)} listed)",
         {"missing": sorted(EXPECTED_TOOLS - names), "unexpected": sorted(names - EXPECTED_TOOLS)},
     )
     bad_schema = [n for n, t in tools.items() if (t.get("inputSchema") or {}).get("type") != "object"]
@@ -573,6 +575,13 @@ async def agent_flow(agent: Agent, c: Checks, receiver: Receiver, root_url: str)
             {"webhook": hook_url, "get_order": done.get("paymentUrl")})
     c.check(str(done.get("paymentUrl") or "").startswith(f"{root_url}/pay/"),
             f"paymentUrl is on the running server {root_url}", done.get("paymentUrl"))
+
+    event = await agent.ok("get_event", {"eventId": delivery.get("eventId")})
+    c.check(event == body, "get_event returns exactly the webhook body the receiver got",
+            {"get_event": event, "received": body})
+    hook = await agent.ok("get_webhook_endpoint", {"webhookId": endpoint_id})
+    c.check(hook.get("id") == endpoint_id and "secret" not in hook,
+            "get_webhook_endpoint shows the endpoint without its secret", hook)
 
     c.step("b) agent flow: verify_webhook_signature")
     raw = received["body"].decode("utf-8")
