@@ -447,8 +447,7 @@ async fn scripted_receiver(statuses: Vec<u16>) -> (String, Arc<std::sync::atomic
             // Read the whole request (headers, then Content-Length bytes) before answering.
             let mut buf = Vec::new();
             let mut chunk = [0u8; 4096];
-            loop {
-                let Ok(read) = stream.read(&mut chunk).await else { break };
+            while let Ok(read) = stream.read(&mut chunk).await {
                 if read == 0 {
                     break;
                 }
