@@ -723,6 +723,29 @@ async def payment_scenarios(agent: Agent, c: Checks) -> None:
     await settled(o["orderId"], "11", "completed")
     c.ok("an overpayment completes the order with amountReceived 11.00")
 
+    c.step("d) payment scenarios: a deposit address, then confirmations")
+    user = f"agent-user-{secrets.token_hex(4)}"
+    bound = await agent.ok("bind_deposit_address", {"depositReference": user, "protocol": "evm"})
+    paid = await agent.ok("simulate_payment", {"address": bound["address"], "amount": "7.25", "currency": "USDC"})
+    c.check(paid.get("to", "").lower() == bound["address"].lower() and paid.get("currency") == "USDC",
+            "simulate_payment paid the deposit address in USDC", paid)
+    mined = await agent.ok("mine_blocks", {"blocks": 3})
+    c.check(mined.get("blocksMined") == 3 and mined.get("blockNumber", 0) >= paid["blockNumber"] + 3,
+            f"mine_blocks mined 3 blocks past the payment (head {mined.get('blockNumber')})", mined)
+
+    async def deposited():
+        d = await agent.ok("list_deposits", {"depositReference": user})
+        rows = d.get("deposits", [])
+        done = len(rows) == 1 and rows[0].get("status") in ("confirmed", "completed")
+        return done, rows
+
+    rows = await poll(f"a confirmed deposit for {user}", POLL_TIMEOUT, deposited)
+    c.check(Decimal(str(rows[0]["amount"])) == Decimal("7.25") and rows[0]["txHash"] == paid["txHash"],
+            "the deposit is the simulated payment, exactly", rows[0])
+    reference = await agent.ok("get_deposit_reference", {"depositReference": user})
+    c.check(Decimal(str((reference.get("totalAmount") or {}).get("USDC", "0"))) == Decimal("7.25"),
+            "the reference's USDC total is 7.25", reference.get("totalAmount"))
+
     c.step("d) payment scenarios: late")
     o = await order_of("3.00")
     paid = await agent.ok("simulate_payment", {"orderId": o["orderId"], "scenario": "late"})
@@ -741,6 +764,28 @@ async def payment_scenarios(agent: Agent, c: Checks) -> None:
     c.ok("a late payment raises order.late_payment and credits nothing")
 
 
+async def catalogue_matches_real_events(agent: Agent, c: Checks) -> None:
+    """The event catalogue resource shows each type's data with the fields real events carry."""
+    c.step("e) the event catalogue matches the events this session caused")
+    read = await agent.s.read_resource("payin://events")
+    catalogue = {e["type"]: e["example"] for e in json.loads(text_of(read))}
+    events = await agent.ok("list_events", {"limit": 100})
+    seen: dict[str, dict[str, Any]] = {}
+    for event in events.get("events", []):
+        seen.setdefault(event["type"], event)
+    c.check(len(seen) >= 4, f"this session caused several event types: {sorted(seen)}")
+    for kind, event in sorted(seen.items()):
+        example = catalogue.get(kind)
+        if example is None:
+            c.fail(f"{kind} is not in the catalogue")
+            continue
+        c.check(set(example) == set(event), f"{kind}: the example has the event's top-level fields",
+                {"example": sorted(example), "event": sorted(event)})
+        c.check(set(example["data"]) == set(event["data"]), f"{kind}: the example's data has the real data's fields",
+                {"only in example": sorted(set(example["data"]) - set(event["data"])),
+                 "only in real": sorted(set(event["data"]) - set(example["data"]))})
+
+
 async def session_checks(session: ClientSession, c: Checks, receiver: Receiver, root_url: str) -> None:
     init = await asyncio.wait_for(session.initialize(), CALL_TIMEOUT)
     info = init.server_info
@@ -752,6 +797,7 @@ async def session_checks(session: ClientSession, c: Checks, receiver: Receiver, 
         lambda: bad_arguments(agent, c),
         # Last: the late scenario moves the dev chain's clock past an order's grace period.
         lambda: payment_scenarios(agent, c),
+        lambda: catalogue_matches_real_events(agent, c),
     )
     for part in parts:
         try:
