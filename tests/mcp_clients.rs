@@ -192,6 +192,30 @@ async fn the_http_endpoint_takes_the_rest_api_key_and_refuses_everyone_else() {
 
     let ok = post(Some(&sb.key)).await.unwrap();
     assert_eq!(ok.status(), 200);
+    assert!(
+        ok.headers().get("mcp-session-id").is_none(),
+        "stateless: no session to keep"
+    );
     let text = ok.text().await.unwrap();
     assert!(text.contains("\"serverInfo\"") && text.contains("payin"), "{text}");
+
+    // Stateless: a tool call stands on its own (any replica behind a load balancer can take it).
+    let call = http
+        .post(format!("{}/mcp", sb.api))
+        .header("Accept", "application/json, text/event-stream")
+        .header("MCP-Protocol-Version", "2025-06-18")
+        .bearer_auth(&sb.key)
+        .json(&serde_json::json!({
+            "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "get_order", "arguments": {"orderId": "ord_nothere"}}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(call.status(), 200);
+    let answer: serde_json::Value = call.json().await.unwrap();
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    let envelope: serde_json::Value =
+        serde_json::from_str(answer["result"]["content"][0]["text"].as_str().unwrap()).unwrap();
+    assert_eq!(envelope["code"], "ORDER_NOT_FOUND", "{envelope}");
 }

@@ -165,9 +165,15 @@ pub fn http_service(
 ) -> StreamableHttpService<PayinMcp, LocalSessionManager> {
     let mut hosts = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
     hosts.extend(allowed_hosts);
-    let config = StreamableHttpServerConfig::default()
+    // Stateless: every request is served on its own, with no session kept in this process. The
+    // server holds no per-client state (everything lives in the database), so any replica
+    // behind a load balancer can answer any request, and a restart loses nothing.
+    let mut config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(hosts)
-        .with_cancellation_token(stop);
+        .with_cancellation_token(stop)
+        .with_legacy_session_mode(false);
+    // Plain JSON answers rather than one-event SSE streams: no tool sends progress.
+    config.json_response = true;
     StreamableHttpService::new(
         move || Ok(server.clone()),
         LocalSessionManager::default().into(),
