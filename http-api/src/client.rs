@@ -144,64 +144,62 @@ struct ErrorEnvelope {
     field: Option<String>,
     #[serde(default)]
     existing_order_id: Option<String>,
+    #[serde(default)]
+    order_id: Option<String>,
+    #[serde(default)]
+    order_reference: Option<String>,
+    #[serde(default)]
+    deposit_reference: Option<String>,
+    #[serde(default)]
+    protocol: Option<String>,
 }
 
 impl ErrorEnvelope {
-    /// The inverse of the server's `Error → ApiError` mapping. Variants whose envelope carries
-    /// only the message (the subject is quoted in it) are rebuilt from that message, so that
-    /// `to_string()` is the same on both sides.
+    /// The inverse of the server's `Error → ApiError` mapping: the variant with the same code,
+    /// its subject taken from the envelope's extra members.
     fn into_error(self) -> Error {
-        let ErrorEnvelope {
-            code,
-            message,
-            field,
-            existing_order_id,
-        } = self;
+        let missing =
+            |member: &str| Error::Internal(format!("{}: {} (no {member} in the envelope)", self.code, self.message));
         let invalid = |code| Error::Invalid {
             code,
-            field: field.clone().unwrap_or_default(),
-            message: message.clone(),
+            field: self.field.clone().unwrap_or_default(),
+            message: self.message.clone(),
         };
-        match code.as_str() {
+        match self.code.as_str() {
             "VALIDATION_ERROR" => invalid(InvalidCode::Validation),
             "INVALID_AMOUNT" => invalid(InvalidCode::Amount),
             "INVALID_CHAIN" => invalid(InvalidCode::Chain),
             "INVALID_CURRENCY" => invalid(InvalidCode::Currency),
-            "ORDER_NOT_FOUND" => Error::OrderNotFound(quoted(&message, "Order '", "' not found")),
-            "DUPLICATE_ORDER_REFERENCE" => Error::DuplicateOrderReference {
-                reference: quoted(&message, "Order with reference '", "' already exists"),
-                existing_order_id: existing_order_id.unwrap_or_default(),
+            "ORDER_NOT_FOUND" => match self.order_id.clone() {
+                Some(id) => Error::OrderNotFound(id),
+                None => missing("orderId"),
             },
-            "DUPLICATE_DEPOSIT_REFERENCE" => Error::DuplicateDepositReference { message },
-            "DEPOSIT_REFERENCE_NOT_FOUND" => {
-                Error::DepositReferenceNotFound(quoted(&message, "No deposit reference found for '", "'"))
-            }
-            "NOT_FOUND" => Error::NotFound(message),
-            "NO_AVAILABLE_ADDRESSES" => {
-                match Protocol::parse(
-                    "protocol",
-                    &quoted(&message, "Address pool exhausted for protocol '", "'"),
-                ) {
-                    Ok(protocol) => Error::NoAvailableAddresses(protocol),
-                    Err(_) => Error::Internal(format!("{code}: {message}")),
-                }
-            }
+            "DUPLICATE_ORDER_REFERENCE" => match (self.order_reference.clone(), self.existing_order_id.clone()) {
+                (Some(reference), Some(existing_order_id)) => Error::DuplicateOrderReference {
+                    reference,
+                    existing_order_id,
+                },
+                _ => missing("orderReference and existingOrderId"),
+            },
+            "DUPLICATE_DEPOSIT_REFERENCE" => Error::DuplicateDepositReference {
+                message: self.message.clone(),
+            },
+            "DEPOSIT_REFERENCE_NOT_FOUND" => match self.deposit_reference.clone() {
+                Some(reference) => Error::DepositReferenceNotFound(reference),
+                None => missing("depositReference"),
+            },
+            "NOT_FOUND" => Error::NotFound(self.message.clone()),
+            "NO_AVAILABLE_ADDRESSES" => match self.protocol.as_deref().map(|p| Protocol::parse("protocol", p)) {
+                Some(Ok(protocol)) => Error::NoAvailableAddresses(protocol),
+                _ => missing("protocol"),
+            },
             "UNAUTHORIZED" => Error::Unauthorized,
-            "DEV_CHAIN_UNAVAILABLE" => Error::DevChainUnavailable(message),
-            "INTERNAL_ERROR" => Error::Internal(message),
+            "DEV_CHAIN_UNAVAILABLE" => Error::DevChainUnavailable(self.message.clone()),
+            "INTERNAL_ERROR" => Error::Internal(self.message.clone()),
             // Codes of the HTTP layer itself (METHOD_NOT_ALLOWED …): a client/server mismatch.
-            _ => Error::Internal(format!("{code}: {message}")),
+            _ => Error::Internal(format!("{}: {}", self.code, self.message)),
         }
     }
-}
-
-/// The subject between `prefix` and `suffix` of a server message, or the whole message.
-fn quoted(message: &str, prefix: &str, suffix: &str) -> String {
-    message
-        .strip_prefix(prefix)
-        .and_then(|m| m.strip_suffix(suffix))
-        .unwrap_or(message)
-        .to_string()
 }
 
 #[async_trait]
@@ -374,6 +372,33 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn error_envelopes_name_their_subject_in_members_of_their_own() {
+        let envelope = |e: Error| serde_json::to_value(crate::ApiError::from(e)).unwrap();
+        let not_found = envelope(Error::OrderNotFound("ord_x".into()));
+        assert_eq!(not_found["orderId"], "ord_x");
+        let duplicate = envelope(Error::DuplicateOrderReference {
+            reference: "it's/odd".into(),
+            existing_order_id: "ord_w".into(),
+        });
+        assert_eq!(
+            (&duplicate["orderReference"], &duplicate["existingOrderId"]),
+            (&json!("it's/odd"), &json!("ord_w"))
+        );
+        assert_eq!(
+            envelope(Error::DepositReferenceNotFound("u 1".into()))["depositReference"],
+            "u 1"
+        );
+        assert_eq!(envelope(Error::NoAvailableAddresses(Protocol::Evm))["protocol"], "evm");
+        // Rebuilt from the members, not the message: a message in another wording still works.
+        let mut reworded = not_found.clone();
+        reworded["message"] = json!("That order does not exist");
+        assert!(matches!(
+            serde_json::from_value::<ErrorEnvelope>(reworded).unwrap().into_error(),
+            Error::OrderNotFound(id) if id == "ord_x"
+        ));
     }
 
     #[test]

@@ -27,7 +27,9 @@ pub struct ApiError {
     /// The request field the error is about, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    /// Extra members, e.g. `existingOrderId` on DUPLICATE_ORDER_REFERENCE.
+    /// Extra members naming the error's subject: `orderId` (ORDER_NOT_FOUND), `orderReference`
+    /// and `existingOrderId` (DUPLICATE_ORDER_REFERENCE), `depositReference`
+    /// (DEPOSIT_REFERENCE_NOT_FOUND), `protocol` (NO_AVAILABLE_ADDRESSES).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Object)]
     pub extra: Option<Box<Map<String, Value>>>,
@@ -80,13 +82,25 @@ impl From<Error> for ApiError {
             return ApiError::new(status, e.title(), e.code(), "Internal server error");
         }
         let mut api = ApiError::new(status, e.title(), e.code(), e.to_string());
+        // The subject of the error as its own member, so clients need not parse the message.
+        let extra = |pairs: &[(&str, String)]| {
+            let map: Map<String, Value> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::String(v.clone())))
+                .collect();
+            Some(Box::new(map))
+        };
         match e {
             Error::Invalid { field, .. } => api.field = Some(field),
-            Error::DuplicateOrderReference { existing_order_id, .. } => {
-                let mut extra = Map::new();
-                extra.insert("existingOrderId".into(), Value::String(existing_order_id));
-                api.extra = Some(Box::new(extra));
+            Error::DuplicateOrderReference {
+                reference,
+                existing_order_id,
+            } => {
+                api.extra = extra(&[("orderReference", reference), ("existingOrderId", existing_order_id)]);
             }
+            Error::OrderNotFound(order_id) => api.extra = extra(&[("orderId", order_id)]),
+            Error::DepositReferenceNotFound(reference) => api.extra = extra(&[("depositReference", reference)]),
+            Error::NoAvailableAddresses(protocol) => api.extra = extra(&[("protocol", protocol.to_string())]),
             _ => {}
         }
         api
