@@ -30,16 +30,11 @@ import asyncio
 import logging
 import math
 import os
-import queue
-import re
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -48,64 +43,8 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 ROOT = Path(__file__).resolve().parent.parent
-ANVIL_DEFAULT = ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
-
-
-def payin_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYIN_") and k != "RUST_LOG"}
-    env["PAYIN_ANVIL"] = os.environ.get("PAYIN_ANVIL") or str(ANVIL_DEFAULT)
-    env["PAYIN_TICK_MS"] = "100"
-    return env
-
-
-class Sandbox:
-    def __init__(self, payin: str) -> None:
-        self.payin = payin
-        self.dir = Path(tempfile.mkdtemp(prefix="payin-bench-mcp-"))
-        self.db_url = f"sqlite://{self.dir / 'payin.db'}"
-        self.root_url = ""
-        self.api_key = ""
-        self.proc: subprocess.Popen[str] | None = None
-
-    def start(self, timeout: float = 120.0) -> None:
-        self.stderr = open(self.dir / "dev.stderr.log", "w")
-        self.proc = subprocess.Popen(
-            [self.payin, "--database-url", self.db_url, "dev", "--listen", "127.0.0.1:0"],
-            stdout=subprocess.PIPE, stderr=self.stderr, stdin=subprocess.DEVNULL, env=payin_env(), text=True,
-        )
-        lines: queue.Queue[str | None] = queue.Queue()
-
-        def pump() -> None:
-            assert self.proc and self.proc.stdout
-            for line in self.proc.stdout:
-                lines.put(line)
-            lines.put(None)
-
-        threading.Thread(target=pump, daemon=True).start()
-        deadline = time.monotonic() + timeout
-        while not (self.root_url and self.api_key):
-            try:
-                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            except queue.Empty:
-                line = ""
-            if time.monotonic() > deadline:
-                raise SystemExit(f"payin dev printed no API URL/key within {timeout}s")
-            if line is None:
-                raise SystemExit(f"payin dev exited ({self.proc.wait()}); see {self.dir / 'dev.stderr.log'}")
-            if m := re.match(r"\s*API URL:\s+(\S+)", line):
-                self.root_url = m.group(1).removesuffix("/api/v1").rstrip("/")
-            if m := re.match(r"\s*API key:\s+(\S+)", line):
-                self.api_key = m.group(1)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.stderr.close()
+sys.path.insert(0, str(ROOT / "tests" / "mcp"))
+from payin_sandbox import Sandbox  # noqa: E402
 
 
 class SdkNotes(logging.Handler):
@@ -203,7 +142,7 @@ async def bench_session(session: ClientSession, transport: str, order_id: str, a
 async def main_async(args: argparse.Namespace, sandbox: Sandbox) -> tuple[list[dict], dict[str, str]]:
     rows: list[dict] = []
     rss: dict[str, str] = {}
-    params = StdioServerParameters(command=args.payin, args=["--database-url", sandbox.db_url, "mcp", "--public-url", sandbox.root_url], env=payin_env())
+    params = StdioServerParameters(command=args.payin, args=["--database-url", sandbox.db_url, "mcp", "--public-url", sandbox.root_url], env=Sandbox.env())
     errlog = open(sandbox.dir / "mcp.stderr.log", "w")
 
     # setup through an embedded session: addresses for the creations, one order to read
@@ -268,7 +207,7 @@ def main() -> int:
           f"{getattr(mcp, '__version__', None) or _dist_version('mcp')}; {os.cpu_count()} cores")
     notes = SdkNotes()
     logging.getLogger("mcp").addHandler(notes)
-    sandbox = Sandbox(args.payin)
+    sandbox = Sandbox(args.payin, prefix="payin-bench-mcp-")
     started = time.monotonic()
     try:
         sandbox.start()
@@ -278,8 +217,8 @@ def main() -> int:
         sandbox.stop()
     shutil.rmtree(sandbox.dir, ignore_errors=True)
 
-    print(f"\n| transport | tool | n | p50 ms | p99 ms | mean ms | calls/s |")
-    print(f"|---|---|---|---|---|---|---|")
+    print("\n| transport | tool | n | p50 ms | p99 ms | mean ms | calls/s |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['transport']} | {r['tool']} | {r['n']} | {r['p50']:.2f} | {r['p99']:.2f} | {r['mean']:.2f} | {r['rate']:.0f} |")
     print("\npeak RSS (VmHWM):")

@@ -26,19 +26,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
 import http.server
 import json
 import logging
 import os
-import queue
 import re
 import secrets
 import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -47,6 +42,9 @@ import urllib.request
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from payin_sandbox import Sandbox  # noqa: E402
 
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -155,90 +153,6 @@ def dump(model: Any) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------------------------
 # the sandbox and the webhook receiver
-
-
-class Sandbox:
-    """`payin dev` in a temporary directory, stopped with SIGTERM."""
-
-    def __init__(self, payin: str) -> None:
-        self.payin = payin
-        self.dir = Path(tempfile.mkdtemp(prefix="payin-mcp-agent-"))
-        self.db_url = f"sqlite://{self.dir / 'payin.db'}"
-        self.proc: subprocess.Popen[str] | None = None
-        self.api_url = ""  # http://127.0.0.1:PORT/api/v1
-        self.root_url = ""  # http://127.0.0.1:PORT
-        self.api_key = ""
-        self.banner: list[str] = []
-        self.stderr_path = self.dir / "dev.stderr.log"
-
-    @staticmethod
-    def env() -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PAYIN_") and k != "RUST_LOG"}
-        anvil = os.environ.get("PAYIN_ANVIL") or "/work/main/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
-        env["PAYIN_ANVIL"] = anvil
-        env["PAYIN_TICK_MS"] = "100"
-        return env
-
-    def start(self, timeout: float = 120.0) -> None:
-        self._stderr = open(self.stderr_path, "w")
-        self.proc = subprocess.Popen(
-            [self.payin, "--database-url", self.db_url, "dev", "--listen", "127.0.0.1:0"],
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            stdin=subprocess.DEVNULL,
-            env=self.env(),
-            text=True,
-        )
-        lines: queue.Queue[str | None] = queue.Queue()
-
-        def pump() -> None:
-            assert self.proc and self.proc.stdout
-            for line in self.proc.stdout:
-                lines.put(line)
-            lines.put(None)
-
-        threading.Thread(target=pump, daemon=True).start()
-        deadline = time.monotonic() + timeout
-        while not (self.api_url and self.api_key):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise RuntimeError(f"payin dev printed no API URL/key within {timeout}s: {self.banner}\n{self.stderr_tail()}")
-            try:
-                line = lines.get(timeout=left)
-            except queue.Empty:
-                continue
-            if line is None:
-                raise RuntimeError(f"payin dev exited ({self.proc.wait()}) before its banner:\n{self.stderr_tail()}")
-            self.banner.append(line.rstrip("\n"))
-            m = re.match(r"\s*API URL:\s+(\S+)", line)
-            if m:
-                self.api_url = m.group(1)
-                self.root_url = self.api_url.removesuffix("/api/v1").rstrip("/")
-            m = re.match(r"\s*API key:\s+(\S+)", line)
-            if m:
-                self.api_key = m.group(1)
-
-    def stderr_tail(self, n: int = 30) -> str:
-        try:
-            return "\n".join(self.stderr_path.read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return ""
-
-    def stop(self) -> int | None:
-        code = None
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                code = self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                print(f"  (payin dev pid {self.proc.pid} ignored SIGTERM for 20 s; killing it)", flush=True)
-                self.proc.kill()
-                code = self.proc.wait()
-        elif self.proc:
-            code = self.proc.returncode
-        with contextlib.suppress(Exception):
-            self._stderr.close()
-        return code
 
 
 class Receiver:
@@ -825,7 +739,7 @@ def main() -> int:
     sdk_warnings = SdkWarnings()
     logging.getLogger("mcp").addHandler(sdk_warnings)
     started = time.monotonic()
-    sandbox = Sandbox(args.payin)
+    sandbox = Sandbox(args.payin, prefix="payin-mcp-agent-")
     receiver = Receiver()
     error: str | None = None
     try:

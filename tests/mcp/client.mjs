@@ -15,12 +15,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 
-const ANVIL_DEFAULT = '/work/main/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil';
+const ANVIL_DEFAULT = fileURLToPath(new URL('../../node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil', import.meta.url));
 const CALL_TIMEOUT_MS = 60_000;
 const POLL_TIMEOUT_MS = 30_000;
 
