@@ -24,6 +24,43 @@ impl std::fmt::Display for Backend {
     }
 }
 
+/// Declares each scenario as two `#[tokio::test]`s, `sqlite::<name>` and `postgres::<name>`.
+///
+/// - `on_both_backends!(a, b)`: each scenario is an `async fn name(Backend)`;
+/// - `on_both_backends!(via run: a, b)`: each scenario is passed to
+///   `async fn run(Backend, scenario)`, which sets up what they share.
+#[macro_export]
+macro_rules! on_both_backends {
+    (via $runner:ident: $($name:ident),+ $(,)?) => {
+        $crate::on_both_backends!(@backend sqlite Sqlite [$runner] $($name),+);
+        $crate::on_both_backends!(@backend postgres Postgres [$runner] $($name),+);
+    };
+    ($($name:ident),+ $(,)?) => {
+        $crate::on_both_backends!(@backend sqlite Sqlite [] $($name),+);
+        $crate::on_both_backends!(@backend postgres Postgres [] $($name),+);
+    };
+    (@backend $module:ident $backend:ident [] $($name:ident),+) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::testing::Backend::$backend).await
+                }
+            )+
+        }
+    };
+    (@backend $module:ident $backend:ident [$runner:ident] $($name:ident),+) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$runner($crate::testing::Backend::$backend, super::$name).await
+                }
+            )+
+        }
+    };
+}
+
 /// A database that lives as long as the value.
 pub struct TestDb {
     pub url: String,

@@ -90,25 +90,7 @@ where
     .await;
 }
 
-/// Declares one `#[tokio::test]` per scenario and backend: `sqlite::<name>`, `postgres::<name>`.
-macro_rules! scenarios {
-    ($($name:ident),+ $(,)?) => {
-        scenarios!(@backend sqlite, Sqlite, $($name),+);
-        scenarios!(@backend postgres, Postgres, $($name),+);
-    };
-    (@backend $module:ident, $backend:ident, $($name:ident),+) => {
-        mod $module {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::run(super::Backend::$backend, super::$name).await;
-                }
-            )+
-        }
-    };
-}
-
-scenarios!(
+payin_core::on_both_backends!(via run:
     exact_payment_completes_after_confirmations,
     partial_payments_add_up_then_top_up_completes,
     overpayment_completes_and_records_surplus,

@@ -78,25 +78,7 @@ where
     .await;
 }
 
-/// Declares one `#[tokio::test]` per scenario and backend: `sqlite::<name>`, `postgres::<name>`.
-macro_rules! scenarios {
-    ($($name:ident),+ $(,)?) => {
-        scenarios!(@backend sqlite, Sqlite, $($name),+);
-        scenarios!(@backend postgres, Postgres, $($name),+);
-    };
-    (@backend $module:ident, $backend:ident, $($name:ident),+) => {
-        mod $module {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::run(super::Backend::$backend, super::$name).await;
-                }
-            )+
-        }
-    };
-}
-
-scenarios!(
+payin_core::on_both_backends!(via run:
     order_gets_a_pool_address_and_created_event,
     amounts_keep_their_scale_and_sort_numerically,
     list_orders_filters_and_paginates,

@@ -160,20 +160,7 @@ impl Ctx {
     }
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(payin_core::testing::Backend::Sqlite).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(payin_core::testing::Backend::Postgres).await } )*
-        }
-    };
-}
-
-on_both_backends!(
+payin_core::on_both_backends!(
     exact_payment_on_chain_completes_the_order,
     partial_payments_then_top_up_and_overpayment,
     payment_after_expiry_is_late_and_the_recycled_address_is_unaffected,

@@ -7,7 +7,7 @@ use payin_core::testing::Backend;
 use reqwest::StatusCode;
 use serde_json::json;
 
-on_both_backends!(
+payin_core::on_both_backends!(
     chains_list_tokens_with_decimals_and_configuration,
     pool_low_event_fires_once,
     health_reports_database

@@ -7,7 +7,7 @@ use common::{TestApp, assert_error};
 use payin_core::testing::Backend;
 use serde_json::{Value, json};
 
-on_both_backends!(
+payin_core::on_both_backends!(
     order_validation_names_the_field_and_writes_nothing,
     malformed_bodies_are_refused_before_the_engine,
     list_queries_validate_every_parameter,

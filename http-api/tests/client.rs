@@ -15,7 +15,7 @@ use payin_http::Client;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-on_both_backends!(client_and_engine_give_the_same_results);
+payin_core::on_both_backends!(client_and_engine_give_the_same_results);
 
 async fn client_and_engine_give_the_same_results(backend: Backend) {
     // Each side gets its own fresh database and the same manual clock, so ids aside, they

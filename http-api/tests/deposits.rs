@@ -7,7 +7,7 @@ use payin_core::testing::Backend;
 use reqwest::StatusCode;
 use serde_json::json;
 
-on_both_backends!(
+payin_core::on_both_backends!(
     bind_by_chain_then_protocol_reuses_one_address_per_protocol,
     unbind_forms_and_cooldown_after_the_last_binding,
     references_list_with_search_and_deposit_totals,

@@ -11,7 +11,7 @@ use payin_core::testing::Backend;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-on_both_backends!(
+payin_core::on_both_backends!(
     order_lifecycle_create_get_by_id_and_reference,
     list_orders_filters_sorts_and_paginates,
     two_hundred_concurrent_creations_on_one_hundred_addresses,

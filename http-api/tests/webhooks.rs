@@ -25,7 +25,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-on_both_backends!(
+payin_core::on_both_backends!(
     delivers_the_stored_payload_signed_with_both_schemes,
     failed_attempt_is_retried_after_five_seconds_and_every_attempt_is_listed,
     unreachable_endpoint_is_retried_on_schedule_then_given_up,

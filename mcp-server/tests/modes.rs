@@ -256,16 +256,4 @@ async fn embedded_and_remote_answer_alike(backend: Backend) {
     );
 }
 
-mod sqlite {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn embedded_and_remote_answer_alike() {
-        super::embedded_and_remote_answer_alike(payin_core::testing::Backend::Sqlite).await
-    }
-}
-
-mod postgres {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn embedded_and_remote_answer_alike() {
-        super::embedded_and_remote_answer_alike(payin_core::testing::Backend::Postgres).await
-    }
-}
+payin_core::on_both_backends!(embedded_and_remote_answer_alike);

@@ -21,29 +21,6 @@ pub struct TestApp {
     _server: tokio::task::JoinHandle<()>,
 }
 
-/// Runs each named `async fn(Backend)` as one test on SQLite and one on PostgreSQL.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(payin_core::testing::Backend::Sqlite).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(payin_core::testing::Backend::Postgres).await
-                }
-            )*
-        }
-    };
-}
-
 impl TestApp {
     /// `None` when the backend is unavailable outside CI (the skip is printed).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
