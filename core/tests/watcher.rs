@@ -376,15 +376,17 @@ async fn restart_resumes_without_missing_or_double_counting(backend: Backend) {
     assert_eq!(total.as_decimal(), expected);
 }
 
-async fn deposit_completes_once_every_subscribed_endpoint_acknowledged(backend: Backend) {
-    let Some(mut ctx) = setup(backend, 1, 1).await else {
-        return;
-    };
-    // Nobody listens on this port: the delivery of deposit.confirmed cannot succeed.
+/// An endpoint subscribed to deposit.confirmed at `url`, and a deposit to a fresh reference
+/// that the chain has confirmed (its event written, not yet delivered).
+async fn deposit_confirmed_for_endpoint(
+    ctx: &mut Ctx,
+    url: String,
+    reference: &str,
+) -> payin_core::webhook::CreatedWebhookEndpoint {
     let endpoint = ctx
         .engine
         .create_webhook_endpoint(payin_core::webhook::CreateWebhookRequest {
-            url: "http://127.0.0.1:9/hook".into(),
+            url,
             events: Some(vec!["deposit.confirmed".into()]),
             description: None,
         })
@@ -393,7 +395,7 @@ async fn deposit_completes_once_every_subscribed_endpoint_acknowledged(backend: 
     let bound = ctx
         .engine
         .bind_deposit_protocol(payin_core::deposit::BindProtocolRequest {
-            deposit_reference: "acked".into(),
+            deposit_reference: reference.into(),
             protocol: "evm".into(),
             metadata: None,
         })
@@ -401,6 +403,15 @@ async fn deposit_completes_once_every_subscribed_endpoint_acknowledged(backend: 
         .unwrap();
     ctx.pay(0, &bound.address, "3").await;
     ctx.sync().await;
+    endpoint
+}
+
+async fn deposit_completes_once_every_subscribed_endpoint_acknowledged(backend: Backend) {
+    let Some(mut ctx) = setup(backend, 1, 1).await else {
+        return;
+    };
+    // Nobody listens on this port: the delivery of deposit.confirmed cannot succeed.
+    let endpoint = deposit_confirmed_for_endpoint(&mut ctx, "http://127.0.0.1:9/hook".into(), "acked").await;
     let status = |ctx: &Ctx| {
         let engine = ctx.engine.clone();
         async move {
@@ -468,25 +479,7 @@ async fn a_resend_that_succeeds_acknowledges_a_deposit_whose_first_delivery_did_
     };
     // The receiver fails the first delivery of deposit.confirmed, then accepts the resend.
     let (url, seen) = scripted_receiver(vec![500]).await;
-    ctx.engine
-        .create_webhook_endpoint(payin_core::webhook::CreateWebhookRequest {
-            url,
-            events: Some(vec!["deposit.confirmed".into()]),
-            description: None,
-        })
-        .await
-        .unwrap();
-    let bound = ctx
-        .engine
-        .bind_deposit_protocol(payin_core::deposit::BindProtocolRequest {
-            deposit_reference: "resent".into(),
-            protocol: "evm".into(),
-            metadata: None,
-        })
-        .await
-        .unwrap();
-    ctx.pay(0, &bound.address, "4").await;
-    ctx.sync().await;
+    deposit_confirmed_for_endpoint(&mut ctx, url, "resent").await;
     let deposit = || {
         let engine = ctx.engine.clone();
         async move { engine.list_deposits(&DepositListQuery::default()).await.unwrap().items[0].clone() }
