@@ -203,7 +203,7 @@ fn serve_migrates_answers_and_stops_gracefully_on_sigterm() {
     assert!(sb.run(&["pool", "import", "--protocol", "evm", &list]).status.success());
     let config = sb.write(
         "payin.toml",
-        "public_url = \"https://pay.shop.example\"\n\n[chains.ethereum-sepolia.tokens.USDT]\ncontract = \"0x7169d38820dfd117c3fa1f22a697dba58d90ba06\"\n",
+        "public_url = \"https://pay.shop.example\"\n\n[chains.ethereum-sepolia]\nrpc_urls = [\"http://127.0.0.1:9\"]\n\n[chains.ethereum-sepolia.tokens.USDT]\ncontract = \"0x7169d38820dfd117c3fa1f22a697dba58d90ba06\"\n",
     );
     let server = Server::start(&sb, &["--config", &config]);
     let (status, health) = request("GET", &format!("{}/health", server.base), None, None);
@@ -214,7 +214,10 @@ fn serve_migrates_answers_and_stops_gracefully_on_sigterm() {
         Some(&key),
         Some(json!({"orderReference": "cli-1", "amount": "12.5", "currency": "USDT", "chainId": "ethereum-sepolia"})),
     );
-    assert_eq!(status, 201, "the config file configured Sepolia USDT: {order}");
+    assert_eq!(
+        status, 201,
+        "the config file configured Sepolia's RPC and USDT: {order}"
+    );
     let id = order["data"]["orderId"].as_str().unwrap();
     assert_eq!(
         order["data"]["paymentUrl"],

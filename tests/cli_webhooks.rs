@@ -23,12 +23,16 @@ impl Sandbox {
     }
 
     fn cmd(&self) -> Command {
+        // Orders on `ethereum` need its RPC URL configured; nothing answers on the discard port,
+        // and these tests need no payment detected.
+        let config = self.dir.path().join("payin.toml");
+        std::fs::write(&config, "[chains.ethereum]\nrpc_urls = [\"http://127.0.0.1:9\"]\n").unwrap();
         let mut c = Command::new(BIN);
         c.env(
             "PAYIN_DATABASE_URL",
             format!("sqlite://{}", self.dir.path().join("payin.db").display()),
         )
-        .env_remove("PAYIN_CONFIG")
+        .env("PAYIN_CONFIG", config)
         .env_remove("RUST_LOG");
         c
     }

@@ -338,6 +338,7 @@ impl Engine {
         let currency = Currency::parse("currency", &req.currency)?;
         let network = self.chains.parse("chainId", &req.chain_id)?;
         let token = network.configured_token(currency)?;
+        network.check_watched("chainId")?;
         amount.check_precision("amount", token.decimals, currency.as_str())?;
         let metadata = metadata::parse("metadata", req.metadata.as_ref())?;
         let settings = self.settings();
@@ -430,6 +431,7 @@ impl Engine {
         let currency = Currency::parse("currency", &req.currency)?;
         let network = self.chains.parse("chainId", &req.chain_id)?;
         network.configured_token(currency)?;
+        network.check_watched("chainId")?;
         let metadata = req
             .metadata
             .as_ref()
@@ -465,7 +467,24 @@ impl Engine {
             .as_ref()
             .map(|m| metadata::parse("metadata", Some(m)))
             .transpose()?;
-        let monitored_chains: Vec<String> = self.chains.of_protocol(protocol).map(|n| n.id.clone()).collect();
+        // Only chains whose payments are detected: listing another would promise what the
+        // watcher cannot keep.
+        let monitored_chains: Vec<String> = self
+            .chains
+            .of_protocol(protocol)
+            .filter(|n| n.check_watched("protocol").is_ok())
+            .map(|n| n.id.clone())
+            .collect();
+        if monitored_chains.is_empty() {
+            return Err(Error::invalid(
+                InvalidCode::Chain,
+                "protocol",
+                format!(
+                    "protocol: no {protocol} chain is watched (none has an RPC URL, or PayIn does not watch \
+                     {protocol} yet); set `rpc_urls` under [chains.<id>] in the config file"
+                ),
+            ));
+        }
         let bound = self
             .store
             .bind_deposit(NewBinding {

@@ -61,6 +61,29 @@ macro_rules! on_both_backends {
     };
 }
 
+/// A config in which every built-in EVM chain but `local` has an RPC URL, so that orders and
+/// deposit addresses on them are accepted (see `Network::check_watched`). The URL is the
+/// discard port: tests that use it start no watcher.
+pub fn every_chain_watched() -> crate::config::FileConfig {
+    let defaults = crate::chain::ChainRegistry::with_overrides(&Default::default()).expect("the built-in chains");
+    let chains = defaults
+        .networks()
+        .iter()
+        .filter(|n| n.protocol == crate::chain::Protocol::Evm && n.id != crate::devnet::DEV_CHAIN_ID)
+        .map(|n| {
+            let rpc = crate::chain::ChainOverride {
+                rpc_urls: Some(vec!["http://127.0.0.1:9".to_string()]),
+                ..Default::default()
+            };
+            (n.id.clone(), rpc)
+        })
+        .collect();
+    crate::config::FileConfig {
+        public_url: None,
+        chains,
+    }
+}
+
 /// A database that lives as long as the value.
 pub struct TestDb {
     pub url: String,

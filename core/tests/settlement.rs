@@ -63,6 +63,7 @@ fn start() -> Timestamp {
 async fn open_engine(url: &str, clock: &Arc<ManualClock>) -> Engine {
     Engine::open(EngineOptions {
         clock: clock.clone(),
+        config: payin_core::testing::every_chain_watched(),
         ..EngineOptions::new(url)
     })
     .await

@@ -53,6 +53,7 @@ fn start() -> Timestamp {
 async fn open_engine(url: &str, clock: &Arc<ManualClock>) -> Engine {
     Engine::open(EngineOptions {
         clock: clock.clone(),
+        config: payin_core::testing::every_chain_watched(),
         ..EngineOptions::new(url)
     })
     .await
@@ -80,6 +81,7 @@ where
 
 payin_core::on_both_backends!(via run:
     order_gets_a_pool_address_and_created_event,
+    orders_and_deposit_addresses_need_a_watched_chain,
     amounts_keep_their_scale_and_sort_numerically,
     list_orders_filters_and_paginates,
     duplicate_reference_returns_existing_order_id,
@@ -98,8 +100,9 @@ payin_core::on_both_backends!(via run:
 
 // ---- helpers -------------------------------------------------------------------------
 
-/// Every EVM chain of the built-in registry, in registry order.
-const EVM_CHAINS: [&str; 9] = [
+/// Every watched EVM chain of the built-in registry (with `every_chain_watched`), in registry
+/// order: `local` has no token contract until `payin dev` records its chain.
+const EVM_CHAINS: [&str; 8] = [
     "ethereum",
     "ethereum-sepolia",
     "polygon",
@@ -108,7 +111,6 @@ const EVM_CHAINS: [&str; 9] = [
     "base-sepolia",
     "bsc",
     "arbitrum",
-    "local",
 ];
 
 /// A deterministic, valid EVM address (lowercase hex).
@@ -221,6 +223,94 @@ fn totals_as_strings(totals: &BTreeMap<Currency, Amount>) -> BTreeMap<Currency, 
 }
 
 // ---- orders --------------------------------------------------------------------------
+
+/// An order or deposit address on a chain nobody watches could be paid and never see it: it
+/// is refused (naming what to configure), and nothing is written.
+async fn orders_and_deposit_addresses_need_a_watched_chain(env: Env) {
+    import_evm(&env.engine, 0..3).await;
+    let unconfigured = Engine::open(EngineOptions {
+        clock: env.clock.clone(),
+        ..EngineOptions::new(&env.url)
+    })
+    .await
+    .unwrap();
+    let refused = |e: Error, want_field: &str| match e {
+        Error::Invalid { code, field, message } => {
+            assert_eq!(
+                (code.as_str(), field.as_str()),
+                ("INVALID_CHAIN", want_field),
+                "{message}"
+            );
+            message
+        }
+        other => panic!("{other:?}"),
+    };
+    let message = refused(
+        unconfigured
+            .create_order(order_request("NO-RPC-1", "5"))
+            .await
+            .unwrap_err(),
+        "chainId",
+    );
+    assert!(
+        message.contains("rpc_urls") && message.contains("[chains.ethereum]"),
+        "{message}"
+    );
+    refused(
+        unconfigured
+            .bind_deposit_reference(BindReferenceRequest {
+                deposit_reference: "u-no-rpc".into(),
+                currency: "USDC".into(),
+                chain_id: "polygon".into(),
+                metadata: None,
+            })
+            .await
+            .unwrap_err(),
+        "chainId",
+    );
+    refused(
+        unconfigured
+            .bind_deposit_protocol(BindProtocolRequest {
+                deposit_reference: "u-no-rpc".into(),
+                protocol: "evm".into(),
+                metadata: None,
+            })
+            .await
+            .unwrap_err(),
+        "protocol",
+    );
+    let tron = CreateOrderRequest {
+        chain_id: "tron".into(),
+        ..order_request("TRON-1", "5")
+    };
+    refused(env.engine.create_order(tron).await.unwrap_err(), "chainId");
+    assert_eq!(
+        pool(&env.engine, Protocol::Evm).await.assigned,
+        0,
+        "nothing was assigned"
+    );
+
+    // With RPC URLs, a protocol binding is watched on exactly the chains that have one.
+    let bound = env
+        .engine
+        .bind_deposit_protocol(BindProtocolRequest {
+            deposit_reference: "u-rpc".into(),
+            protocol: "evm".into(),
+            metadata: None,
+        })
+        .await
+        .unwrap();
+    assert!(
+        bound.monitored_chains.iter().any(|c| c == "ethereum"),
+        "{:?}",
+        bound.monitored_chains
+    );
+    assert!(
+        !bound.monitored_chains.iter().any(|c| c == "local"),
+        "{:?}",
+        bound.monitored_chains
+    );
+}
 
 async fn order_gets_a_pool_address_and_created_event(env: Env) {
     let e = &env.engine;
@@ -739,7 +829,7 @@ async fn deposit_bind_by_chain_and_by_protocol(env: Env) {
         .iter()
         .map(|r| (r.deposit_reference.as_str(), r.address_count))
         .collect();
-    assert_eq!(summary, [("user-2", 9), ("user-1", 3)]);
+    assert_eq!(summary, [("user-2", EVM_CHAINS.len() as u64), ("user-1", 3)]);
     assert!(
         refs.items
             .iter()
@@ -765,7 +855,7 @@ async fn deposit_bind_by_chain_and_by_protocol(env: Env) {
         bound[0].data["chains"],
         json!([{"chainId": "base", "currency": "USDC"}])
     );
-    assert_eq!(bound[1].data["chains"].as_array().unwrap().len(), 9);
+    assert_eq!(bound[1].data["chains"].as_array().unwrap().len(), EVM_CHAINS.len());
     assert_eq!(
         e.get_deposit_reference("nobody").await.unwrap_err().code(),
         "DEPOSIT_REFERENCE_NOT_FOUND"

@@ -99,6 +99,8 @@ async fn order_validation_names_the_field_and_writes_nothing(backend: Backend) {
             "INVALID_CURRENCY",
             "currency",
         ),
+        // Tron USDT has a known contract, but no watcher detects Tron payments yet.
+        (order(json!({"chainId": "tron"})), 400, "INVALID_CHAIN", "chainId"),
         (order(json!({"metadata": eleven})), 400, "VALIDATION_ERROR", "metadata"),
         (order(json!({"metadata": [1, 2]})), 400, "VALIDATION_ERROR", "metadata"),
         (
@@ -263,6 +265,20 @@ async fn deposit_validation_names_the_field(backend: Backend) {
             400,
             "INVALID_CHAIN",
             "chainId",
+        ),
+        (
+            "/api/v1/deposits/references",
+            json!({"depositReference": "u", "currency": "USDT", "chainId": "tron"}),
+            400,
+            "INVALID_CHAIN",
+            "chainId",
+        ),
+        (
+            "/api/v1/deposits/bind",
+            json!({"depositReference": "u", "protocol": "tron"}),
+            400,
+            "INVALID_CHAIN",
+            "protocol",
         ),
         (
             "/api/v1/deposits/references",

@@ -279,6 +279,7 @@ fn millis_between(from: &Value, to: &Value) -> i64 {
 async fn reopen(app: &TestApp) -> Arc<Engine> {
     let mut options = EngineOptions::new(app.database_url());
     options.clock = app.clock.clone();
+    options.config = payin_core::testing::every_chain_watched();
     Arc::new(Engine::open(options).await.expect("engine reopens"))
 }
 

@@ -46,6 +46,7 @@ impl Modes {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let mut options = EngineOptions::new(db.url.clone());
         options.default_public_url = base.clone();
+        options.config = payin_core::testing::every_chain_watched();
         let engine = Arc::new(Engine::open(options).await.expect("engine opens"));
         engine
             .import_addresses(payin_core::pool::ImportAddressesRequest {

@@ -152,6 +152,48 @@ impl Network {
     }
 }
 
+impl Network {
+    /// Whether payments on this network are detected: the watcher scans EVM chains that have an
+    /// RPC URL, for the tokens whose contract is configured. An order or deposit address anywhere else could be paid and never see it, so
+    /// it is refused with a 400 (`INVALID_CHAIN`) saying what to configure.
+    pub fn check_watched(&self, field: &str) -> Result<(), Error> {
+        if self.protocol != Protocol::Evm {
+            return Err(Error::invalid(
+                InvalidCode::Chain,
+                field,
+                format!(
+                    "{field}: chain '{id}' is not watched: PayIn detects payments on EVM chains only so far, so \
+                     a payment on '{id}' would never be seen",
+                    id = self.id
+                ),
+            ));
+        }
+        if self.tokens.iter().all(|t| t.contract.is_none()) {
+            return Err(Error::invalid(
+                InvalidCode::Chain,
+                field,
+                format!(
+                    "{field}: chain '{id}' has no token contract configured, so nothing on it is watched; set \
+                     `contract` under [chains.{id}.tokens.<SYMBOL>] in the config file",
+                    id = self.id
+                ),
+            ));
+        }
+        if self.rpc_urls.is_empty() {
+            return Err(Error::invalid(
+                InvalidCode::Chain,
+                field,
+                format!(
+                    "{field}: chain '{id}' has no RPC URL, so its payments would never be detected; set \
+                     `rpc_urls` under [chains.{id}] in the config file (--config / PAYIN_CONFIG)",
+                    id = self.id
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Every network the gateway knows, in a stable order.
 #[derive(Debug, Clone)]
 pub struct ChainRegistry {

@@ -33,6 +33,7 @@ impl TestApp {
         let mut options = EngineOptions::new(db.url.clone());
         options.clock = clock.clone();
         options.default_public_url = base.clone();
+        options.config = payin_core::testing::every_chain_watched();
         let engine = Arc::new(Engine::open(options).await.expect("engine opens"));
         let (key, _) = engine.create_api_key("tests").await.unwrap();
         let router = payin_http::router(engine.clone());
