@@ -79,12 +79,12 @@ struct McpArgs {
     /// API instead of opening the database.
     #[arg(long, env = "PAYIN_API_URL")]
     api_url: Option<String>,
-    /// API key (pk_…) for --api-url.
-    #[arg(long, env = "PAYIN_API_KEY", hide_env_values = true, requires = "api_url")]
+    /// API key (pk_…) for --api-url (ignored in embedded mode).
+    #[arg(long, env = "PAYIN_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
     /// Embedded mode: the URL the gateway is served at (payment URLs, links in prompts), e.g.
     /// the `payin serve`/`payin dev` sharing the database; a config file's public_url wins.
-    #[arg(long, env = "PAYIN_PUBLIC_URL", conflicts_with = "api_url")]
+    #[arg(long, env = "PAYIN_PUBLIC_URL")]
     public_url: Option<String>,
     /// Embedded mode: also run the chain watcher, order expiry and webhook delivery in this
     /// process. Leave it off when a `payin serve` or `payin dev` runs on the same database.

@@ -249,3 +249,25 @@ fn a_bad_config_file_is_a_clear_error() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("sqlite://"), "{}", stderr(&out));
 }
+
+#[test]
+fn mcp_against_a_remote_deployment_needs_its_api_key() {
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd()
+        .env_remove("PAYIN_API_KEY")
+        .args(["mcp", "--api-url", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("PAYIN_API_KEY"), "{}", stderr(&out));
+
+    let out = sb
+        .cmd()
+        .env("PAYIN_API_KEY", "pk_x")
+        .args(["mcp", "--api-url", "ftp://nowhere"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("baseUrl"), "{}", stderr(&out));
+}
