@@ -195,8 +195,10 @@ impl PayinMcp {
              - list_chains → GET {api}/api/v1/chains; get_pool_status → GET {api}/api/v1/addresses/pool; \
              import_addresses → POST {api}/api/v1/addresses/import\n\
              - get_config → GET {api}/api/v1/config; set_config → PUT {api}/api/v1/config/{{key}} {{\"value\": …}}\n\
-             - create_webhook_endpoint / list_webhook_endpoints / delete_webhook_endpoint → POST / GET {api}/api/v1/webhooks, DELETE {api}/api/v1/webhooks/{{webhookId}}\n\
-             - list_events → GET {api}/api/v1/events; list_webhook_deliveries → GET {api}/api/v1/webhooks/deliveries; \
+             - create_webhook_endpoint / list_webhook_endpoints / get_webhook_endpoint / delete_webhook_endpoint → \
+             POST / GET {api}/api/v1/webhooks, GET / DELETE {api}/api/v1/webhooks/{{webhookId}}\n\
+             - list_events → GET {api}/api/v1/events; get_event → GET {api}/api/v1/events/{{eventId}}; \
+             list_webhook_deliveries → GET {api}/api/v1/webhooks/deliveries; \
              resend_event → POST {api}/api/v1/events/{{eventId}}/resend\n\
              - simulate_payment / mine_blocks → POST {api}/api/v1/dev/simulate-payment and /dev/mine-blocks \
              (dev chain only: replace them with real payers in production)\n\
@@ -210,5 +212,122 @@ impl PayinMcp {
         );
         Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
             .with_description("From MCP prototype to the PayIn REST API"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{Mode, ServerOptions};
+
+    const API: &str = "https://pay.shop.example";
+
+    fn server() -> PayinMcp {
+        // The prompts make no call: a client of an address nothing listens on will do.
+        let gateway = payin_http::Client::new("http://127.0.0.1:9", "pk_unused").unwrap();
+        PayinMcp::new(
+            Arc::new(gateway),
+            ServerOptions {
+                api_url: format!("{API}/"),
+                mode: Mode::Remote,
+            },
+        )
+    }
+
+    fn text(result: GetPromptResult) -> String {
+        serde_json::to_value(&result.messages).unwrap().to_string()
+    }
+
+    #[tokio::test]
+    async fn guides_use_this_servers_endpoints_and_signature_headers() {
+        let s = server();
+        let checkout = text(
+            s.integrate_checkout(Parameters(CheckoutArgs {
+                language: "python".into(),
+                framework: Some("fastapi".into()),
+            }))
+            .await
+            .unwrap(),
+        );
+        let wallet = text(
+            s.add_deposit_wallet(Parameters(LanguageArgs { language: "go".into() }))
+                .await
+                .unwrap(),
+        );
+        let hooks = text(
+            s.handle_webhooks(Parameters(LanguageArgs {
+                language: "typescript".into(),
+            }))
+            .await
+            .unwrap(),
+        );
+        for (name, guide, needles) in [
+            (
+                "integrate_checkout",
+                &checkout,
+                &[
+                    "/api/v1/orders",
+                    "orderReference",
+                    "existingOrderId",
+                    "python with fastapi",
+                ][..],
+            ),
+            (
+                "add_deposit_wallet",
+                &wallet,
+                &[
+                    "/api/v1/deposits/bind",
+                    "depositReference",
+                    "deposit.confirmed",
+                    "my go backend",
+                ][..],
+            ),
+            (
+                "handle_webhooks",
+                &hooks,
+                &["payin://events", "webhook-id", "in typescript"][..],
+            ),
+        ] {
+            assert!(
+                guide.contains(&format!("{API}/api/v1")),
+                "{name} names the server's API: {guide}"
+            );
+            assert!(!guide.contains("//api"), "{name}: no doubled slash");
+            for header in ["webhook-signature", "webhook-timestamp", "X-PayIn-Signature", "whsec_"] {
+                assert!(guide.contains(header), "{name} lacks {header}");
+            }
+            for needle in needles {
+                assert!(guide.contains(needle), "{name} lacks {needle}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_migration_guide_maps_every_tool_to_its_rest_call() {
+        let guide = text(server().migrate_to_rest_api(Parameters(NoPromptArgs {})).await.unwrap());
+        for tool in PayinMcp::tools().list_all() {
+            assert!(
+                guide.contains(tool.name.as_ref()),
+                "migrate_to_rest_api does not map {}",
+                tool.name
+            );
+        }
+    }
+
+    #[test]
+    fn the_four_prompts_are_served() {
+        let mut names: Vec<String> = PayinMcp::prompts().list_all().into_iter().map(|p| p.name).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "add_deposit_wallet",
+                "handle_webhooks",
+                "integrate_checkout",
+                "migrate_to_rest_api"
+            ]
+        );
     }
 }
