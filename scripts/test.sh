@@ -8,7 +8,7 @@ export PAYIN_TEST_POSTGRES_URL="${PAYIN_TEST_POSTGRES_URL:-postgres://postgres@1
 # The chain tests run a real anvil from npm, the MCP tests the TypeScript SDK (package-lock.json
 # pins both); install them if missing.
 if [ ! -x node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ] || [ ! -d node_modules/solc ] \
-    || [ ! -d node_modules/@modelcontextprotocol/sdk ]; then
+    || [ ! -d node_modules/@modelcontextprotocol/sdk ] || [ ! -d node_modules/playwright-core ]; then
     npm ci --no-audit --no-fund
 fi
 

@@ -146,6 +146,32 @@ impl Order {
     pub fn grace_ends_at(&self) -> Timestamp {
         self.expires_at + chrono::Duration::minutes(i64::from(self.grace_minutes))
     }
+
+    /// Where the payer goes once the order has ended: `successUrl` when completed, `cancelUrl`
+    /// when expired, with `orderReference, status, amount, currency, chainId` (and `txHash` of
+    /// a completed order) appended to its query. `None` while pending or without a URL.
+    pub fn redirect_url(&self) -> Option<String> {
+        let base = match self.status {
+            OrderStatus::Pending => return None,
+            OrderStatus::Completed => self.success_url.as_deref()?,
+            OrderStatus::Expired => self.cancel_url.as_deref()?,
+        };
+        // Validated when the order was created; a URL that no longer parses gets no redirect.
+        let mut url = url::Url::parse(base).ok()?;
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("orderReference", &self.order_reference)
+                .append_pair("status", self.status.as_str())
+                .append_pair("amount", &self.amount.to_string())
+                .append_pair("currency", self.currency.as_str())
+                .append_pair("chainId", &self.chain_id);
+            if let Some(tx_hash) = &self.tx_hash {
+                query.append_pair("txHash", tx_hash);
+            }
+        }
+        Some(url.into())
+    }
 }
 
 /// Fields `GET /orders` sorts by.
@@ -209,6 +235,49 @@ mod tests {
         assert!(parse_reference("orderReference", &"x".repeat(256)).is_err());
         assert!(parse_reference("orderReference", "").is_err());
         assert!(parse_reference("orderReference", "a\nb").is_err());
+    }
+
+    fn order(status: OrderStatus) -> Order {
+        let created = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2025, 1, 20, 10, 30, 0).unwrap();
+        let mut order = NewOrder {
+            order_id: "ord_1".into(),
+            order_reference: "INV 7/8&more".into(),
+            amount: Amount::parse_positive("amount", "10.50").unwrap(),
+            currency: Currency::Usdt,
+            chain_id: "ethereum".into(),
+            protocol: Protocol::Evm,
+            metadata: Default::default(),
+            success_url: Some("https://shop.example/paid?cart=9".into()),
+            cancel_url: Some("https://shop.example/cancelled".into()),
+            payment_url: String::new(),
+            payment_window_minutes: 10,
+            grace_minutes: 5,
+            created_at: created,
+            expires_at: created + chrono::Duration::minutes(10),
+        }
+        .into_order("0x1".into());
+        order.status = status;
+        order
+    }
+
+    #[test]
+    fn ended_orders_redirect_with_their_outcome_appended() {
+        assert_eq!(order(OrderStatus::Pending).redirect_url(), None);
+        let mut done = order(OrderStatus::Completed);
+        done.tx_hash = Some("0xabc".into());
+        assert_eq!(
+            done.redirect_url().unwrap(),
+            "https://shop.example/paid?cart=9&orderReference=INV+7%2F8%26more&status=completed&amount=10.50\
+             &currency=USDT&chainId=ethereum&txHash=0xabc"
+        );
+        assert_eq!(
+            order(OrderStatus::Expired).redirect_url().unwrap(),
+            "https://shop.example/cancelled?orderReference=INV+7%2F8%26more&status=expired&amount=10.50\
+             &currency=USDT&chainId=ethereum"
+        );
+        let mut nowhere = order(OrderStatus::Expired);
+        nowhere.cancel_url = None;
+        assert_eq!(nowhere.redirect_url(), None);
     }
 
     #[test]

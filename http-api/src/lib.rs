@@ -85,6 +85,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
 
     Router::new()
         .route("/health", get(routes::health::health))
+        .route("/pay/{order_id}", get(routes::pay::page))
+        .route("/pay/{order_id}/status", get(routes::pay::status))
         .nest("/api/v1", api)
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -105,6 +105,7 @@ impl Modify for Security {
         routes::webhooks::create, routes::webhooks::list, routes::webhooks::get, routes::webhooks::delete,
         routes::webhooks::list_deliveries,
         routes::dev::simulate_payment, routes::dev::mine_blocks,
+        routes::pay::page, routes::pay::status,
         routes::health::health,
     ),
     modifiers(&Security),

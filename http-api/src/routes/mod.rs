@@ -5,5 +5,6 @@ pub mod dev;
 pub mod events;
 pub mod health;
 pub mod orders;
+pub mod pay;
 pub mod pool;
 pub mod webhooks;
