@@ -1,54 +1,13 @@
 //! The `payin` binary as an operator uses it: keys, pool import, serve with graceful shutdown.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::process::Stdio;
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_payin");
+mod support;
 
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
-
-impl Sandbox {
-    fn new() -> Sandbox {
-        Sandbox {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn db_url(&self) -> String {
-        format!("sqlite://{}", self.dir.path().join("payin.db").display())
-    }
-
-    fn cmd(&self) -> Command {
-        let mut c = Command::new(BIN);
-        c.env("PAYIN_DATABASE_URL", self.db_url())
-            .env_remove("PAYIN_CONFIG")
-            .env_remove("RUST_LOG");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd().args(args).output().unwrap()
-    }
-
-    fn write(&self, name: &str, content: &str) -> String {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, content).unwrap();
-        path.display().to_string()
-    }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
+use support::{Sandbox, Server, stderr, stdout};
 
 #[test]
 fn keys_create_prints_only_the_key_and_revoke_disables_it() {
@@ -130,52 +89,6 @@ fn pool_import_validates_every_line_before_writing() {
     assert!(!out.status.success());
 }
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(sb: &Sandbox, extra: &[&str]) -> Server {
-        let mut child = sb
-            .cmd()
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let base = loop {
-            assert!(Instant::now() < deadline, "server did not start");
-            let line = lines.next().expect("server exited early").unwrap();
-            if let Some(i) = line.find("listening on http://") {
-                break line[i + "listening on ".len()..]
-                    .split_whitespace()
-                    .next()
-                    .unwrap()
-                    .to_string();
-            }
-        };
-        // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Server { child, base }
-    }
-
-    fn stop(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "no graceful exit after SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
 fn request(method: &str, url: &str, key: Option<&str>, body: Option<Value>) -> (u16, Value) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -205,7 +118,7 @@ fn serve_migrates_answers_and_stops_gracefully_on_sigterm() {
         "payin.toml",
         "public_url = \"https://pay.shop.example\"\n\n[chains.ethereum-sepolia]\nrpc_urls = [\"http://127.0.0.1:9\"]\n\n[chains.ethereum-sepolia.tokens.USDT]\ncontract = \"0x7169d38820dfd117c3fa1f22a697dba58d90ba06\"\n",
     );
-    let server = Server::start(&sb, &["--config", &config]);
+    let server = Server::start(sb.cmd(), &["--config", &config]);
     let (status, health) = request("GET", &format!("{}/health", server.base), None, None);
     assert_eq!((status, health["status"].as_str()), (200, Some("healthy")));
     let (status, order) = request(
@@ -227,7 +140,7 @@ fn serve_migrates_answers_and_stops_gracefully_on_sigterm() {
     assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
 
     // A restart on the same database sees the order.
-    let server = Server::start(&sb, &["--config", &config]);
+    let server = Server::start(sb.cmd(), &["--config", &config]);
     let (status, again) = request("GET", &format!("{}/api/v1/orders/{id}", server.base), Some(&key), None);
     assert_eq!((status, again["data"]["amount"].as_str()), (200, Some("12.5")));
     assert!(server.stop().success());

@@ -3,43 +3,22 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use payin_core::webhook::signature::{self, Scheme};
 
-const BIN: &str = env!("CARGO_BIN_EXE_payin");
+mod support;
 
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
+use support::{Sandbox, Server};
 
-impl Sandbox {
-    fn new() -> Sandbox {
-        Sandbox {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn cmd(&self) -> Command {
-        // Orders on `ethereum` need its RPC URL configured; nothing answers on the discard port,
-        // and these tests need no payment detected.
-        let config = self.dir.path().join("payin.toml");
-        std::fs::write(&config, "[chains.ethereum]\nrpc_urls = [\"http://127.0.0.1:9\"]\n").unwrap();
-        let mut c = Command::new(BIN);
-        c.env(
-            "PAYIN_DATABASE_URL",
-            format!("sqlite://{}", self.dir.path().join("payin.db").display()),
-        )
-        .env("PAYIN_CONFIG", config)
-        .env_remove("RUST_LOG");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd().args(args).output().unwrap()
-    }
+/// The sandbox's binary with `ethereum` watched: orders on it need its RPC URL configured.
+/// Nothing answers on the discard port, and these tests need no payment detected.
+fn cmd(sb: &Sandbox) -> std::process::Command {
+    let config = sb.write("payin.toml", "[chains.ethereum]\nrpc_urls = [\"http://127.0.0.1:9\"]\n");
+    let mut c = sb.cmd();
+    c.env("PAYIN_CONFIG", config);
+    c
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -88,31 +67,6 @@ fn start_receiver() -> (String, mpsc::Receiver<Received>) {
     (url, rx)
 }
 
-fn start_server(sb: &Sandbox) -> (Child, String) {
-    let mut child = sb
-        .cmd()
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("PAYIN_TICK_MS", "50")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let base = loop {
-        assert!(Instant::now() < deadline, "server did not start");
-        let line = lines.next().expect("server exited early").unwrap();
-        if let Some(i) = line.find("listening on http://") {
-            break line[i + "listening on ".len()..]
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .to_string();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, base)
-}
-
 fn create_order(base: &str, key: &str) -> serde_json::Value {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -134,27 +88,30 @@ fn create_order(base: &str, key: &str) -> serde_json::Value {
 #[test]
 fn webhooks_add_list_remove_and_serve_delivers_signed_events() {
     let sb = Sandbox::new();
-    let key = text(&sb.run(&["keys", "create", "--name", "t"]).stdout)
+    let key = text(&run(&sb, &["keys", "create", "--name", "t"]).stdout)
         .trim()
         .to_string();
     let pool = sb.dir.path().join("pool.txt");
     std::fs::write(&pool, "0x00000000000000000000000000000000000000dd\n").unwrap();
     assert!(
-        sb.run(&["pool", "import", "--protocol", "evm", pool.to_str().unwrap()])
+        run(&sb, &["pool", "import", "--protocol", "evm", pool.to_str().unwrap()])
             .status
             .success()
     );
     let (url, received) = start_receiver();
 
-    let out = sb.run(&[
-        "webhooks",
-        "add",
-        &url,
-        "--events",
-        "order.created,order.expired",
-        "--description",
-        "cli",
-    ]);
+    let out = run(
+        &sb,
+        &[
+            "webhooks",
+            "add",
+            &url,
+            "--events",
+            "order.created,order.expired",
+            "--description",
+            "cli",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let field = |name: &str| -> String {
@@ -170,7 +127,7 @@ fn webhooks_add_list_remove_and_serve_delivers_signed_events() {
     assert!(id.starts_with("whe_") && secret.starts_with("whsec_"), "{stdout}");
     assert!(text(&out.stderr).contains("not shown again"));
 
-    let list = text(&sb.run(&["webhooks", "list"]).stdout);
+    let list = text(&run(&sb, &["webhooks", "list"]).stdout);
     let row = list
         .lines()
         .find(|l| l.starts_with(&id))
@@ -181,7 +138,10 @@ fn webhooks_add_list_remove_and_serve_delivers_signed_events() {
     );
     assert!(!list.contains(&secret), "the secret is never listed: {list}");
 
-    let (mut server, base) = start_server(&sb);
+    let mut serve = cmd(&sb);
+    serve.env("PAYIN_TICK_MS", "50");
+    let server = Server::start(serve, &[]);
+    let base = server.base.clone();
     let order = create_order(&base, &key);
     let got = received
         .recv_timeout(Duration::from_secs(20))
@@ -197,31 +157,24 @@ fn webhooks_add_list_remove_and_serve_delivers_signed_events() {
         signature::verify(&secret, &got.body, got.headers.clone(), now, 300),
         Ok(vec![Scheme::StandardWebhooks, Scheme::PayIn])
     );
-    Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let exit = loop {
-        if let Some(status) = server.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "no graceful exit after SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let exit = server.stop();
     assert!(exit.success(), "{exit:?}");
 
-    let out = sb.run(&["webhooks", "remove", &id]);
+    let out = run(&sb, &["webhooks", "remove", &id]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(!text(&sb.run(&["webhooks", "list"]).stdout).contains(&id));
-    let out = sb.run(&["webhooks", "remove", &id]);
+    assert!(!text(&run(&sb, &["webhooks", "list"]).stdout).contains(&id));
+    let out = run(&sb, &["webhooks", "remove", &id]);
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains(&id), "{}", text(&out.stderr));
 
-    let out = sb.run(&["webhooks", "add", "http://shop.example/hook"]);
+    let out = run(&sb, &["webhooks", "add", "http://shop.example/hook"]);
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("https"), "{}", text(&out.stderr));
-    let out = sb.run(&["webhooks", "add", &url, "--events", "order.paid"]);
+    let out = run(&sb, &["webhooks", "add", &url, "--events", "order.paid"]);
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("events[0]"), "{}", text(&out.stderr));
+}
+
+fn run(sb: &Sandbox, args: &[&str]) -> std::process::Output {
+    cmd(sb).args(args).output().unwrap()
 }

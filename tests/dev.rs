@@ -12,49 +12,13 @@ use alloy_primitives::{Address, U256};
 use payin_core::devnet::{DevChain, find_anvil};
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_payin");
+mod support;
+
+use support::{Sandbox, anvil_installed};
 
 /// The anvil to run, or `None` after a loud skip notice (a failure under `CI=true`).
 fn anvil() -> Option<PathBuf> {
-    match find_anvil(None) {
-        Ok(path) => Some(path),
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("CI=true but anvil is missing: {e}"),
-        Err(e) => {
-            let _ = std::io::Write::write_all(
-                &mut std::io::stderr(),
-                format!("SKIPPED: {e}; this `payin dev` test did not run\n").as_bytes(),
-            );
-            None
-        }
-    }
-}
-
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
-
-impl Sandbox {
-    fn new() -> Sandbox {
-        Sandbox {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn cmd(&self) -> Command {
-        let mut c = Command::new(BIN);
-        c.env(
-            "PAYIN_DATABASE_URL",
-            format!("sqlite://{}", self.dir.path().join("payin.db").display()),
-        )
-        .env_remove("PAYIN_CONFIG")
-        .env_remove("PAYIN_LISTEN")
-        .env_remove("RUST_LOG");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd().args(args).output().unwrap()
-    }
+    anvil_installed().then(|| find_anvil(None).expect("found just now"))
 }
 
 /// What `payin dev` printed, by label.

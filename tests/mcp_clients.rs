@@ -12,42 +12,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_payin");
+mod support;
+
+use support::{BIN, anvil_installed, installed};
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Whether `program args…` runs; under `CI=true` a missing client is a failure, elsewhere a
-/// loudly printed skip.
-fn available(program: &str, probe: &[&str], what: &str) -> bool {
-    let ok = Command::new(program)
-        .args(probe)
-        .current_dir(repo())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("CI=true but {what} is missing (pip install -r tests/requirements.txt; npm ci)");
-        }
-        eprintln!(
-            "SKIPPED: {what} is missing (pip install -r tests/requirements.txt; npm ci); this MCP test did not run"
-        );
-    }
-    ok
-}
-
-fn anvil_available() -> bool {
-    match payin_core::devnet::find_anvil(None) {
-        Ok(_) => true,
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("CI=true but anvil is missing: {e}"),
-        Err(e) => {
-            eprintln!("SKIPPED: {e}; this MCP test did not run");
-            false
-        }
-    }
 }
 
 /// Runs one client program to completion; its output is shown when it fails.
@@ -75,7 +45,7 @@ fn run_client(program: &str, script: &str, extra: &[&str]) {
 
 #[test]
 fn python_sdk_over_stdio_runs_an_agent_session_against_the_embedded_engine() {
-    if !anvil_available() || !available("python3", &["-c", "import mcp"], "the Python MCP SDK") {
+    if !anvil_installed() || !installed("python3", &["-c", "import mcp"], "the Python MCP SDK") {
         return;
     }
     run_client("python3", "tests/mcp/agent.py", &["--transport", "stdio"]);
@@ -83,7 +53,7 @@ fn python_sdk_over_stdio_runs_an_agent_session_against_the_embedded_engine() {
 
 #[test]
 fn python_sdk_over_streamable_http_runs_an_agent_session_against_payin_serve() {
-    if !anvil_available() || !available("python3", &["-c", "import mcp"], "the Python MCP SDK") {
+    if !anvil_installed() || !installed("python3", &["-c", "import mcp"], "the Python MCP SDK") {
         return;
     }
     run_client("python3", "tests/mcp/agent.py", &["--transport", "http"]);
@@ -91,8 +61,8 @@ fn python_sdk_over_streamable_http_runs_an_agent_session_against_payin_serve() {
 
 #[test]
 fn typescript_sdk_over_stdio_drives_a_remote_deployment() {
-    if !anvil_available()
-        || !available(
+    if !anvil_installed()
+        || !installed(
             "node",
             &["-e", "require.resolve('@modelcontextprotocol/sdk/package.json')"],
             "the MCP TypeScript SDK",
@@ -104,25 +74,20 @@ fn typescript_sdk_over_stdio_drives_a_remote_deployment() {
 }
 
 /// `payin dev` on a fresh database, with its API root and key.
-struct Sandbox {
+struct DevServer {
     child: Child,
     api: String,
     key: String,
-    _dir: tempfile::TempDir,
+    _sandbox: support::Sandbox,
 }
 
-impl Sandbox {
-    fn start(anvil: PathBuf) -> Sandbox {
-        let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(BIN)
+impl DevServer {
+    fn start(anvil: PathBuf) -> DevServer {
+        let sandbox = support::Sandbox::new();
+        let mut child = sandbox
+            .cmd()
             .args(["dev", "--listen", "127.0.0.1:0"])
-            .env(
-                "PAYIN_DATABASE_URL",
-                format!("sqlite://{}", dir.path().join("payin.db").display()),
-            )
             .env("PAYIN_ANVIL", anvil)
-            .env_remove("PAYIN_CONFIG")
-            .env_remove("PAYIN_LISTEN")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -140,16 +105,16 @@ impl Sandbox {
                 break;
             }
         }
-        Sandbox {
+        DevServer {
             child,
             api: api.expect("payin dev printed its API URL"),
             key: key.expect("payin dev printed its API key"),
-            _dir: dir,
+            _sandbox: sandbox,
         }
     }
 }
 
-impl Drop for Sandbox {
+impl Drop for DevServer {
     fn drop(&mut self) {
         let _ = Command::new("kill").arg(self.child.id().to_string()).status();
         let _ = self.child.wait();
@@ -158,11 +123,11 @@ impl Drop for Sandbox {
 
 #[tokio::test]
 async fn the_http_endpoint_takes_the_rest_api_key_and_refuses_everyone_else() {
-    let Ok(anvil) = payin_core::devnet::find_anvil(None) else {
-        anvil_available();
+    if !anvil_installed() {
         return;
-    };
-    let sb = Sandbox::start(anvil);
+    }
+    let anvil = payin_core::devnet::find_anvil(None).expect("found just now");
+    let sb = DevServer::start(anvil);
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()

@@ -3,43 +3,17 @@
 //! received and is sent back to the shop with the outcome. See tests/pages/pay.mjs.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_payin");
+mod support;
 
-fn ready(program: &str, probe: &[&str], what: &str) -> bool {
-    let ok = Command::new(program)
-        .args(probe)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("CI=true but {what} is missing (apt-get install chromium; npm ci)");
-        }
-        eprintln!("SKIPPED: {what} is missing (apt-get install chromium; npm ci); the browser test did not run");
-    }
-    ok
-}
-
-fn anvil_ready() -> bool {
-    match payin_core::devnet::find_anvil(None) {
-        Ok(_) => true,
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("CI=true but anvil is missing: {e}"),
-        Err(e) => {
-            eprintln!("SKIPPED: {e}; the browser test did not run");
-            false
-        }
-    }
-}
+use support::{BIN, anvil_installed, installed};
 
 #[test]
 fn a_payer_pays_on_the_hosted_page_and_returns_to_the_shop() {
-    if !anvil_ready()
-        || !ready("sh", &["-c", "command -v chromium"], "Debian's chromium")
-        || !ready("node", &["-e", "require.resolve('playwright-core')"], "playwright-core")
+    if !anvil_installed()
+        || !installed("sh", &["-c", "command -v chromium"], "Debian's chromium")
+        || !installed("node", &["-e", "require.resolve('playwright-core')"], "playwright-core")
     {
         return;
     }

@@ -2,8 +2,7 @@
 //! webhook receiver, and a `kill -9` in the middle of a stream of payments.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,7 +11,9 @@ use axum::body::Bytes;
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_payin");
+mod support;
+
+use support::{BIN, Server};
 
 /// A local HTTP server recording every webhook it receives.
 #[derive(Clone, Default)]
@@ -55,41 +56,13 @@ impl Receiver {
     }
 }
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    /// A failing test must not leave a server running.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_server(db: &str, config: &str) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--config", config])
+    let mut command = Command::new(BIN);
+    command
         .env("PAYIN_DATABASE_URL", db)
         .env("PAYIN_TICK_MS", "100")
-        .env_remove("RUST_LOG")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("server exited early").unwrap();
-        if let Some(i) = line.find("listening on http://") {
-            break line[i + "listening on ".len()..]
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .to_string();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    Server { child, base }
+        .env_remove("RUST_LOG");
+    Server::start(command, &["--config", config])
 }
 
 async fn call(method: &str, url: &str, key: &str, body: Option<Value>) -> (u16, Value) {

@@ -1,0 +1,151 @@
+//! What the binary's end-to-end tests share: a sandbox directory with its own database, the
+//! `payin` binary run in it, `payin serve` on a free port, and the checks that an external tool
+//! a test needs is installed (missing: a failure under `CI=true`, a loud skip elsewhere).
+
+// Each test binary uses its own part of this module.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_payin");
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// A temporary directory holding a SQLite database, for one test.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn db_url(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("payin.db").display())
+    }
+
+    /// The binary on this sandbox's database, with no setting inherited from the environment.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(BIN);
+        c.env("PAYIN_DATABASE_URL", self.db_url())
+            .env_remove("PAYIN_CONFIG")
+            .env_remove("PAYIN_LISTEN")
+            .env_remove("PAYIN_API_URL")
+            .env_remove("RUST_LOG");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().unwrap()
+    }
+
+    /// Writes a file into the sandbox; returns its path.
+    pub fn write(&self, name: &str, content: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path.display().to_string()
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+/// `payin serve` on a free port of 127.0.0.1. Dropping it kills the process, so a failing test
+/// leaves no server behind.
+pub struct Server {
+    pub child: Child,
+    /// e.g. `http://127.0.0.1:41234`
+    pub base: String,
+}
+
+impl Server {
+    /// Runs `payin serve --listen 127.0.0.1:0 <extra>` with `command`'s environment and waits
+    /// for the address it logs.
+    pub fn start(mut command: Command, extra: &[&str]) -> Server {
+        let mut child = command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let base = loop {
+            assert!(Instant::now() < deadline, "server did not start");
+            let line = lines.next().expect("server exited early").unwrap();
+            if let Some(i) = line.find("listening on http://") {
+                break line[i + "listening on ".len()..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap()
+                    .to_string();
+            }
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Server { child, base }
+    }
+
+    /// SIGTERM, then the exit status of the graceful shutdown (within 10 s).
+    pub fn stop(mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "no graceful exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Whether `program probe…` succeeds, i.e. `what` is installed.
+pub fn installed(program: &str, probe: &[&str], what: &str) -> bool {
+    let ok = Command::new(program)
+        .args(probe)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(!in_ci(), "CI=true but {what} is missing (.ci/run installs it)");
+        eprintln!("SKIPPED: {what} is missing (.ci/run installs it); this test did not run");
+    }
+    ok
+}
+
+/// Whether anvil (the local chain) can be started.
+pub fn anvil_installed() -> bool {
+    match payin_core::devnet::find_anvil(None) {
+        Ok(_) => true,
+        Err(e) => {
+            assert!(!in_ci(), "CI=true but anvil is missing: {e}");
+            eprintln!("SKIPPED: {e}; this test did not run");
+            false
+        }
+    }
+}
