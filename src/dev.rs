@@ -98,7 +98,13 @@ async fn sandbox(global: &Global, args: DevArgs) -> anyhow::Result<()> {
     let (key, _) = engine.create_api_key("payin dev").await?;
     print_banner(&api, &key, &devnet, global);
 
-    let served = run_server(Arc::new(engine), listener, Duration::from_millis(args.tick_ms.max(10))).await;
+    let engine = Arc::new(engine);
+    let served = run_server(engine.clone(), listener, Duration::from_millis(args.tick_ms.max(10))).await;
+    // The chain dies with this process: later processes on this database must not take it for
+    // a live chain `local` (SIGKILL skips this; they then find its RPC URL dead).
+    if let Err(e) = engine.forget_recorded_chain(&devnet.recorded_chain(engine.now())).await {
+        tracing::warn!(error = %e, "could not remove the dev chain's recording from the database");
+    }
     // The chain goes after the server, whose watcher reads it until the end.
     drop(devnet);
     served

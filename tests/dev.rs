@@ -278,11 +278,14 @@ async fn dev_sandbox_prints_what_to_paste_and_pays_orders_on_its_chain() {
         U256::from(1_250_000u64)
     );
 
-    // SIGTERM stops the server and the chain with it.
+    // SIGTERM stops the server and the chain with it, and the database forgets the chain.
     dev.signal("-TERM");
     let status = dev.wait(Duration::from_secs(15));
     assert!(status.success(), "{status}");
     wait_until_chain_is_gone(&rpc_url).await;
+    let out = sb.run(&["dev", "pay", order_id]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("start `payin dev`"), "{}", stderr(&out));
 }
 
 #[tokio::test]

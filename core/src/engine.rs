@@ -206,6 +206,13 @@ impl Engine {
         Ok(())
     }
 
+    /// Removes a chain's recording (what `payin dev` does when it stops: its chain is gone),
+    /// unless another process has recorded a different RPC URL for it since. This engine's
+    /// registry keeps what it had; processes opened later see the chain unconfigured.
+    pub async fn forget_recorded_chain(&self, chain: &RecordedChain) -> Result<bool> {
+        self.store.forget_recorded_chain(&chain.chain_id, &chain.rpc_url).await
+    }
+
     /// Chain `local` as the database records it now (another process, `payin dev`, may have
     /// recorded it after this engine opened), under the config file's overrides.
     pub(crate) async fn current_dev_network(&self) -> Result<Option<crate::chain::Network>> {

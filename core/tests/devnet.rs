@@ -294,6 +294,31 @@ async fn engine_on_local_chain_is_configured(backend: Backend) {
     engine.record_chain(&second.recorded_chain(engine.now())).await.unwrap();
     let reopened = Engine::open(EngineOptions::new(&db.url)).await.unwrap();
     assert_eq!(reopened.chains().get("local").unwrap().rpc_urls, [second.rpc_url()]);
+
+    // A stopping sandbox forgets only its own recording: the first chain's is long replaced.
+    let now = reopened.now();
+    assert!(
+        !reopened
+            .forget_recorded_chain(&devnet.recorded_chain(now))
+            .await
+            .unwrap()
+    );
+    assert!(
+        reopened
+            .forget_recorded_chain(&second.recorded_chain(now))
+            .await
+            .unwrap()
+    );
+    let after = Engine::open(EngineOptions::new(&db.url)).await.unwrap();
+    assert!(
+        after
+            .chains()
+            .get("local")
+            .unwrap()
+            .configured_token(Currency::Usdt)
+            .is_err(),
+        "a forgotten chain leaves `local` unconfigured"
+    );
 }
 
 #[tokio::test]

@@ -127,6 +127,9 @@ pub trait Store: ChainStore + WebhookStore + Send + Sync + 'static {
     /// Inserts or replaces the recording of `chain.chain_id`.
     async fn save_recorded_chain(&self, chain: &RecordedChain) -> Result<()>;
     async fn recorded_chains(&self) -> Result<Vec<RecordedChain>>;
+    /// Removes the recording of `chain_id` if it still names `rpc_url` (a later `payin dev` on
+    /// the same database may have recorded its own chain since); true when one was removed.
+    async fn forget_recorded_chain(&self, chain_id: &str, rpc_url: &str) -> Result<bool>;
 
     // API keys
     async fn insert_api_key(&self, key: &ApiKey, hash: &str) -> Result<()>;

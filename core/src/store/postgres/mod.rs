@@ -287,6 +287,15 @@ impl Store for PgStore {
         chains::save(&self.pool, chain).await
     }
 
+    async fn forget_recorded_chain(&self, chain_id: &str, rpc_url: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM chain_overrides WHERE chain_id = $1 AND rpc_url = $2")
+            .bind(chain_id)
+            .bind(rpc_url)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn recorded_chains(&self) -> Result<Vec<RecordedChain>> {
         chains::load(&self.pool).await
     }

@@ -410,6 +410,15 @@ impl Store for SqliteStore {
         chains::save(&self.writer, chain).await
     }
 
+    async fn forget_recorded_chain(&self, chain_id: &str, rpc_url: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM chain_overrides WHERE chain_id = $1 AND rpc_url = $2")
+            .bind(chain_id)
+            .bind(rpc_url)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn recorded_chains(&self) -> Result<Vec<RecordedChain>> {
         chains::load(&self.reader).await
     }
