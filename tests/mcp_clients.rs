@@ -7,9 +7,8 @@
 //!
 //! Plus the HTTP endpoint's door: `/mcp` takes the same API key as the REST API.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 mod support;
@@ -73,61 +72,13 @@ fn typescript_sdk_over_stdio_drives_a_remote_deployment() {
     run_client("node", "tests/mcp/client.mjs", &[]);
 }
 
-/// `payin dev` on a fresh database, with its API root and key.
-struct DevServer {
-    child: Child,
-    api: String,
-    key: String,
-    _sandbox: support::Sandbox,
-}
-
-impl DevServer {
-    fn start(anvil: PathBuf) -> DevServer {
-        let sandbox = support::Sandbox::new();
-        let mut child = sandbox
-            .cmd()
-            .args(["dev", "--listen", "127.0.0.1:0"])
-            .env("PAYIN_ANVIL", anvil)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let (mut api, mut key) = (None, None);
-        for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-            let line = line.unwrap();
-            if let Some(v) = line.strip_prefix("API URL:") {
-                api = Some(v.trim().trim_end_matches("/api/v1").to_string());
-            }
-            if let Some(v) = line.strip_prefix("API key:") {
-                key = Some(v.trim().to_string());
-            }
-            if api.is_some() && key.is_some() {
-                break;
-            }
-        }
-        DevServer {
-            child,
-            api: api.expect("payin dev printed its API URL"),
-            key: key.expect("payin dev printed its API key"),
-            _sandbox: sandbox,
-        }
-    }
-}
-
-impl Drop for DevServer {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test]
 async fn the_http_endpoint_takes_the_rest_api_key_and_refuses_everyone_else() {
     if !anvil_installed() {
         return;
     }
     let anvil = payin_core::devnet::find_anvil(None).expect("found just now");
-    let sb = DevServer::start(anvil);
+    let sb = support::DevServer::start(anvil);
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -119,6 +120,55 @@ impl Drop for Server {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// `payin dev` (a local chain, REST and MCP, watcher, delivery) on a fresh database.
+pub struct DevServer {
+    child: Child,
+    /// The server root, e.g. `http://127.0.0.1:41234` (REST under `/api/v1`).
+    pub api: String,
+    pub key: String,
+    _sandbox: Sandbox,
+}
+
+impl DevServer {
+    pub fn start(anvil: PathBuf) -> DevServer {
+        let sandbox = Sandbox::new();
+        let mut child = sandbox
+            .cmd()
+            .args(["dev", "--listen", "127.0.0.1:0"])
+            .env("PAYIN_ANVIL", anvil)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (mut api, mut key) = (None, None);
+        for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+            let line = line.unwrap();
+            if let Some(v) = line.strip_prefix("API URL:") {
+                api = Some(v.trim().trim_end_matches("/api/v1").to_string());
+            }
+            if let Some(v) = line.strip_prefix("API key:") {
+                key = Some(v.trim().to_string());
+            }
+            if api.is_some() && key.is_some() {
+                break;
+            }
+        }
+        DevServer {
+            child,
+            api: api.expect("payin dev printed its API URL"),
+            key: key.expect("payin dev printed its API key"),
+            _sandbox: sandbox,
+        }
+    }
+}
+
+impl Drop for DevServer {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
     }
 }
 
