@@ -257,4 +257,63 @@ async fn embedded_and_remote_answer_alike(backend: Backend) {
     );
 }
 
-payin_core::on_both_backends!(embedded_and_remote_answer_alike);
+/// Many assistants at once, through both modes: one reference makes one order (the others learn
+/// the winner's id), and a pool of 20 addresses gives 20 orders and not one more.
+async fn concurrent_tool_calls_keep_the_gateways_invariants(backend: Backend) {
+    let Some(m) = Modes::start(backend).await else {
+        return;
+    };
+    let m = Arc::new(m);
+    let same_reference = (0..30).map(|i| {
+        let m = m.clone();
+        tokio::spawn(async move {
+            let args = json!({"orderReference": "ONE-REF", "amount": "3", "currency": "USDT", "chainId": "ethereum"});
+            Modes::call(if i % 2 == 0 { &m.embedded } else { &m.remote }, "create_order", args).await
+        })
+    });
+    let outcomes: Vec<(bool, Value)> = futures_join(same_reference).await;
+    let winners: Vec<&Value> = outcomes.iter().filter(|(err, _)| !err).map(|(_, v)| v).collect();
+    assert_eq!(winners.len(), 1, "one order per reference");
+    let winner = winners[0]["orderId"].as_str().unwrap();
+    for (err, body) in outcomes.iter().filter(|(err, _)| *err) {
+        assert!(err);
+        assert_eq!(body["code"], "DUPLICATE_ORDER_REFERENCE", "{body}");
+        assert_eq!(body["existingOrderId"], winner, "{body}");
+    }
+
+    // 19 addresses are left in the pool of 20; 30 orders compete for them.
+    let distinct = (0..30).map(|i| {
+        let m = m.clone();
+        tokio::spawn(async move {
+            let args = json!({"orderReference": format!("MANY-{i}"), "amount": "1", "currency": "USDT", "chainId": "ethereum"});
+            Modes::call(if i % 2 == 0 { &m.remote } else { &m.embedded }, "create_order", args).await
+        })
+    });
+    let outcomes = futures_join(distinct).await;
+    let created: Vec<&Value> = outcomes.iter().filter(|(err, _)| !err).map(|(_, v)| v).collect();
+    assert_eq!(created.len(), 19);
+    let mut addresses: Vec<&str> = created.iter().map(|o| o["address"].as_str().unwrap()).collect();
+    addresses.sort_unstable();
+    addresses.dedup();
+    assert_eq!(addresses.len(), 19, "no address is given to two live orders");
+    assert!(addresses.iter().all(|a| *a != winners[0]["address"].as_str().unwrap()));
+    for (_, body) in outcomes.iter().filter(|(err, _)| *err) {
+        assert_eq!(
+            (body["code"].as_str(), body["statusCode"].as_u64()),
+            (Some("NO_AVAILABLE_ADDRESSES"), Some(503))
+        );
+    }
+}
+
+async fn futures_join(tasks: impl Iterator<Item = tokio::task::JoinHandle<(bool, Value)>>) -> Vec<(bool, Value)> {
+    let mut out = Vec::new();
+    for task in tasks.collect::<Vec<_>>() {
+        out.push(task.await.unwrap());
+    }
+    out
+}
+
+payin_core::on_both_backends!(
+    embedded_and_remote_answer_alike,
+    concurrent_tool_calls_keep_the_gateways_invariants
+);
