@@ -158,7 +158,7 @@ fn print_banner(api: &str, key: &str, devnet: &Devnet, global: &Global) {
     ));
     out.push_str("Pay it on the chain (from another terminal):\n");
     out.push_str(&format!(
-        "  payin --database-url '{}' dev pay ORDER_ID [--amount 10.00] [--token USDT]\n\n",
+        "  payin --database-url '{}' dev pay ORDER_ID [--amount 10.00] [--token USDT] [--scenario partial|over|late]\n\n",
         redact(&global.database_url)
     ));
     out.push_str("Connect an AI assistant (MCP), over HTTP or stdio:\n");
