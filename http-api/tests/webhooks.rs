@@ -354,6 +354,27 @@ async fn delivers_the_stored_payload_signed_with_both_schemes(backend: Backend) 
         assert_eq!(d["attempts"][0]["httpStatus"], 200);
         assert!(d["attempts"][0]["durationMs"].is_u64());
         assert!(d["id"].as_str().unwrap().starts_with("dlv_"));
+
+        // The attempt lists the signature headers it was sent with: exactly what the receiver
+        // got, and with the event's stored body they verify against the secret.
+        let event_id = d["eventId"].as_str().unwrap();
+        let sent: Vec<(String, String)> = d["attempts"][0]["headers"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect();
+        assert_eq!(sent.len(), 4, "{sent:?}");
+        let received = got.iter().find(|r| r.event_id() == event_id).unwrap();
+        for (name, value) in &sent {
+            assert_eq!(received.header(&name.to_ascii_lowercase()), value, "{name}");
+        }
+        let payload = stored_payload(&app, event_id).await;
+        assert_eq!(
+            signature::verify(&secret, payload.as_bytes(), sent.clone(), now, 300).map(|s| s.len()),
+            Ok(2)
+        );
+        assert!(signature::verify("whsec_d3Jvbmc=", payload.as_bytes(), sent, now, 300).is_err());
     }
     assert_eq!(
         run(&app.engine).await,

@@ -210,7 +210,11 @@ pub struct ResendEventArgs {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VerifySignatureArgs {
     /// The raw request body exactly as received (a string; re-serialized JSON does not verify).
-    pub payload: String,
+    /// Give this or eventId.
+    pub payload: Option<String>,
+    /// Instead of payload: the event (evt_…) whose stored body PayIn sent, e.g. to check a
+    /// secret against the headers of a delivery attempt (list_webhook_deliveries shows them).
+    pub event_id: Option<String>,
     /// The request's headers by name, at least webhook-id, webhook-timestamp and
     /// webhook-signature, or X-PayIn-Signature. Names are case-insensitive.
     pub headers: std::collections::BTreeMap<String, String>,

@@ -455,15 +455,33 @@ impl PayinMcp {
             .await?)
     }
 
-    /// Check a received webhook: the raw body, its headers and the endpoint's secret. Says
-    /// which signature schemes verified, or exactly why the delivery does not verify (wrong
-    /// secret, re-serialized body, missing header, stale timestamp …).
+    /// Check a webhook against a secret: the raw body received (or the `eventId` whose stored
+    /// body was sent), its headers (as received, or an attempt's `headers` from
+    /// list_webhook_deliveries) and the endpoint's secret. Says which signature schemes
+    /// verified, or exactly why not (wrong secret, re-serialized body, missing header, stale
+    /// timestamp …).
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn verify_webhook_signature(
         &self,
         Parameters(args): Parameters<VerifySignatureArgs>,
     ) -> Result<Json<SignatureCheck>, ToolError> {
         let args = args?;
+        let payload = match (args.payload, args.event_id) {
+            (Some(payload), None) => payload,
+            (None, Some(event_id)) => self.gateway.get_event(&event_id).await?.payload(),
+            (Some(_), Some(_)) => {
+                return Err(ToolError::validation(
+                    "eventId",
+                    "give either payload or eventId, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(ToolError::validation(
+                    "payload",
+                    "payload is required (the raw body received), or eventId",
+                ));
+            }
+        };
         let tolerance = match args.tolerance_seconds {
             None => DEFAULT_TOLERANCE_SECS,
             Some(0) => i64::MAX / 2,
@@ -472,7 +490,7 @@ impl PayinMcp {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        let check = match signature::verify(&args.secret, args.payload.as_bytes(), &args.headers, now, tolerance) {
+        let check = match signature::verify(&args.secret, payload.as_bytes(), &args.headers, now, tolerance) {
             Ok(schemes) => SignatureCheck {
                 valid: true,
                 schemes: schemes

@@ -515,6 +515,17 @@ async def agent_flow(agent: Agent, c: Checks, receiver: Receiver, root_url: str)
     v = await agent.ok("verify_webhook_signature", {"payload": raw, "headers": headers, "secret": wrong})
     c.check(v.get("valid") is False, f"wrong secret: valid false (reason {v.get('reason')!r})", v)
 
+    # Without a receiver: the headers PayIn recorded for the attempt, the event's stored body.
+    sent = (delivery.get("attempts") or [{}])[-1].get("headers") or {}
+    c.check({k.lower(): v for k, v in sent.items()} == {k: lower[k] for k in
+             ("webhook-id", "webhook-timestamp", "webhook-signature", "x-payin-signature")},
+            "the delivery's attempt lists exactly the signature headers the receiver got", sent)
+    v = await agent.ok("verify_webhook_signature", {"eventId": delivery.get("eventId"), "headers": sent, "secret": secret})
+    c.check(v.get("valid") is True and set(v.get("schemes") or []) == {"standard-webhooks", "payin"},
+            "eventId + the attempt's headers verify against the secret (no receiver needed)", v)
+    v = await agent.ok("verify_webhook_signature", {"eventId": delivery.get("eventId"), "headers": sent, "secret": wrong})
+    c.check(v.get("valid") is False, "... and a wrong secret does not", v)
+
 
 # --------------------------------------------------------------------------------------------
 # (c) bad arguments
@@ -551,6 +562,13 @@ async def bad_arguments(agent: Agent, c: Checks) -> None:
     await agent.expect_error("resend_event", {"eventId": "evt_nope"}, code="NOT_FOUND")
     await agent.expect_error("verify_webhook_signature", {"payload": "{}", "headers": {}}, field="secret",
                              label="verify_webhook_signature without secret")
+    await agent.expect_error("verify_webhook_signature", {"headers": {}, "secret": "whsec_x"}, field="payload",
+                             label="verify_webhook_signature without payload or eventId")
+    await agent.expect_error("verify_webhook_signature", {"payload": "{}", "eventId": "evt_x", "headers": {},
+                                                          "secret": "whsec_x"}, field="eventId",
+                             label="verify_webhook_signature with both payload and eventId")
+    await agent.expect_error("verify_webhook_signature", {"eventId": "evt_nope", "headers": {}, "secret": "whsec_x"},
+                             code="NOT_FOUND", label="verify_webhook_signature of an unknown event")
 
     c.step("c) bad arguments: dev chain")
     await agent.expect_error("simulate_payment", {}, field="orderId")

@@ -193,6 +193,16 @@ pub trait Store: ChainStore + WebhookStore + Send + Sync + 'static {
     async fn complete_acknowledged_deposits(&self, now: Timestamp) -> Result<u64>;
 }
 
+/// An attempt's stored signature headers (a JSON object), if it was sent.
+fn attempt_headers(stored: Option<String>) -> Result<Option<std::collections::BTreeMap<String, String>>> {
+    stored
+        .map(|json| {
+            serde_json::from_str(&json)
+                .map_err(|e| crate::Error::Internal(format!("stored attempt headers are not JSON: {e}")))
+        })
+        .transpose()
+}
+
 /// Opens the store a database URL names: `sqlite://path` or `postgres://…`.
 pub async fn connect(url: &str) -> Result<Box<dyn Store>> {
     if url.starts_with("sqlite:") {

@@ -177,6 +177,7 @@ impl Dispatcher {
 /// One attempt: sign, POST, classify, record.
 async fn attempt(engine: Arc<Engine>, client: reqwest::Client, due: DueDelivery) -> Result<AttemptOutcome> {
     let started = Instant::now();
+    let mut headers = None;
     let sent = match SignatureHeaders::sign(
         &due.secret,
         &due.event_id,
@@ -191,6 +192,13 @@ async fn attempt(engine: Arc<Engine>, client: reqwest::Client, due: DueDelivery)
             for (name, value) in signed.pairs() {
                 request = request.header(name, value);
             }
+            headers = Some(
+                signed
+                    .pairs()
+                    .into_iter()
+                    .map(|(name, value)| (name.to_string(), value.to_string()))
+                    .collect(),
+            );
             request
                 .body(due.payload.clone())
                 .send()
@@ -226,6 +234,7 @@ async fn attempt(engine: Arc<Engine>, client: reqwest::Client, due: DueDelivery)
         error,
         duration_ms,
         next,
+        headers,
     };
     engine.store().record_attempt(&outcome).await?;
     Ok(outcome)

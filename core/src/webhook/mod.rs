@@ -7,6 +7,8 @@ pub mod dispatch;
 pub mod retry;
 pub mod signature;
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
@@ -204,6 +206,11 @@ pub struct DeliveryAttempt {
     /// Why there was no answer; both are null while the attempt is in flight.
     pub error: Option<String>,
     pub duration_ms: Option<u64>,
+    /// The signature headers sent (`webhook-id`, `webhook-timestamp`, `webhook-signature`,
+    /// `X-PayIn-Signature`). With the event's body they let you check a secret against a real
+    /// delivery (MCP `verify_webhook_signature` with `eventId`). Null until the attempt is sent.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub headers: Option<BTreeMap<String, String>>,
 }
 
 /// `POST /events/:id/resend`: the deliveries it queued.
@@ -284,6 +291,8 @@ pub struct AttemptOutcome {
     pub error: Option<String>,
     pub duration_ms: u64,
     pub next: NextStep,
+    /// The signature headers the request carried; `None` when it could not be signed.
+    pub headers: Option<BTreeMap<String, String>>,
 }
 
 impl AttemptOutcome {

@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "watch_since",
         include_str!("../../../migrations/postgres/0005_watch_since.sql"),
     ),
+    (
+        6,
+        "attempt_headers",
+        include_str!("../../../migrations/postgres/0006_attempt_headers.sql"),
+    ),
 ];
 
 /// The columns [`order_from_row`] reads, amounts as text.

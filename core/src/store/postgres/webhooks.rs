@@ -67,6 +67,7 @@ fn attempt_from_row(r: &PgRow) -> Result<DeliveryAttempt> {
         http_status: r.try_get::<Option<i32>, _>("http_status")?.map(|s| s as u16),
         error: r.try_get("error")?,
         duration_ms: r.try_get::<Option<i64>, _>("duration_ms")?.map(|d| d as u64),
+        headers: super::super::attempt_headers(r.try_get("headers")?)?,
     })
 }
 
@@ -314,7 +315,7 @@ impl WebhookStore for PgStore {
             disable_endpoint(&mut tx, &o.endpoint_id, GONE_REASON, o.finished_at, false).await?;
         }
         sqlx::query(
-            "UPDATE webhook_attempts SET http_status = $3, error = $4, duration_ms = $5
+            "UPDATE webhook_attempts SET http_status = $3, error = $4, duration_ms = $5, headers = $6
              WHERE delivery_id = $1 AND attempt = $2",
         )
         .bind(&o.delivery_id)
@@ -322,6 +323,11 @@ impl WebhookStore for PgStore {
         .bind(o.http_status.map(i32::from))
         .bind(&o.error)
         .bind(o.duration_ms as i64)
+        .bind(
+            o.headers
+                .as_ref()
+                .map(|h| serde_json::to_string(h).expect("headers serialize")),
+        )
         .execute(&mut *tx)
         .await?;
         // `attempts = $n` fences a worker whose lease was taken over; a delivery failed

@@ -56,6 +56,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "watch_since",
         include_str!("../../../migrations/sqlite/0005_watch_since.sql"),
     ),
+    (
+        6,
+        "attempt_headers",
+        include_str!("../../../migrations/sqlite/0006_attempt_headers.sql"),
+    ),
 ];
 
 pub struct SqliteStore {
