@@ -124,6 +124,13 @@ enum WebhooksCommand {
     List,
     /// Delete an endpoint by id (whe_…): nothing more is delivered to it.
     Remove { id: String },
+    /// Give an endpoint a new secret and print it (it is not shown again). The old secret keeps
+    /// signing beside it for --keep-previous-hours (default 24), while receivers switch.
+    Rotate {
+        id: String,
+        #[arg(long)]
+        keep_previous_hours: Option<u32>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -447,6 +454,22 @@ async fn webhooks(global: &Global, cmd: WebhooksCommand) -> anyhow::Result<()> {
         WebhooksCommand::Remove { id } => {
             engine.delete_webhook_endpoint(&id).await?;
             println!("removed {id}");
+        }
+        WebhooksCommand::Rotate {
+            id,
+            keep_previous_hours,
+        } => {
+            let rotated = engine
+                .rotate_webhook_secret(&id, payin_core::webhook::RotateSecretRequest { keep_previous_hours })
+                .await?;
+            println!("secret: {}", rotated.secret);
+            match rotated.previous_secret_expires_at {
+                Some(until) => eprintln!(
+                    "The previous secret signs deliveries too until {}; switch your receivers before then.",
+                    payin_core::time::format(&until)
+                ),
+                None => eprintln!("The previous secret no longer signs deliveries."),
+            }
         }
     }
     Ok(())

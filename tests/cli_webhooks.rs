@@ -160,6 +160,21 @@ fn webhooks_add_list_remove_and_serve_delivers_signed_events() {
     let exit = server.stop();
     assert!(exit.success(), "{exit:?}");
 
+    // A rotation prints only the new secret on stdout, and says how long the old one signs.
+    let out = run(&sb, &["webhooks", "rotate", &id, "--keep-previous-hours", "1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rotated = text(&out.stdout);
+    let new_secret = rotated.trim().strip_prefix("secret: ").unwrap();
+    assert!(new_secret.starts_with("whsec_") && new_secret != secret, "{rotated}");
+    assert!(
+        text(&out.stderr).contains("previous secret signs deliveries too until"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&sb, &["webhooks", "rotate", &id, "--keep-previous-hours", "500"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("keepPreviousHours"), "{}", text(&out.stderr));
+
     let out = run(&sb, &["webhooks", "remove", &id]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!text(&run(&sb, &["webhooks", "list"]).stdout).contains(&id));

@@ -22,8 +22,8 @@ use crate::page::Page;
 use crate::pool::{ImportAddressesRequest, ImportResult, PoolStatus};
 use crate::simulate::{MineBlocksRequest, MinedBlocks, SimulatePaymentRequest, SimulatedPayment};
 use crate::webhook::{
-    CreateWebhookRequest, CreatedWebhookEndpoint, Delivery, DeliveryListQuery, ResendRequest, Resent, WebhookEndpoint,
-    WebhookListQuery,
+    CreateWebhookRequest, CreatedWebhookEndpoint, Delivery, DeliveryListQuery, ResendRequest, Resent,
+    RotateSecretRequest, RotatedSecret, WebhookEndpoint, WebhookListQuery,
 };
 
 /// The operations of the REST API, as a trait. See the module documentation.
@@ -61,6 +61,8 @@ pub trait Gateway: Send + Sync {
     async fn list_webhook_endpoints(&self, q: &WebhookListQuery) -> Result<Page<WebhookEndpoint>>;
     async fn get_webhook_endpoint(&self, id: &str) -> Result<WebhookEndpoint>;
     async fn delete_webhook_endpoint(&self, id: &str) -> Result<WebhookEndpoint>;
+    /// The result carries the new signing secret, available only here.
+    async fn rotate_webhook_secret(&self, id: &str, req: RotateSecretRequest) -> Result<RotatedSecret>;
     async fn list_events(&self, q: &EventListQuery) -> Result<Page<Event>>;
     async fn get_event(&self, id: &str) -> Result<Event>;
     async fn list_webhook_deliveries(&self, q: &DeliveryListQuery) -> Result<Page<Delivery>>;
@@ -150,6 +152,10 @@ impl Gateway for Engine {
 
     async fn delete_webhook_endpoint(&self, id: &str) -> Result<WebhookEndpoint> {
         Engine::delete_webhook_endpoint(self, id).await
+    }
+
+    async fn rotate_webhook_secret(&self, id: &str, req: RotateSecretRequest) -> Result<RotatedSecret> {
+        Engine::rotate_webhook_secret(self, id, req).await
     }
 
     async fn list_events(&self, q: &EventListQuery) -> Result<Page<Event>> {

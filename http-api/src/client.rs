@@ -21,8 +21,8 @@ use payin_core::page::{Page, Pagination};
 use payin_core::pool::{ImportAddressesRequest, ImportResult, PoolStatus};
 use payin_core::simulate::{MineBlocksRequest, MinedBlocks, SimulatePaymentRequest, SimulatedPayment};
 use payin_core::webhook::{
-    CreateWebhookRequest, CreatedWebhookEndpoint, Delivery, DeliveryListQuery, ResendRequest, Resent, WebhookEndpoint,
-    WebhookListQuery,
+    CreateWebhookRequest, CreatedWebhookEndpoint, Delivery, DeliveryListQuery, ResendRequest, Resent,
+    RotateSecretRequest, RotatedSecret, WebhookEndpoint, WebhookListQuery,
 };
 use payin_core::{Error, Gateway, Result};
 use reqwest::{Method, RequestBuilder, Url};
@@ -292,6 +292,14 @@ impl Gateway for Client {
 
     async fn delete_webhook_endpoint(&self, id: &str) -> Result<WebhookEndpoint> {
         self.call(self.request(Method::DELETE, &["webhooks", id])).await
+    }
+
+    async fn rotate_webhook_secret(&self, id: &str, req: RotateSecretRequest) -> Result<RotatedSecret> {
+        self.call(
+            self.request(Method::POST, &["webhooks", id, "rotate-secret"])
+                .json(&req),
+        )
+        .await
     }
 
     async fn list_events(&self, q: &EventListQuery) -> Result<Page<Event>> {

@@ -71,6 +71,10 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/webhooks", post(routes::webhooks::create).get(routes::webhooks::list))
         .route("/webhooks/deliveries", get(routes::webhooks::list_deliveries))
         .route(
+            "/webhooks/{webhook_id}/rotate-secret",
+            post(routes::webhooks::rotate_secret),
+        )
+        .route(
             "/webhooks/{webhook_id}",
             get(routes::webhooks::get).delete(routes::webhooks::delete),
         )

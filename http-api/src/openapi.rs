@@ -103,7 +103,7 @@ impl Modify for Security {
         routes::pool::import, routes::pool::status,
         routes::events::list, routes::events::get, routes::webhooks::resend,
         routes::webhooks::create, routes::webhooks::list, routes::webhooks::get, routes::webhooks::delete,
-        routes::webhooks::list_deliveries,
+        routes::webhooks::list_deliveries, routes::webhooks::rotate_secret,
         routes::dev::simulate_payment, routes::dev::mine_blocks,
         routes::pay::page, routes::pay::status,
         routes::health::health,

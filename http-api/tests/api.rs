@@ -127,6 +127,7 @@ async fn openapi_document_covers_every_endpoint() {
         ("get", "/api/v1/webhooks/{webhookId}"),
         ("delete", "/api/v1/webhooks/{webhookId}"),
         ("get", "/api/v1/webhooks/deliveries"),
+        ("post", "/api/v1/webhooks/{webhookId}/rotate-secret"),
         ("post", "/api/v1/dev/simulate-payment"),
         ("post", "/api/v1/dev/mine-blocks"),
         ("get", "/pay/{orderId}"),

@@ -162,6 +162,17 @@ pub struct WebhookIdArgs {
     pub webhook_id: String,
 }
 
+/// `rotate_webhook_secret`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RotateSecretArgs {
+    /// The endpoint id (whe_…).
+    pub webhook_id: String,
+    /// How long the previous secret keeps signing next to the new one, 0 to 168 hours
+    /// (default 24).
+    pub keep_previous_hours: Option<u32>,
+}
+
 /// `get_event`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

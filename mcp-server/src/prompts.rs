@@ -196,7 +196,8 @@ impl PayinMcp {
              import_addresses → POST {api}/api/v1/addresses/import\n\
              - get_config → GET {api}/api/v1/config; set_config → PUT {api}/api/v1/config/{{key}} {{\"value\": …}}\n\
              - create_webhook_endpoint / list_webhook_endpoints / get_webhook_endpoint / delete_webhook_endpoint → \
-             POST / GET {api}/api/v1/webhooks, GET / DELETE {api}/api/v1/webhooks/{{webhookId}}\n\
+             POST / GET {api}/api/v1/webhooks, GET / DELETE {api}/api/v1/webhooks/{{webhookId}}; \
+             rotate_webhook_secret → POST {api}/api/v1/webhooks/{{webhookId}}/rotate-secret\n\
              - list_events → GET {api}/api/v1/events; get_event → GET {api}/api/v1/events/{{eventId}}; \
              list_webhook_deliveries → GET {api}/api/v1/webhooks/deliveries; \
              resend_event → POST {api}/api/v1/events/{{eventId}}/resend\n\

@@ -13,8 +13,8 @@ use payin_core::pool::{ImportAddressesRequest, ImportResult};
 use payin_core::simulate::{MineBlocksRequest, MinedBlocks, SimulatePaymentRequest, SimulatedPayment};
 use payin_core::webhook::signature::{self, DEFAULT_TOLERANCE_SECS};
 use payin_core::webhook::{
-    CreateWebhookRequest, CreatedWebhookEndpoint, DeliveryListQuery, ResendRequest, Resent, WebhookEndpoint,
-    WebhookListQuery,
+    CreateWebhookRequest, CreatedWebhookEndpoint, DeliveryListQuery, ResendRequest, Resent, RotateSecretRequest,
+    RotatedSecret, WebhookEndpoint, WebhookListQuery,
 };
 use payin_http::openapi::{
     ChainList, DeliveryList, DepositList, EventList, OrderList, PoolList, ReferenceList, WebhookList,
@@ -381,6 +381,31 @@ impl PayinMcp {
         out(self.gateway.delete_webhook_endpoint(&args?.webhook_id).await?)
     }
 
+    /// Give an endpoint a new signing secret (returned only here). The previous secret keeps
+    /// signing next to it for keepPreviousHours (default 24), so receivers switch without losing
+    /// a webhook.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    async fn rotate_webhook_secret(
+        &self,
+        Parameters(args): Parameters<RotateSecretArgs>,
+    ) -> Result<Json<Api<RotatedSecret>>, ToolError> {
+        let args = args?;
+        out(self
+            .gateway
+            .rotate_webhook_secret(
+                &args.webhook_id,
+                RotateSecretRequest {
+                    keep_previous_hours: args.keep_previous_hours,
+                },
+            )
+            .await?)
+    }
+
     /// List events (order.completed, deposit.confirmed …), newest first, optionally of one type.
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn list_events(
@@ -553,9 +578,9 @@ mod tests {
 
     use super::*;
 
-    /// The tool names of design §5 and the two reads it leaves out (`get_event`,
-    /// `get_webhook_endpoint`), so that every REST operation has its tool.
-    const DESIGN_TOOLS: [&str; 24] = [
+    /// The tool names of design §5, the two reads it leaves out (`get_event`,
+    /// `get_webhook_endpoint`) and `rotate_webhook_secret`: every REST operation has its tool.
+    const DESIGN_TOOLS: [&str; 25] = [
         "create_order",
         "get_order",
         "list_orders",
@@ -572,6 +597,7 @@ mod tests {
         "create_webhook_endpoint",
         "list_webhook_endpoints",
         "get_webhook_endpoint",
+        "rotate_webhook_secret",
         "delete_webhook_endpoint",
         "list_events",
         "get_event",

@@ -50,6 +50,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 EXPECTED_TOOLS = {
+    "rotate_webhook_secret",
     "get_event",
     "get_webhook_endpoint",
     "create_order",
@@ -300,8 +301,8 @@ async def discovery(agent: Agent, c: Checks, root_url: str) -> None:
     tools = {t.name: dump(t) for t in (await s.list_tools()).tools}
     names = set(tools)
     c.check(
-        names == EXPECTED_TOOLS and len(tools) == 24,
-        f"list_tools has exactly the 24 tools ({len(tools)} listed)",
+        names == EXPECTED_TOOLS and len(tools) == 25,
+        f"list_tools has exactly the 25 tools ({len(tools)} listed)",
         {"missing": sorted(EXPECTED_TOOLS - names), "unexpected": sorted(names - EXPECTED_TOOLS)},
     )
     bad_schema = [n for n, t in tools.items() if (t.get("inputSchema") or {}).get("type") != "object"]
@@ -525,6 +526,12 @@ async def agent_flow(agent: Agent, c: Checks, receiver: Receiver, root_url: str)
             "eventId + the attempt's headers verify against the secret (no receiver needed)", v)
     v = await agent.ok("verify_webhook_signature", {"eventId": delivery.get("eventId"), "headers": sent, "secret": wrong})
     c.check(v.get("valid") is False, "... and a wrong secret does not", v)
+
+    rotated = await agent.ok("rotate_webhook_secret", {"webhookId": endpoint_id, "keepPreviousHours": 1})
+    c.check(str(rotated.get("secret", "")).startswith("whsec_") and rotated.get("secret") != secret
+            and rotated.get("previousSecretExpiresAt"), "rotate_webhook_secret returns a new secret and the overlap", rotated)
+    await agent.expect_error("rotate_webhook_secret", {"webhookId": endpoint_id, "keepPreviousHours": 200},
+                             field="keepPreviousHours", label="rotate_webhook_secret beyond a week")
 
 
 # --------------------------------------------------------------------------------------------

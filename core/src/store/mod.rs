@@ -85,6 +85,14 @@ pub trait WebhookStore: Send + Sync {
     async fn get_webhook_endpoint(&self, id: &str) -> Result<Option<WebhookEndpoint>>;
     /// Endpoints not deleted, newest first.
     async fn list_webhook_endpoints(&self, page: crate::page::PageRequest) -> Result<Page<WebhookEndpoint>>;
+    /// Replaces the endpoint's secret; the old one is kept to sign until `previous_until`
+    /// (`None`: not kept). `None` when there is no such endpoint (or it was deleted).
+    async fn rotate_webhook_secret(
+        &self,
+        id: &str,
+        secret: &str,
+        previous_until: Option<Timestamp>,
+    ) -> Result<Option<WebhookEndpoint>>;
     /// Disables and hides an endpoint and fails its pending deliveries; `None` when there is
     /// no such endpoint (or it was deleted before).
     async fn delete_webhook_endpoint(&self, id: &str, now: Timestamp) -> Result<Option<WebhookEndpoint>>;

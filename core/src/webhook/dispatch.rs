@@ -178,8 +178,9 @@ impl Dispatcher {
 async fn attempt(engine: Arc<Engine>, client: reqwest::Client, due: DueDelivery) -> Result<AttemptOutcome> {
     let started = Instant::now();
     let mut headers = None;
-    let sent = match SignatureHeaders::sign(
+    let sent = match SignatureHeaders::sign_rotating(
         &due.secret,
+        due.previous_secret.as_deref(),
         &due.event_id,
         engine.now().timestamp(),
         due.payload.as_bytes(),

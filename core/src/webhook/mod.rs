@@ -111,6 +111,35 @@ pub struct CreateWebhookRequest {
     pub description: Option<String>,
 }
 
+/// The optional body of `POST /webhooks/:id/rotate-secret`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RotateSecretRequest {
+    /// How long the previous secret keeps signing deliveries next to the new one, 0 to 168
+    /// hours (default 24): time to switch every receiver without losing a webhook.
+    pub keep_previous_hours: Option<u32>,
+}
+
+/// A rotated endpoint: its new secret (shown only here) and until when the old one signs too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RotatedSecret {
+    #[serde(flatten)]
+    pub endpoint: WebhookEndpoint,
+    /// The new `whsec_…` secret. Store it now; it is not shown again.
+    pub secret: String,
+    /// Until when deliveries also carry a signature made with the previous secret (null: the
+    /// previous secret stopped signing at once).
+    #[serde(with = "serde_millis::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub previous_secret_expires_at: Option<Timestamp>,
+}
+
+/// Longest overlap of an old and a new secret.
+pub const MAX_KEEP_PREVIOUS_HOURS: u32 = 168;
+
 /// The optional body of `POST /events/:id/resend`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -267,6 +296,8 @@ pub struct DueDelivery {
     pub endpoint_id: String,
     pub url: String,
     pub secret: String,
+    /// The secret before the last rotation, while it still signs (see `rotate_webhook_secret`).
+    pub previous_secret: Option<String>,
 }
 
 /// What follows an attempt.
@@ -430,6 +461,33 @@ impl Engine {
             .get_webhook_endpoint(id)
             .await?
             .ok_or_else(|| endpoint_not_found(id))
+    }
+
+    /// Gives an endpoint a new secret. The previous one keeps signing deliveries next to it
+    /// (a second `webhook-signature` entry) for `keep_previous_hours` (default 24), so receivers
+    /// can switch without a failed delivery; `X-PayIn-Signature` uses the new secret at once.
+    pub async fn rotate_webhook_secret(&self, id: &str, req: RotateSecretRequest) -> Result<RotatedSecret> {
+        let hours = req.keep_previous_hours.unwrap_or(24);
+        if hours > MAX_KEEP_PREVIOUS_HOURS {
+            return Err(Error::validation(
+                "keepPreviousHours",
+                format!("keepPreviousHours must be between 0 and {MAX_KEEP_PREVIOUS_HOURS}"),
+            ));
+        }
+        let secret = signature::generate_secret();
+        let now = self.now();
+        let previous_until =
+            (hours > 0).then(|| crate::time::truncate_millis(now + chrono::Duration::hours(i64::from(hours))));
+        let endpoint = self
+            .store()
+            .rotate_webhook_secret(id, &secret, previous_until)
+            .await?
+            .ok_or_else(|| endpoint_not_found(id))?;
+        Ok(RotatedSecret {
+            endpoint,
+            secret,
+            previous_secret_expires_at: previous_until,
+        })
     }
 
     /// Removes an endpoint: nothing more is delivered to it and its pending deliveries fail.

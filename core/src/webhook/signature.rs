@@ -102,6 +102,24 @@ impl SignatureHeaders {
         })
     }
 
+    /// Signs with the current secret and, during a rotation, also with the previous one: a
+    /// second space-separated `webhook-signature` entry (Standard Webhooks verifiers accept any
+    /// one that matches). `X-PayIn-Signature` holds one value, the current secret's.
+    pub fn sign_rotating(
+        secret: &str,
+        previous: Option<&str>,
+        msg_id: &str,
+        timestamp: i64,
+        body: &[u8],
+    ) -> Result<Self, InvalidSecret> {
+        let mut headers = Self::sign(secret, msg_id, timestamp, body)?;
+        if let Some(previous) = previous {
+            let old = standard_signature(previous, msg_id, timestamp, body)?;
+            headers.webhook_signature = format!("{} {old}", headers.webhook_signature);
+        }
+        Ok(headers)
+    }
+
     /// (name, value) pairs, ready to put on a request.
     pub fn pairs(&self) -> [(&'static str, &str); 4] {
         [
@@ -231,6 +249,32 @@ pub fn verify<K: AsRef<str>, V: AsRef<str>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn during_a_rotation_either_secret_verifies_the_standard_scheme() {
+        let (new, old) = (generate_secret(), generate_secret());
+        let body = br#"{"id":"evt_1"}"#;
+        let h = SignatureHeaders::sign_rotating(&new, Some(&old), "evt_1", 1_700_000_000, body).unwrap();
+        assert_eq!(h.webhook_signature.split(' ').count(), 2);
+        let standard = |secret: &str| {
+            let pairs = [
+                (ID_HEADER, h.webhook_id.as_str()),
+                (TIMESTAMP_HEADER, h.webhook_timestamp.as_str()),
+                (SIGNATURE_HEADER, h.webhook_signature.as_str()),
+            ];
+            verify(secret, body, pairs, 1_700_000_000, 300)
+        };
+        assert_eq!(standard(&new), Ok(vec![Scheme::StandardWebhooks]));
+        assert_eq!(standard(&old), Ok(vec![Scheme::StandardWebhooks]));
+        assert!(standard(&generate_secret()).is_err());
+        // The seed scheme carries one signature: the new secret's.
+        assert_eq!(h.payin_signature, payin_signature(&new, body));
+        let unrotated = SignatureHeaders::sign_rotating(&new, None, "evt_1", 1_700_000_000, body).unwrap();
+        assert_eq!(
+            unrotated,
+            SignatureHeaders::sign(&new, "evt_1", 1_700_000_000, body).unwrap()
+        );
+    }
 
     // The test vector of the Standard Webhooks reference libraries (python/go/js `sign` tests);
     // checked against the `standardwebhooks` Python package 1.1.0.

@@ -3,8 +3,8 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use payin_core::webhook::{
-    CreateWebhookRequest, CreatedWebhookEndpoint, DeliveryListQuery, ResendRequest, Resent, WebhookEndpoint,
-    WebhookListQuery,
+    CreateWebhookRequest, CreatedWebhookEndpoint, DeliveryListQuery, ResendRequest, Resent, RotateSecretRequest,
+    RotatedSecret, WebhookEndpoint, WebhookListQuery,
 };
 use serde::de::DeserializeOwned;
 
@@ -72,6 +72,26 @@ pub async fn list_deliveries(
         "deliveries",
         s.engine.list_webhook_deliveries(&q).await?,
     )))
+}
+
+/// Give an endpoint a new signing secret (shown only in this answer). The previous secret
+/// keeps signing deliveries next to the new one, as a second `webhook-signature` entry, for
+/// `keepPreviousHours` (default 24): time to switch every receiver without losing a webhook.
+#[utoipa::path(post, path = "/api/v1/webhooks/{webhookId}/rotate-secret", tag = "webhooks",
+    params(("webhookId" = String, Path)),
+    request_body = Option<RotateSecretRequest>,
+    responses(
+        (status = 200, description = "The endpoint with its new secret", body = Envelope<RotatedSecret>),
+        (status = 400, description = "VALIDATION_ERROR naming keepPreviousHours", body = ApiError),
+        (status = 404, description = "NOT_FOUND", body = ApiError),
+    ))]
+pub async fn rotate_secret(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    OptionalJson(req): OptionalJson<RotateSecretRequest>,
+) -> Result<Response, ApiError> {
+    let rotated = s.engine.rotate_webhook_secret(&id, req.unwrap_or_default()).await?;
+    Ok(respond(StatusCode::OK, rotated, Some("Webhook secret rotated".into())))
 }
 
 /// Queue an event again: to every active endpoint subscribed to its type now, or with

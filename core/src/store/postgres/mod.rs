@@ -63,6 +63,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "attempt_headers",
         include_str!("../../../migrations/postgres/0006_attempt_headers.sql"),
     ),
+    (
+        7,
+        "secret_rotation",
+        include_str!("../../../migrations/postgres/0007_secret_rotation.sql"),
+    ),
 ];
 
 /// The columns [`order_from_row`] reads, amounts as text.

@@ -61,6 +61,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "attempt_headers",
         include_str!("../../../migrations/sqlite/0006_attempt_headers.sql"),
     ),
+    (
+        7,
+        "secret_rotation",
+        include_str!("../../../migrations/sqlite/0007_secret_rotation.sql"),
+    ),
 ];
 
 pub struct SqliteStore {

@@ -165,6 +165,27 @@ impl WebhookStore for SqliteStore {
         })
     }
 
+    async fn rotate_webhook_secret(
+        &self,
+        id: &str,
+        secret: &str,
+        previous_until: Option<Timestamp>,
+    ) -> Result<Option<WebhookEndpoint>> {
+        let row = sqlx::query(
+            "UPDATE webhook_endpoints
+             SET previous_secret = CASE WHEN $3 IS NULL THEN NULL ELSE secret END,
+                 previous_secret_expires_at = $3, secret = $2
+             WHERE id = $1 AND deleted_at IS NULL
+             RETURNING *",
+        )
+        .bind(id)
+        .bind(secret)
+        .bind(previous_until.as_ref().map(to_millis))
+        .fetch_optional(&self.writer)
+        .await?;
+        row.as_ref().map(endpoint_from_row).transpose()
+    }
+
     async fn delete_webhook_endpoint(&self, id: &str, now: Timestamp) -> Result<Option<WebhookEndpoint>> {
         let mut tx = self.begin().await?;
         let row = disable_endpoint(&mut tx, id, DELETED_REASON, now, true).await?;
@@ -301,7 +322,8 @@ impl WebhookStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         let rows = sqlx::query(
-            "SELECT d.id, d.attempts, d.event_id, ev.payload, d.endpoint_id, e.url, e.secret
+            "SELECT d.id, d.attempts, d.event_id, ev.payload, d.endpoint_id, e.url, e.secret,
+                    CASE WHEN e.previous_secret_expires_at > $2 THEN e.previous_secret END AS previous_secret
              FROM webhook_deliveries d
              JOIN events ev ON ev.id = d.event_id
              JOIN webhook_endpoints e ON e.id = d.endpoint_id
@@ -309,6 +331,7 @@ impl WebhookStore for SqliteStore {
              ORDER BY d.seq",
         )
         .bind(&claimed_json)
+        .bind(to_millis(&now))
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -322,6 +345,7 @@ impl WebhookStore for SqliteStore {
                     endpoint_id: r.try_get("endpoint_id")?,
                     url: r.try_get("url")?,
                     secret: r.try_get("secret")?,
+                    previous_secret: r.try_get("previous_secret")?,
                 })
             })
             .collect()

@@ -1,0 +1,5 @@
+-- Secret rotation: after a rotation the previous secret keeps signing deliveries (as a second
+-- `webhook-signature` entry) until `previous_secret_expires_at` (Unix milliseconds), so
+-- receivers can switch without losing a webhook.
+ALTER TABLE webhook_endpoints ADD COLUMN previous_secret TEXT;
+ALTER TABLE webhook_endpoints ADD COLUMN previous_secret_expires_at INTEGER;
