@@ -11,6 +11,7 @@
 //! - prompts (`prompts.rs`): step-by-step integration guides using this server's endpoints.
 
 mod args;
+mod completions;
 mod error;
 mod prompts;
 mod resources;
@@ -23,8 +24,9 @@ use payin_core::Gateway;
 use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{
-    Implementation, ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
+    CompleteRequestParams, CompleteResult, CompletionInfo, Implementation, ListResourceTemplatesResult,
+    ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
+    ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -108,6 +110,7 @@ impl ServerHandler for PayinMcp {
                 .enable_tools()
                 .enable_resources()
                 .enable_prompts()
+                .enable_completions()
                 .build(),
         )
         .with_server_info(Implementation::new("payin", env!("CARGO_PKG_VERSION")).with_title("PayIn"))
@@ -134,6 +137,17 @@ impl ServerHandler for PayinMcp {
             resource_templates: resources::templates(),
             ..Default::default()
         })
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        _: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        let mut values = completions::suggest(self.gateway.as_ref(), &request).await;
+        values.truncate(CompletionInfo::MAX_VALUES);
+        let completion = CompletionInfo::new(values).map_err(|e| ErrorData::internal_error(e, None))?;
+        Ok(CompleteResult::new(completion))
     }
 
     async fn read_resource(

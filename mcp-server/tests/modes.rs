@@ -224,6 +224,40 @@ async fn embedded_and_remote_answer_alike(backend: Backend) {
         assert_eq!(read["orderId"], order_id.as_str());
     }
 
+    // Completion offers live ids for the templates, and languages and frameworks for prompts.
+    for client in [&m.embedded, &m.remote] {
+        let ids = client
+            .complete_resource_argument("payin://orders/{orderId}", "orderId", "ord_", None)
+            .await
+            .unwrap();
+        assert!(ids.values.contains(&order_id), "{:?}", ids.values);
+        let refs = client
+            .complete_resource_argument(
+                "payin://deposits/references/{depositReference}",
+                "depositReference",
+                "user",
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(refs.values, ["user-1"]);
+        let languages = client
+            .complete_prompt_argument("integrate_checkout", "language", "py", None)
+            .await
+            .unwrap();
+        assert_eq!(languages.values, ["python"]);
+        let context = rmcp::model::CompletionContext::with_arguments([("language".into(), "python".into())].into());
+        let frameworks = client
+            .complete_prompt_argument("integrate_checkout", "framework", "", Some(context))
+            .await
+            .unwrap();
+        assert!(
+            frameworks.values.contains(&"fastapi".to_string()),
+            "{:?}",
+            frameworks.values
+        );
+    }
+
     // Without a dev chain, the dev tools say so in both modes.
     let (err, dev) = m.both("simulate_payment", json!({"orderId": order_id})).await;
     assert!(err);
