@@ -150,12 +150,11 @@ impl Network {
             )),
         }
     }
-}
 
-impl Network {
     /// Whether payments on this network are detected: the watcher scans EVM chains that have an
-    /// RPC URL, for the tokens whose contract is configured. An order or deposit address anywhere else could be paid and never see it, so
-    /// it is refused with a 400 (`INVALID_CHAIN`) saying what to configure.
+    /// RPC URL, for the tokens whose contract is configured (`Watcher::new` applies this rule).
+    /// An order or deposit address anywhere else could be paid and never see it, so it is
+    /// refused with a 400 (`INVALID_CHAIN`) saying what to configure.
     pub fn check_watched(&self, field: &str) -> Result<(), Error> {
         if self.protocol != Protocol::Evm {
             return Err(Error::invalid(

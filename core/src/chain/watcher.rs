@@ -15,7 +15,7 @@ use chrono::Duration as ChronoDuration;
 use serde::Serialize;
 
 use crate::amount::Amount;
-use crate::chain::{Currency, Network, Protocol};
+use crate::chain::{Currency, Network};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::settle::{Confirmation, ObservedTransfer, Scan};
@@ -160,9 +160,10 @@ fn rpc_err(e: impl std::fmt::Display) -> Error {
 }
 
 impl Watcher {
-    /// A watcher for `network`, or `None` when it has no RPC URL or no configured token.
+    /// A watcher for `network`, or `None` when the network is not watched (see
+    /// [`Network::check_watched`]: the same rule decides which orders are accepted).
     pub fn new(engine: Arc<Engine>, network: Network, options: WatcherOptions) -> Result<Option<Watcher>> {
-        if network.protocol != Protocol::Evm {
+        if network.check_watched("chainId").is_err() {
             return Ok(None);
         }
         let tokens: HashMap<Address, (Currency, u8)> = network
@@ -186,9 +187,6 @@ impl Watcher {
                     .erased())
             })
             .collect::<Result<Vec<_>>>()?;
-        if tokens.is_empty() || providers.is_empty() {
-            return Ok(None);
-        }
         Ok(Some(Watcher {
             engine,
             range: options.max_range,
