@@ -126,7 +126,7 @@ pub struct MinedBlocks {
 }
 
 /// Checks the request's shape; the order itself is looked up by the caller.
-pub(crate) fn parse_request(req: &SimulatePaymentRequest) -> Result<(Payee, Option<Amount>, Option<Currency>)> {
+pub(crate) fn parse_request(req: &SimulatePaymentRequest) -> Result<(Payee, Option<Currency>)> {
     let scenario = req
         .scenario
         .as_deref()
@@ -142,7 +142,7 @@ pub(crate) fn parse_request(req: &SimulatePaymentRequest) -> Result<(Payee, Opti
         .as_deref()
         .map(|c| Currency::parse("currency", &c.to_ascii_uppercase()))
         .transpose()?;
-    let shape = match (&req.order_id, &req.address) {
+    let payee = match (&req.order_id, &req.address) {
         (Some(_), Some(_)) => {
             return Err(Error::validation("address", "give either orderId or address, not both"));
         }
@@ -152,7 +152,11 @@ pub(crate) fn parse_request(req: &SimulatePaymentRequest) -> Result<(Payee, Opti
                 "orderId is required (or address, to pay a deposit address)",
             ));
         }
-        (Some(id), None) => Payee::Order(id.clone(), scenario.unwrap_or_default()),
+        (Some(id), None) => Payee::Order {
+            order_id: id.clone(),
+            scenario: scenario.unwrap_or_default(),
+            amount,
+        },
         (None, Some(address)) => {
             if scenario.is_some_and(|s| s != PaymentScenario::Exact) {
                 return Err(Error::validation(
@@ -160,25 +164,33 @@ pub(crate) fn parse_request(req: &SimulatePaymentRequest) -> Result<(Payee, Opti
                     "scenario applies to orders; to pay an address give the amount",
                 ));
             }
-            if amount.is_none() {
+            let Some(amount) = amount else {
                 return Err(Error::invalid(
                     crate::error::InvalidCode::Amount,
                     "amount",
                     "amount is required when paying an address",
                 ));
-            }
+            };
             let address = normalize_address(Protocol::Evm, address)
                 .map_err(|e| Error::validation("address", format!("address: {e}")))?;
-            Payee::Address(address)
+            Payee::Address { address, amount }
         }
     };
-    Ok((shape, amount, currency))
+    Ok((payee, currency))
 }
 
-/// Whom a simulated payment pays.
+/// Whom a simulated payment pays, and how much when the request says so.
 pub(crate) enum Payee {
-    Order(String, PaymentScenario),
-    Address(String),
+    /// The order's address; `amount` overrides what the scenario would send.
+    Order {
+        order_id: String,
+        scenario: PaymentScenario,
+        amount: Option<Amount>,
+    },
+    Address {
+        address: String,
+        amount: Amount,
+    },
 }
 
 /// The amount a scenario sends, in base units of a token with `decimals` places.
@@ -242,36 +254,43 @@ impl Engine {
     /// amount, unless one is given) or to any address. Waits until it is mined; the watcher
     /// then finds it like any other transfer.
     pub async fn simulate_payment(&self, req: SimulatePaymentRequest) -> Result<SimulatedPayment> {
-        let (payee, amount, currency) = parse_request(&req)?;
-        let order = match &payee {
-            Payee::Order(order_id, _) => Some(self.get_order(order_id).await?),
-            Payee::Address(_) => None,
+        let (payee, currency) = parse_request(&req)?;
+        // The order (with its scenario), or the address and amount to pay.
+        let (order, to, amount) = match payee {
+            Payee::Order {
+                order_id,
+                scenario,
+                amount,
+            } => {
+                let order = self.get_order(&order_id).await?;
+                if order.chain_id != DEV_CHAIN_ID {
+                    return Err(Error::validation(
+                        "orderId",
+                        format!(
+                            "order {} is on chain '{}'; payments can only be simulated on chain '{DEV_CHAIN_ID}'",
+                            order.order_id, order.chain_id
+                        ),
+                    ));
+                }
+                let to = order.address.clone();
+                (Some((order, scenario)), to, amount)
+            }
+            Payee::Address { address, amount } => (None, address, Some(amount)),
         };
-        if let Some(order) = &order
-            && order.chain_id != DEV_CHAIN_ID
-        {
-            return Err(Error::validation(
-                "orderId",
-                format!(
-                    "order {} is on chain '{}'; payments can only be simulated on chain '{DEV_CHAIN_ID}'",
-                    order.order_id, order.chain_id
-                ),
-            ));
-        }
         let network = self.current_dev_network().await?;
         let (chain, network) = connect(network.as_ref())?;
         let currency = currency
-            .or(order.as_ref().map(|o| o.currency))
+            .or(order.as_ref().map(|(o, _)| o.currency))
             .unwrap_or(Currency::Usdt);
         let (contract, decimals) = token_contract(network, currency)?;
-        let units = match (&amount, &order, &payee) {
-            (Some(amount), _, _) => {
+        let units = match (amount, &order) {
+            (Some(amount), _) => {
                 amount.check_precision("amount", decimals, currency.as_str())?;
                 amount
                     .to_base_units(decimals)
                     .ok_or_else(|| Error::validation("amount", "amount does not fit in a uint256"))?
             }
-            (None, Some(order), Payee::Order(_, scenario)) => {
+            (None, Some((order, scenario))) => {
                 let order_units = order.amount.to_base_units(decimals).ok_or_else(|| {
                     Error::validation(
                         "currency",
@@ -283,20 +302,15 @@ impl Engine {
                 })?;
                 scenario_units(*scenario, order_units)?
             }
-            _ => unreachable!("parse_request requires an amount without an order"),
+            (None, None) => unreachable!("an address payee always has its amount"),
         };
         let sent_amount = Amount::from_base_units(units, decimals)
             .ok_or_else(|| Error::validation("amount", "amount is too large"))?;
-        let (to, scenario) = match (&payee, &order) {
-            (Payee::Order(_, scenario), Some(order)) => (order.address.clone(), Some(*scenario)),
-            (Payee::Address(address), _) => (address.clone(), None),
-            _ => unreachable!("an order payee has its order"),
-        };
         let recipient: Address = to
             .parse()
             .map_err(|_| Error::Internal(format!("address {to:?} is not an EVM address")))?;
 
-        if let (Some(PaymentScenario::Late), Some(order)) = (scenario, &order) {
+        if let Some((order, PaymentScenario::Late)) = &order {
             // Mined one second after the grace period ends, whatever the wall clock says.
             let latest = chain.latest_block_time().await.map_err(rpc_failed)?;
             let at = (order.grace_ends_at().timestamp() + 1).max(latest as i64 + 1);
@@ -304,8 +318,9 @@ impl Engine {
         }
         let sent = chain.transfer(contract, recipient, units).await.map_err(rpc_failed)?;
         let block_time = chain.block_time(sent.block_number).await.map_err(rpc_failed)?;
+        let scenario = order.as_ref().map(|(_, s)| *s);
         Ok(SimulatedPayment {
-            order_id: order.map(|o| o.order_id),
+            order_id: order.map(|(o, _)| o.order_id),
             scenario,
             chain_id: DEV_CHAIN_ID.to_string(),
             from: chain.payer().to_checksum(None),
