@@ -112,28 +112,20 @@ pub async fn read(gateway: &dyn Gateway, uri: &str) -> Result<ReadResourceResult
 /// The one percent-decoded path segment after `prefix`, if the URI is `prefix` + segment.
 fn segment(uri: &str, prefix: &str) -> Option<String> {
     let rest = uri.strip_prefix(prefix)?;
-    if rest.is_empty() || rest.contains('/') {
+    if rest.is_empty() || rest.contains('/') || !valid_escapes(rest) {
         return None;
     }
-    let decoded = percent_decode(rest)?;
-    Some(decoded)
+    percent_encoding::percent_decode_str(rest)
+        .decode_utf8()
+        .ok()
+        .map(Into::into)
 }
 
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+/// Every `%` starts a two-digit hex escape (the decoder passes malformed ones through as is).
+fn valid_escapes(s: &str) -> bool {
+    s.split('%')
+        .skip(1)
+        .all(|part| part.len() >= 2 && part.as_bytes()[..2].iter().all(u8::is_ascii_hexdigit))
 }
 
 #[cfg(test)]
