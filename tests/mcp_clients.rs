@@ -7,47 +7,18 @@
 //!
 //! Plus the HTTP endpoint's door: `/mcp` takes the same API key as the REST API.
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 mod support;
 
-use support::{BIN, anvil_installed, installed};
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Runs one client program to completion; its output is shown when it fails.
-fn run_client(program: &str, script: &str, extra: &[&str]) {
-    let out = Command::new(program)
-        .arg(repo().join(script))
-        .args(["--payin", BIN])
-        .args(extra)
-        .current_dir(repo())
-        .env_remove("PAYIN_CONFIG")
-        .env_remove("PAYIN_LISTEN")
-        .env_remove("PAYIN_DATABASE_URL")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap_or_else(|e| panic!("running {program} {script}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "{script} {extra:?} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-        out.status
-    );
-    println!("{stdout}");
-}
+use support::{anvil_installed, installed, run_test_program};
 
 #[test]
 fn python_sdk_over_stdio_runs_an_agent_session_against_the_embedded_engine() {
     if !anvil_installed() || !installed("python3", &["-c", "import mcp"], "the Python MCP SDK") {
         return;
     }
-    run_client("python3", "tests/mcp/agent.py", &["--transport", "stdio"]);
+    run_test_program("python3", "tests/mcp/agent.py", &["--transport", "stdio"]);
 }
 
 #[test]
@@ -55,7 +26,7 @@ fn python_sdk_over_streamable_http_runs_an_agent_session_against_payin_serve() {
     if !anvil_installed() || !installed("python3", &["-c", "import mcp"], "the Python MCP SDK") {
         return;
     }
-    run_client("python3", "tests/mcp/agent.py", &["--transport", "http"]);
+    run_test_program("python3", "tests/mcp/agent.py", &["--transport", "http"]);
 }
 
 #[test]
@@ -69,7 +40,7 @@ fn typescript_sdk_over_stdio_drives_a_remote_deployment() {
     {
         return;
     }
-    run_client("node", "tests/mcp/client.mjs", &[]);
+    run_test_program("node", "tests/mcp/client.mjs", &[]);
 }
 
 #[tokio::test]

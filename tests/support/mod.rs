@@ -172,6 +172,31 @@ impl Drop for DevServer {
     }
 }
 
+/// Runs a test program of the repository (`program script --payin BIN extra…`, e.g. a client
+/// SDK's script) to completion and fails with its output unless it exits 0.
+pub fn run_test_program(program: &str, script: &str, extra: &[&str]) {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(program)
+        .arg(repo.join(script))
+        .args(["--payin", BIN])
+        .args(extra)
+        .current_dir(repo)
+        .env_remove("PAYIN_CONFIG")
+        .env_remove("PAYIN_LISTEN")
+        .env_remove("PAYIN_DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap_or_else(|e| panic!("running {program} {script}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{script} {extra:?} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        out.status
+    );
+    println!("{stdout}");
+}
+
 /// Whether `program probe…` succeeds, i.e. `what` is installed.
 pub fn installed(program: &str, probe: &[&str], what: &str) -> bool {
     let ok = Command::new(program)
