@@ -10,18 +10,16 @@
 // Security Policy: any violation (or script error) in the console fails the test.
 // Exits 0 when everything passed.
 
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-const ANVIL = process.env.PAYIN_ANVIL
-  || fileURLToPath(new URL('../../node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil', import.meta.url));
+import { startSandbox } from '../support/sandbox.mjs';
+
 const args = process.argv.slice(2);
 const arg = (name, fallback) => {
   const i = args.indexOf(name);
@@ -46,40 +44,6 @@ function check(cond, what, detail) {
   console.log(`  ok   ${what}`);
 }
 
-/** `payin dev` on a fresh database; resolves to {root, key, stop}. */
-function startSandbox() {
-  const dir = mkdtempSync(join(tmpdir(), 'payin-pay-page-'));
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PAYIN_') && k !== 'RUST_LOG'));
-  const child = spawn(PAYIN, ['--database-url', `sqlite://${join(dir, 'payin.db')}`, 'dev', '--listen', '127.0.0.1:0'], {
-    env: { ...env, PAYIN_ANVIL: ANVIL, PAYIN_TICK_MS: '100' },
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  return new Promise((resolve, reject) => {
-    let root = null;
-    let key = null;
-    const timer = setTimeout(() => reject(new Error('payin dev printed no API URL/key in 60 s')), 60_000);
-    child.on('exit', (code) => reject(new Error(`payin dev exited (${code}) before its banner`)));
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const url = line.match(/^\s*API URL:\s+(\S+)/);
-      if (url) root = url[1].replace(/\/api\/v1$/, '');
-      const k = line.match(/^\s*API key:\s+(\S+)/);
-      if (k) key = k[1];
-      if (root && key) {
-        clearTimeout(timer);
-        resolve({
-          root,
-          key,
-          stop: () => new Promise((done) => {
-            child.removeAllListeners('exit');
-            child.on('exit', () => { rmSync(dir, { recursive: true, force: true }); done(); });
-            child.kill('SIGTERM');
-          }),
-        });
-      }
-    });
-  });
-}
-
 /** The shop the payer returns to: records every request it gets. */
 function startShop() {
   const visits = [];
@@ -94,9 +58,9 @@ function startShop() {
 }
 
 async function api(sandbox, method, path, body) {
-  const resp = await fetch(`${sandbox.root}/api/v1${path}`, {
+  const resp = await fetch(`${sandbox.rootUrl}/api/v1${path}`, {
     method,
-    headers: { authorization: `Bearer ${sandbox.key}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${sandbox.apiKey}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const json = await resp.json();
@@ -105,7 +69,8 @@ async function api(sandbox, method, path, body) {
 }
 
 async function main() {
-  const sandbox = await startSandbox();
+  const dir = mkdtempSync(join(tmpdir(), 'payin-pay-page-'));
+  const sandbox = await startSandbox(PAYIN, dir);
   const shop = await startShop();
   const browser = await chromium.launch({
     executablePath: chromiumPath(),
@@ -154,13 +119,14 @@ async function main() {
 
     check(problems.length === 0, 'no console errors or CSP violations on the way', problems);
 
-    const missing = await page.goto(`${sandbox.root}/pay/ord_doesnotexist`);
+    const missing = await page.goto(`${sandbox.rootUrl}/pay/ord_doesnotexist`);
     check(missing.status() === 404 && (await page.textContent('h1')) === 'Payment not found',
       'an unknown payment link is a "Payment not found" page (404)');
   } finally {
     await browser.close();
     shop.close();
     await sandbox.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
