@@ -4,6 +4,7 @@
 #
 #   scripts/bench.sh [sqlite|postgres ...]      (default: both)
 #   BENCH_SECONDS=10 BENCH_CONCURRENCY=64 BENCH_RATE=500 scripts/bench.sh
+#   PAYIN_BIN=/path/to/other/payin scripts/bench.sh   (benchmark another build, e.g. a baseline)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,9 +17,9 @@ PORT="${BENCH_PORT:-18181}"
 backends=("$@")
 [ ${#backends[@]} -gt 0 ] || backends=(sqlite postgres)
 
-cargo build --release --locked --bin payin
+if [ -z "${PAYIN_BIN:-}" ]; then cargo build --release --locked --bin payin; fi
 cargo bench --locked -p payin-http --bench loadgen --no-run 2>/dev/null
-BIN=target/release/payin
+BIN="${PAYIN_BIN:-target/release/payin}"
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 loadgen() { cargo bench -q --locked -p payin-http --bench loadgen -- "$@"; }
@@ -29,7 +30,7 @@ awk -v n="$ADDRESSES" 'BEGIN { for (i = 1; i <= n; i++) printf "0x%040x\n", i }'
 printf '[chains.ethereum]\nrpc_urls = ["http://127.0.0.1:9"]\n' > "$work/payin.toml"
 export PAYIN_CONFIG="$work/payin.toml"
 
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD)"
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%Y-%m-%dT%H:%MZ); binary $BIN (tree at commit $(git rev-parse --short HEAD))"
 for backend in "${backends[@]}"; do
     case "$backend" in
         sqlite) db="sqlite://$work/bench.db" ;;
