@@ -231,7 +231,7 @@ struct Workers {
 impl Workers {
     fn spawn(engine: &Arc<Engine>, tick: Duration) -> anyhow::Result<Workers> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let mut tasks = engine.spawn_watchers(stop_rx.clone())?;
+        let mut tasks = payin_core::chain::watcher::spawn_watchers(engine, stop_rx.clone())?;
         let dispatcher = Dispatcher::new(
             engine.clone(),
             DispatcherOptions {

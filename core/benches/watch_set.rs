@@ -4,13 +4,14 @@
 //! 2,000,000). Prints RSS growth for the set and nanoseconds per log for
 //! `LogMatcher::decode`, with 1% of logs addressed to a watched address.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Instant;
 
 use alloy::primitives::{Address, B256, Bytes, Log as PrimitiveLog, LogData, U256};
 use alloy::rpc::types::Log;
 use payin_core::chain::Currency;
-use payin_core::chain::watcher::{LogMatcher, TRANSFER_TOPIC};
+use payin_core::chain::evm::{LogMatcher, TRANSFER_TOPIC};
+use payin_core::chain::source::WatchSet;
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -34,7 +35,7 @@ fn main() {
 
     let before = rss_kib();
     let started = Instant::now();
-    let watched: HashSet<Address> = (0..n).map(address).collect();
+    let watched: WatchSet = (0..n).map(address).collect();
     let built = started.elapsed();
     let after = rss_kib();
     println!(

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::apikey::{self, ApiKey, NewApiKey};
-use crate::chain::watcher::ChainStatus;
 use crate::chain::{
-    ChainOverride, ChainRegistry, Currency, Protocol, RecordedChain, layer_overrides, normalize_address,
+    ChainOverride, ChainRegistry, ChainStatus, ChainStatusBoard, Currency, Protocol, RecordedChain, layer_overrides,
+    normalize_address,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, FileConfig, MAX_GRACE_MINUTES, MAX_WINDOW_MINUTES, Settings};
@@ -55,7 +55,7 @@ pub struct Engine {
     store: Box<dyn Store>,
     /// Signalled when this process wrote events, so webhook delivery need not wait for a poll.
     events: tokio::sync::Notify,
-    chain_status: RwLock<std::collections::BTreeMap<String, ChainStatus>>,
+    chain_status: ChainStatusBoard,
     chains: ChainRegistry,
     /// The config file's `[chains]`, kept to rebuild the registry after [`Engine::record_chain`].
     config_chains: BTreeMap<String, ChainOverride>,
@@ -180,7 +180,7 @@ impl Engine {
         let engine = Engine {
             store,
             events: tokio::sync::Notify::new(),
-            chain_status: RwLock::default(),
+            chain_status: ChainStatusBoard::default(),
             chains,
             config_chains: options.config.chains,
             clock: options.clock,
@@ -253,20 +253,9 @@ impl Engine {
         &*self.store
     }
 
-    /// Records a watcher's progress for `/health`.
-    pub fn set_chain_status(&self, status: ChainStatus) {
-        let mut map = self.chain_status.write().unwrap_or_else(|e| e.into_inner());
-        map.insert(status.chain_id.clone(), status);
-    }
-
-    /// Records a watcher's last failure for `/health`.
-    pub fn set_chain_error(&self, chain_id: &str, error: String) {
-        let mut map = self.chain_status.write().unwrap_or_else(|e| e.into_inner());
-        let entry = map.entry(chain_id.to_string()).or_insert_with(|| ChainStatus {
-            chain_id: chain_id.to_string(),
-            ..ChainStatus::default()
-        });
-        entry.last_error = Some(error);
+    /// Each watched chain's progress, written by its scanner, shown by `/health`.
+    pub fn chain_status(&self) -> &ChainStatusBoard {
+        &self.chain_status
     }
 
     // ---- settings --------------------------------------------------------------------
@@ -655,13 +644,7 @@ impl Engine {
                 backend: self.store.backend(),
                 status: if ok { "ok" } else { "error" },
             },
-            chains: self
-                .chain_status
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .values()
-                .cloned()
-                .collect(),
+            chains: self.chain_status.snapshot(),
         }
     }
 

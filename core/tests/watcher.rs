@@ -6,7 +6,7 @@ use std::sync::Arc;
 use alloy::primitives::Address;
 use alloy::providers::Provider;
 use chrono::{Duration, Utc};
-use payin_core::chain::watcher::{Watcher, WatcherOptions};
+use payin_core::chain::scanner::{ScanOptions, Scanner};
 use payin_core::chain::{ChainOverride, Currency};
 use payin_core::clock::ManualClock;
 use payin_core::devnet::Devnet;
@@ -21,7 +21,7 @@ struct Ctx {
     engine: Arc<Engine>,
     clock: Arc<ManualClock>,
     chains: Vec<Devnet>,
-    watchers: Vec<Watcher>,
+    watchers: Vec<Scanner>,
     _db: TestDb,
 }
 
@@ -67,9 +67,9 @@ async fn setup(backend: Backend, n: usize, confirmations: u32) -> Option<Ctx> {
             format!("local-{}", i + 1)
         };
         let network = engine.chains().get(&id).unwrap().clone();
-        let mut opts = WatcherOptions::for_network(&network);
+        let mut opts = ScanOptions::for_network(&network);
         opts.start_block = Some(0);
-        watchers.push(Watcher::new(engine.clone(), network, opts).unwrap().expect("watchable"));
+        watchers.push(Scanner::new(engine.clone(), network, opts).unwrap().expect("watchable"));
     }
     Some(Ctx {
         engine,
@@ -348,9 +348,9 @@ async fn restart_resumes_without_missing_or_double_counting(backend: Backend) {
     // A new watcher (a restarted process) on the same database picks up at the cursor; a
     // rescan of already-recorded blocks changes nothing.
     let network = ctx.engine.chains().get("local").unwrap().clone();
-    let mut opts = WatcherOptions::for_network(&network);
+    let mut opts = ScanOptions::for_network(&network);
     opts.start_block = Some(0);
-    ctx.watchers = vec![Watcher::new(ctx.engine.clone(), network, opts).unwrap().unwrap()];
+    ctx.watchers = vec![Scanner::new(ctx.engine.clone(), network, opts).unwrap().unwrap()];
     ctx.sync().await;
     ctx.engine
         .chain_store()

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use payin_core::chain::Currency;
-use payin_core::chain::watcher::{Watcher, WatcherOptions};
+use payin_core::chain::scanner::{ScanOptions, Scanner};
 use payin_core::clock::SystemClock;
 use payin_core::deposit::BindProtocolRequest;
 use payin_core::pool::ImportAddressesRequest;
@@ -100,7 +100,7 @@ async fn main() {
     let usdt = chain.token(Currency::Usdt).clone();
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let watchers = engine.spawn_watchers(stopped.clone()).unwrap();
+    let watchers = payin_core::chain::watcher::spawn_watchers(&engine, stopped.clone()).unwrap();
     let dispatcher = Arc::new(Dispatcher::new(engine.clone(), DispatcherOptions::default()).unwrap());
     tokio::spawn(dispatcher.clone().run(stopped.clone()));
 
@@ -146,10 +146,10 @@ async fn main() {
             .unwrap();
     }
     let network = engine.chains().get("local").unwrap().clone();
-    let mut watcher = Watcher::new(
+    let mut watcher = Scanner::new(
         engine.clone(),
         network,
-        WatcherOptions::for_network(engine.chains().get("local").unwrap()),
+        ScanOptions::for_network(engine.chains().get("local").unwrap()),
     )
     .unwrap()
     .unwrap();

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use payin_core::chain::Currency;
-use payin_core::chain::watcher::{Watcher, WatcherOptions};
+use payin_core::chain::scanner::{ScanOptions, Scanner};
 use payin_core::order::{CreateOrderRequest, OrderStatus};
 use payin_core::pool::ImportAddressesRequest;
 use payin_core::testing::{Backend, evm_addresses, fresh_database};
@@ -106,9 +106,9 @@ async fn refused_ranges_shrink_and_no_payment_is_missed() {
     chain.mine(3).await.unwrap();
 
     let network = engine.chains().get("local").unwrap().clone();
-    let mut watcher_options = WatcherOptions::for_network(&network);
+    let mut watcher_options = ScanOptions::for_network(&network);
     watcher_options.start_block = Some(0);
-    let mut watcher = Watcher::new(engine.clone(), network, watcher_options).unwrap().unwrap();
+    let mut watcher = Scanner::new(engine.clone(), network, watcher_options).unwrap().unwrap();
     for _ in 0..200 {
         if watcher.pass().await.unwrap().caught_up {
             break;

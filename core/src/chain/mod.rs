@@ -2,7 +2,11 @@
 
 mod address;
 mod defaults;
+pub mod evm;
 mod recorded;
+pub mod scanner;
+pub mod source;
+pub mod status;
 pub mod watcher;
 
 use std::collections::BTreeMap;
@@ -12,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use address::normalize_address;
 pub use recorded::{RECORDABLE_CHAINS, RecordedChain, RecordedToken, layer_overrides};
+pub use status::{ChainStatus, ChainStatusBoard};
 
 use crate::error::{Error, InvalidCode};
 
@@ -152,7 +157,7 @@ impl Network {
     }
 
     /// Whether payments on this network are detected: the watcher scans EVM chains that have an
-    /// RPC URL, for the tokens whose contract is configured (`Watcher::new` applies this rule).
+    /// RPC URL, for the tokens whose contract is configured (`source::for_network` applies this rule).
     /// An order or deposit address anywhere else could be paid and never see it, so it is
     /// refused with a 400 (`INVALID_CHAIN`) saying what to configure.
     pub fn check_watched(&self, field: &str) -> Result<(), Error> {

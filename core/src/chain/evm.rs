@@ -1,0 +1,212 @@
+//! The EVM [`ChainSource`]: one `eth_getLogs` per block range, filtered by the chain's token
+//! contracts and the ERC-20 `Transfer` topic, matched locally against the watched addresses.
+//! Several RPC URLs are tried in turn.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use alloy::primitives::{Address, B256, U256, b256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::{BlockNumberOrTag, Filter, Log};
+use async_trait::async_trait;
+
+use super::source::{ChainSource, RangeError, RangeScan, WatchSet};
+use super::{Currency, Network};
+use crate::amount::Amount;
+use crate::error::{Error, Result};
+use crate::settle::ObservedTransfer;
+use crate::time::{Timestamp, from_millis};
+
+/// `keccak256("Transfer(address,address,uint256)")`.
+pub const TRANSFER_TOPIC: B256 = b256!("ddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef");
+
+/// Turns `Transfer` logs into observed transfers: known token, watched recipient, exact amount.
+/// The per-log work of a scan: O(1) in the number of watched addresses.
+#[derive(Debug, Clone)]
+pub struct LogMatcher {
+    chain_id: String,
+    tokens: HashMap<Address, (Currency, u8)>,
+}
+
+impl LogMatcher {
+    pub fn new(chain_id: &str, tokens: HashMap<Address, (Currency, u8)>) -> Self {
+        LogMatcher {
+            chain_id: chain_id.to_string(),
+            tokens,
+        }
+    }
+
+    /// The token contracts to filter `eth_getLogs` by.
+    pub fn contracts(&self) -> Vec<Address> {
+        self.tokens.keys().copied().collect()
+    }
+
+    /// A `Transfer` log to a watched address, as an observed transfer (its block time is
+    /// filled in by the caller).
+    pub fn decode(&self, log: &Log, watched: &WatchSet) -> Option<ObservedTransfer> {
+        let topics = log.topics();
+        if topics.len() != 3 || topics[0] != TRANSFER_TOPIC {
+            return None;
+        }
+        let to = Address::from_word(topics[2]);
+        if !watched.contains(&to) {
+            return None;
+        }
+        let (currency, decimals) = *self.tokens.get(&log.address())?;
+        let data = log.data().data.as_ref();
+        if data.len() != 32 {
+            return None;
+        }
+        let value = U256::from_be_slice(data);
+        let amount = match Amount::from_base_units(value, decimals) {
+            Some(a) if !a.is_zero() => a,
+            _ => return None,
+        };
+        Some(ObservedTransfer {
+            chain_id: self.chain_id.clone(),
+            tx_hash: log.transaction_hash?.to_string(),
+            log_index: log.log_index?,
+            block_number: log.block_number?,
+            block_hash: log.block_hash?.to_string(),
+            block_time: Timestamp::default(),
+            token: log.address().to_checksum(None),
+            currency,
+            from: Address::from_word(topics[1]).to_checksum(None),
+            to: to.to_checksum(None),
+            amount,
+        })
+    }
+}
+
+fn rpc_err(e: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("rpc: {e}"))
+}
+
+/// An EVM network's RPC endpoints and token contracts.
+pub struct EvmSource {
+    matcher: LogMatcher,
+    providers: Vec<DynProvider>,
+    active: usize,
+}
+
+impl EvmSource {
+    /// A source for `network`'s RPC URLs and configured token contracts.
+    pub fn new(network: &Network) -> Result<EvmSource> {
+        let tokens: HashMap<Address, (Currency, u8)> = network
+            .tokens
+            .iter()
+            .filter_map(|t| {
+                let contract = Address::from_str(t.contract.as_deref()?).ok()?;
+                Some((contract, (t.currency, t.decimals)))
+            })
+            .collect();
+        let providers = network
+            .rpc_urls
+            .iter()
+            .map(|u| {
+                let url = u
+                    .parse()
+                    .map_err(|e| Error::validation(format!("chains.{}.rpc_urls", network.id), format!("{u}: {e}")))?;
+                Ok(ProviderBuilder::new()
+                    .disable_recommended_fillers()
+                    .connect_http(url)
+                    .erased())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if providers.is_empty() {
+            return Err(Error::validation(
+                format!("chains.{}.rpc_urls", network.id),
+                "an EVM source needs at least one RPC URL",
+            ));
+        }
+        Ok(EvmSource {
+            matcher: LogMatcher::new(&network.id, tokens),
+            providers,
+            active: 0,
+        })
+    }
+
+    fn rpc(&self) -> &DynProvider {
+        &self.providers[self.active]
+    }
+
+    async fn block_hash_and_time(&self, number: u64) -> Result<Option<(String, Timestamp)>> {
+        let block = self
+            .rpc()
+            .get_block_by_number(BlockNumberOrTag::Number(number))
+            .await
+            .map_err(rpc_err)?;
+        Ok(block.map(|b| (b.header.hash.to_string(), block_time(b.header.timestamp))))
+    }
+}
+
+/// A block timestamp (whole seconds) as a time.
+fn block_time(secs: u64) -> Timestamp {
+    from_millis(i64::try_from(secs).unwrap_or(i64::MAX / 1000) * 1000)
+}
+
+#[async_trait]
+impl ChainSource for EvmSource {
+    async fn head(&self) -> Result<u64> {
+        self.rpc().get_block_number().await.map_err(rpc_err)
+    }
+
+    async fn block_hashes(&self, numbers: &[u64]) -> Result<Vec<Option<String>>> {
+        let mut hashes = Vec::with_capacity(numbers.len());
+        for &number in numbers {
+            hashes.push(self.block_hash_and_time(number).await?.map(|(hash, _)| hash));
+        }
+        Ok(hashes)
+    }
+
+    async fn transfers(&self, from: u64, to: u64, watched: &WatchSet) -> std::result::Result<RangeScan, RangeError> {
+        let filter = Filter::new()
+            .from_block(from)
+            .to_block(to)
+            .address(self.matcher.contracts())
+            .event_signature(TRANSFER_TOPIC);
+        // Nodes cap ranges by blocks or by results, each with its own error; any failure of
+        // the log query is taken as a refusal, and the scanner narrows the range.
+        let logs = self
+            .rpc()
+            .get_logs(&filter)
+            .await
+            .map_err(|e| RangeError::Refused(e.to_string()))?;
+        let Some((to_hash, to_time)) = self.block_hash_and_time(to).await? else {
+            return Err(rpc_err(format!("block {to} not found")).into());
+        };
+        let mut times: HashMap<u64, Timestamp> = HashMap::from([(to, to_time)]);
+        let mut transfers = Vec::new();
+        for log in &logs {
+            let Some(mut t) = self.matcher.decode(log, watched) else {
+                continue;
+            };
+            t.block_time = match (times.get(&t.block_number), log.block_timestamp) {
+                (Some(at), _) => *at,
+                (None, Some(secs)) => block_time(secs),
+                (None, None) => {
+                    let (_, at) = self
+                        .block_hash_and_time(t.block_number)
+                        .await?
+                        .ok_or_else(|| rpc_err(format!("block {} not found", t.block_number)))?;
+                    at
+                }
+            };
+            times.insert(t.block_number, t.block_time);
+            transfers.push(t);
+        }
+        Ok(RangeScan {
+            transfers,
+            to_hash,
+            to_time,
+        })
+    }
+
+    fn watch_key(&self, address: &str) -> Option<Address> {
+        Address::from_str(address).ok()
+    }
+
+    fn fail_over(&mut self) {
+        self.active = (self.active + 1) % self.providers.len();
+    }
+}

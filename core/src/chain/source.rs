@@ -1,0 +1,120 @@
+//! The seam between the generic [`Scanner`](super::scanner::Scanner) and a chain family: what
+//! the scanner asks of a chain's nodes. The EVM implementation is [`EvmSource`]; a Tron source
+//! (java-tron's Ethereum-compatible JSON-RPC) implements the same trait and reuses the loop.
+
+use std::collections::HashSet;
+
+use alloy_primitives::Address;
+use async_trait::async_trait;
+
+use super::evm::EvmSource;
+use super::{Network, Protocol};
+use crate::error::{Error, Result};
+use crate::settle::ObservedTransfer;
+use crate::time::Timestamp;
+
+/// The addresses whose incoming transfers matter, as 20-byte account ids (the wire form of EVM
+/// and Tron addresses alike). Matching a transfer against it is O(1), whatever its size.
+#[derive(Debug, Clone, Default)]
+pub struct WatchSet {
+    addresses: HashSet<Address>,
+}
+
+impl WatchSet {
+    pub fn contains(&self, address: &Address) -> bool {
+        self.addresses.contains(address)
+    }
+
+    pub fn insert(&mut self, address: Address) -> bool {
+        self.addresses.insert(address)
+    }
+
+    pub fn clear(&mut self) {
+        self.addresses.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.addresses.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.addresses.is_empty()
+    }
+}
+
+impl Extend<Address> for WatchSet {
+    fn extend<I: IntoIterator<Item = Address>>(&mut self, iter: I) {
+        self.addresses.extend(iter);
+    }
+}
+
+impl FromIterator<Address> for WatchSet {
+    fn from_iter<I: IntoIterator<Item = Address>>(iter: I) -> Self {
+        WatchSet {
+            addresses: iter.into_iter().collect(),
+        }
+    }
+}
+
+/// What a block range held: the transfers to watched addresses (block times filled in) and the
+/// hash and time of the range's last block, which the store keeps for reorg detection.
+#[derive(Debug, Clone)]
+pub struct RangeScan {
+    pub transfers: Vec<ObservedTransfer>,
+    pub to_hash: String,
+    pub to_time: Timestamp,
+}
+
+/// Why a range could not be scanned.
+#[derive(Debug, thiserror::Error)]
+pub enum RangeError {
+    /// The node refused the range (too many blocks or results; nodes word this differently).
+    /// The scanner asks for a narrower one and never again for as much.
+    #[error("rpc: {0}")]
+    Refused(String),
+    /// Any other failure: the pass fails and the next one uses the next endpoint.
+    #[error(transparent)]
+    Failed(#[from] Error),
+}
+
+/// One chain's nodes, as the scanner needs them. Block numbers are heights; hashes are
+/// compared as opaque strings, so a source renders them one stable way.
+#[async_trait]
+pub trait ChainSource: Send + Sync {
+    /// The newest block number.
+    async fn head(&self) -> Result<u64>;
+
+    /// The canonical hash of each block in `numbers`, in the same order; `None` for a block
+    /// the node does not have.
+    async fn block_hashes(&self, numbers: &[u64]) -> Result<Vec<Option<String>>>;
+
+    /// Token transfers of the chain's configured tokens to `watched` addresses in blocks
+    /// `from..=to`, each with its block time, and the hash and time of block `to`.
+    async fn transfers(&self, from: u64, to: u64, watched: &WatchSet) -> std::result::Result<RangeScan, RangeError>;
+
+    /// The widest block range this kind of node serves at all (java-tron: 5,000); the scanner
+    /// never asks for more, whatever it is configured with.
+    fn max_range(&self) -> u64 {
+        u64::MAX
+    }
+
+    /// The [`WatchSet`] entry of an address as the pool stores it; `None` when it is not an
+    /// address of this chain's protocol.
+    fn watch_key(&self, address: &str) -> Option<Address>;
+
+    /// Called after a failed pass: the next pass should use the next endpoint, if any.
+    fn fail_over(&mut self) {}
+}
+
+/// The source that watches `network`, or `None` when the network is not watched (see
+/// [`Network::check_watched`]: the same rule decides which orders are accepted).
+pub fn for_network(network: &Network) -> Result<Option<Box<dyn ChainSource>>> {
+    if network.check_watched("chainId").is_err() {
+        return Ok(None);
+    }
+    match network.protocol {
+        Protocol::Evm => Ok(Some(Box::new(EvmSource::new(network)?))),
+        // `check_watched` refuses Tron networks until a Tron source exists.
+        Protocol::Tron => Ok(None),
+    }
+}
