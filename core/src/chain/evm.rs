@@ -210,3 +210,63 @@ impl ChainSource for EvmSource {
         self.active = (self.active + 1) % self.providers.len();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::{Bytes, Log as PrimitiveLog, LogData};
+
+    use super::*;
+
+    const TOKEN: Address = Address::repeat_byte(0x11);
+
+    fn matcher() -> LogMatcher {
+        LogMatcher::new("ethereum", HashMap::from([(TOKEN, (Currency::Usdt, 6))]))
+    }
+
+    fn transfer_log(token: Address, topic: B256, to: Address, units: u64) -> Log {
+        Log {
+            inner: PrimitiveLog {
+                address: token,
+                data: LogData::new_unchecked(
+                    vec![topic, Address::repeat_byte(0x22).into_word(), to.into_word()],
+                    Bytes::from(U256::from(units).to_be_bytes::<32>().to_vec()),
+                ),
+            },
+            block_hash: Some(B256::repeat_byte(1)),
+            block_number: Some(7),
+            transaction_hash: Some(B256::repeat_byte(2)),
+            log_index: Some(3),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_transfer_to_a_watched_address_decodes_with_the_token_scale() {
+        let to = Address::repeat_byte(0x33);
+        let watched: WatchSet = [to].into_iter().collect();
+        let t = matcher()
+            .decode(&transfer_log(TOKEN, TRANSFER_TOPIC, to, 1_500_000), &watched)
+            .unwrap();
+        assert_eq!(t.amount, Amount::parse_positive("amount", "1.5").unwrap());
+        assert_eq!(t.currency, Currency::Usdt);
+        assert_eq!((t.block_number, t.log_index), (7, 3));
+        assert_eq!(t.to, to.to_checksum(None));
+        assert_eq!(t.token, TOKEN.to_checksum(None));
+    }
+
+    #[test]
+    fn other_recipients_tokens_events_and_zero_amounts_are_ignored() {
+        let to = Address::repeat_byte(0x33);
+        let watched: WatchSet = [to].into_iter().collect();
+        let m = matcher();
+        let ignored = [
+            transfer_log(TOKEN, TRANSFER_TOPIC, Address::repeat_byte(0x44), 1),
+            transfer_log(Address::repeat_byte(0x55), TRANSFER_TOPIC, to, 1),
+            transfer_log(TOKEN, B256::repeat_byte(0x66), to, 1),
+            transfer_log(TOKEN, TRANSFER_TOPIC, to, 0),
+        ];
+        for log in &ignored {
+            assert_eq!(m.decode(log, &watched), None, "{log:?}");
+        }
+    }
+}

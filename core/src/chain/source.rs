@@ -118,3 +118,55 @@ pub fn for_network(network: &Network) -> Result<Option<Box<dyn ChainSource>>> {
         Protocol::Tron => Ok(None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{ChainRegistry, Token};
+
+    fn network(id: &str) -> Network {
+        ChainRegistry::default().get(id).unwrap().clone()
+    }
+
+    #[test]
+    fn an_evm_network_with_an_rpc_url_and_a_token_contract_gets_a_source() {
+        let mut polygon = network("polygon");
+        polygon.rpc_urls = vec!["http://127.0.0.1:9".into()];
+        assert!(for_network(&polygon).unwrap().is_some());
+    }
+
+    #[test]
+    fn networks_that_are_not_watched_get_none() {
+        let no_rpc = Network {
+            rpc_urls: Vec::new(),
+            ..network("polygon")
+        };
+        let no_contract = Network {
+            rpc_urls: vec!["http://127.0.0.1:9".into()],
+            tokens: vec![Token {
+                contract: None,
+                ..network("polygon").tokens[0].clone()
+            }],
+            ..network("polygon")
+        };
+        let tron = Network {
+            rpc_urls: vec!["http://127.0.0.1:9".into()],
+            ..network("tron")
+        };
+        for n in [no_rpc, no_contract, tron] {
+            assert!(for_network(&n).unwrap().is_none(), "{}", n.id);
+        }
+    }
+
+    #[test]
+    fn a_bad_rpc_url_names_its_config_key() {
+        let polygon = Network {
+            rpc_urls: vec!["not a url".into()],
+            ..network("polygon")
+        };
+        match for_network(&polygon).err() {
+            Some(Error::Invalid { field, .. }) => assert_eq!(field, "chains.polygon.rpc_urls"),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+}
