@@ -1,4 +1,8 @@
 //! The registry of networks PayIn knows: built-in defaults overridden by the config file.
+//!
+//! Watching them: [`scanner`] is the one loop (cursor, ranges, reorgs, confirmations) over a
+//! [`source::ChainSource`] per chain family ([`evm`] so far); [`watcher`] starts one scanner
+//! per watched network for the engine; [`status`] is their progress as `/health` shows it.
 
 mod address;
 mod defaults;
