@@ -13,9 +13,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use payin_core::chain::{Protocol, normalize_address};
 use payin_core::config::FileConfig;
 use payin_core::pool::ImportAddressesRequest;
-use payin_core::webhook::dispatch::{Dispatcher, DispatcherOptions};
+use payin_core::runtime::{WorkerOptions, Workers};
 use payin_core::webhook::{CreateWebhookRequest, EndpointStatus, WebhookListQuery};
 use payin_core::{Engine, EngineOptions};
+use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
 #[command(name = "payin", version, about = "PayIn: a self-hosted stablecoin payment gateway")]
@@ -221,38 +222,6 @@ async fn serve(global: &Global, listen: SocketAddr, tick: Duration) -> anyhow::R
     run_server(engine, listener, tick).await
 }
 
-/// The background tasks of a gateway: chain watchers, webhook delivery, and the time-driven
-/// rules (expiry, cooldown), until [`Workers::stop`].
-struct Workers {
-    stop_tx: tokio::sync::watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-impl Workers {
-    fn spawn(engine: &Arc<Engine>, tick: Duration) -> anyhow::Result<Workers> {
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let mut tasks = payin_core::chain::watcher::spawn_watchers(engine, stop_rx.clone())?;
-        let dispatcher = Dispatcher::new(
-            engine.clone(),
-            DispatcherOptions {
-                poll_every: tick,
-                ..DispatcherOptions::default()
-            },
-        )?;
-        tasks.push(tokio::spawn(Arc::new(dispatcher).run(stop_rx.clone())));
-        tasks.push(tokio::spawn(engine.clone().maintain(tick, stop_rx)));
-        Ok(Workers { stop_tx, tasks })
-    }
-
-    async fn stop(self) -> anyhow::Result<()> {
-        let _ = self.stop_tx.send(true);
-        for task in self.tasks {
-            task.await?;
-        }
-        Ok(())
-    }
-}
-
 /// The server of `serve` and `dev`: the REST API, MCP at `/mcp` and the background tasks,
 /// until SIGTERM/SIGINT.
 async fn run_server(engine: Arc<Engine>, listener: tokio::net::TcpListener, tick: Duration) -> anyhow::Result<()> {
@@ -263,8 +232,8 @@ async fn run_server(engine: Arc<Engine>, listener: tokio::net::TcpListener, tick
         version = env!("CARGO_PKG_VERSION"),
         "PayIn listening on http://{local} (REST at /api/v1, MCP at /mcp)"
     );
-    let workers = Workers::spawn(&engine, tick)?;
-    let stop_mcp = tokio_util::sync::CancellationToken::new();
+    let workers = Workers::start(&engine, WorkerOptions { tick }, CancellationToken::new())?;
+    let stop_mcp = CancellationToken::new();
     let app = payin_http::router(engine.clone()).merge(mcp_endpoint(&engine, stop_mcp.child_token()));
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -279,7 +248,7 @@ async fn run_server(engine: Arc<Engine>, listener: tokio::net::TcpListener, tick
 }
 
 /// Streamable HTTP MCP at `/mcp`, behind the API key, on the in-process engine.
-fn mcp_endpoint(engine: &Arc<Engine>, stop: tokio_util::sync::CancellationToken) -> axum::Router {
+fn mcp_endpoint(engine: &Arc<Engine>, stop: CancellationToken) -> axum::Router {
     let public_url = engine.public_url().to_string();
     // The public URL's host is accepted besides loopback (DNS-rebinding protection).
     let hosts = url::Url::parse(&public_url)
@@ -321,7 +290,12 @@ async fn mcp(global: &Global, args: McpArgs) -> anyhow::Result<()> {
         None => {
             let engine = Arc::new(open_engine(global, args.public_url.clone()).await?);
             let workers = if args.workers {
-                Some(Workers::spawn(&engine, Duration::from_millis(args.tick_ms.max(10)))?)
+                let tick = Duration::from_millis(args.tick_ms.max(10));
+                Some(Workers::start(
+                    &engine,
+                    WorkerOptions { tick },
+                    CancellationToken::new(),
+                )?)
             } else {
                 None
             };

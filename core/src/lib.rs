@@ -19,6 +19,7 @@ pub mod metadata;
 pub mod order;
 pub mod page;
 pub mod pool;
+pub mod runtime;
 pub mod settle;
 pub mod simulate;
 pub mod store;
