@@ -1,4 +1,5 @@
-//! The dispatcher: sends due deliveries and records every attempt.
+//! The dispatcher: sends due deliveries and records every attempt. What is sent and what
+//! counts as received is the endpoint's kind's business ([`super::notifier`]), decided at send time.
 //!
 //! Deliveries are rows, so they survive restarts. A pass claims due deliveries a few at a time
 //! (at most `concurrency` requests in flight); a claim starts the attempt, records it, and
@@ -13,11 +14,13 @@ use reqwest::header::{CONTENT_TYPE, USER_AGENT};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
-use super::signature::SignatureHeaders;
+use super::notifier::{
+    EndpointKind, MAX_ANSWER_BYTES, Notification, Notifier, OutgoingRequest, RenderError, Secrets, Verdict,
+};
 use super::{AttemptOutcome, DueDelivery, NextStep, retry};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::time::truncate_millis;
+use crate::time::{Timestamp, truncate_millis};
 
 /// How the dispatcher sends.
 #[derive(Debug, Clone)]
@@ -174,51 +177,29 @@ impl Dispatcher {
     }
 }
 
-/// One attempt: sign, POST, classify, record.
+/// One attempt: render through the endpoint's kind, send, judge the answer, record.
 async fn attempt(engine: Arc<Engine>, client: reqwest::Client, due: DueDelivery) -> Result<AttemptOutcome> {
     let started = Instant::now();
     let mut headers = None;
-    let sent = match SignatureHeaders::sign_rotating(
-        &due.secret,
-        due.previous_secret.as_deref(),
-        &due.event_id,
-        engine.now().timestamp(),
-        due.payload.as_bytes(),
-    ) {
-        Ok(signed) => {
-            let mut request = client
-                .post(&due.url)
-                .header(CONTENT_TYPE, "application/json")
-                .header(USER_AGENT, concat!("PayIn-Webhooks/", env!("CARGO_PKG_VERSION")));
-            for (name, value) in signed.pairs() {
-                request = request.header(name, value);
-            }
-            headers = Some(
-                signed
-                    .pairs()
-                    .into_iter()
-                    .map(|(name, value)| (name.to_string(), value.to_string()))
-                    .collect(),
-            );
-            request
-                .body(due.payload.clone())
-                .send()
+    let answer = match render(&due, engine.now()) {
+        Ok((notifier, request)) => {
+            headers = Some(request.headers.clone());
+            send(&client, request)
                 .await
-                .map(|r| r.status().as_u16())
-                .map_err(describe)
+                .map(|(status, body)| (status, notifier.judge(status, &body)))
         }
         Err(e) => Err(e.to_string()),
     };
     let duration_ms = started.elapsed().as_millis() as u64;
     let finished_at = engine.now();
-    let (http_status, error) = match sent {
-        Ok(status) => (Some(status), None),
-        Err(e) => (None, Some(e)),
+    let (http_status, error, verdict) = match answer {
+        Ok((status, verdict)) => (Some(status), None, verdict),
+        Err(e) => (None, Some(e), Verdict::Retry),
     };
-    let next = match http_status {
-        Some(s) if (200..300).contains(&s) => NextStep::Succeeded,
-        Some(410) => NextStep::DisableEndpoint,
-        _ => match retry::delay_after(due.attempt) {
+    let next = match verdict {
+        Verdict::Succeeded => NextStep::Succeeded,
+        Verdict::DisableEndpoint => NextStep::DisableEndpoint,
+        Verdict::Retry => match retry::delay_after(due.attempt) {
             // Whole milliseconds, the precision every timestamp is stored and shown with.
             Some(wait) => NextStep::RetryAt(truncate_millis(
                 finished_at + chrono::Duration::from_std(wait).unwrap_or_default(),
@@ -239,6 +220,47 @@ async fn attempt(engine: Arc<Engine>, client: reqwest::Client, due: DueDelivery)
     };
     engine.store().record_attempt(&outcome).await?;
     Ok(outcome)
+}
+
+/// The request for this attempt, rendered now by the endpoint's kind, and the notifier that
+/// judges its answer.
+fn render(due: &DueDelivery, now: Timestamp) -> Result<(&'static dyn Notifier, OutgoingRequest), RenderError> {
+    let notifier = EndpointKind::from_stored(&due.kind)?.notifier();
+    let notification = Notification {
+        event_id: &due.event_id,
+        payload: &due.payload,
+        url: &due.url,
+    };
+    let secrets = Secrets {
+        current: &due.secret,
+        previous: due.previous_secret.as_deref(),
+    };
+    Ok((notifier, notifier.render(&notification, &secrets, now)?))
+}
+
+/// Sends the request; the answer's status and the first [`MAX_ANSWER_BYTES`] of its body. A body
+/// cut short (timeout, reset) is judged as far as it arrived: the status was answered.
+async fn send(client: &reqwest::Client, request: OutgoingRequest) -> std::result::Result<(u16, Vec<u8>), String> {
+    let mut builder = client
+        .request(request.method, &request.url)
+        .header(CONTENT_TYPE, request.content_type)
+        .header(USER_AGENT, concat!("PayIn-Webhooks/", env!("CARGO_PKG_VERSION")));
+    for (name, value) in &request.headers {
+        builder = builder.header(name, value);
+    }
+    let mut response = builder.body(request.body).send().await.map_err(describe)?;
+    let status = response.status().as_u16();
+    let mut body = Vec::new();
+    while body.len() < MAX_ANSWER_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = MAX_ANSWER_BYTES - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    Ok((status, body))
 }
 
 /// Why a request got no answer, in a few words. Never the URL: it may carry credentials.

@@ -1,9 +1,11 @@
 //! Webhooks: the endpoints merchants register, the deliveries written beside every event
-//! (a transactional outbox: the store inserts them in the event's own transaction), how they
-//! are signed ([`signature`]), when failures are retried ([`retry`]) and the background
-//! [`dispatch::Dispatcher`] that sends them.
+//! (a transactional outbox: the store inserts them in the event's own transaction), how each
+//! endpoint's kind renders and judges a request
+//! ([`notifier`]), how PayIn webhooks are signed ([`signature`]), when failures are retried
+//! ([`retry`]) and the background [`dispatch::Dispatcher`] that sends them.
 
 pub mod dispatch;
+pub mod notifier;
 pub mod retry;
 pub mod signature;
 
@@ -294,6 +296,9 @@ pub struct DueDelivery {
     /// The stored event body, sent byte for byte.
     pub payload: String,
     pub endpoint_id: String,
+    /// The endpoint's stored kind (see [`notifier::EndpointKind`]): how the attempt is rendered
+    /// and judged.
+    pub kind: String,
     pub url: String,
     pub secret: String,
     /// The secret before the last rotation, while it still signs (see `rotate_webhook_secret`).
@@ -307,7 +312,8 @@ pub enum NextStep {
     RetryAt(Timestamp),
     /// Attempts exhausted.
     GiveUp,
-    /// The endpoint answered 410 Gone: disable it; its pending deliveries fail.
+    /// The endpoint's answer says it is gone (410 for PayIn webhooks): disable it; its pending
+    /// deliveries fail.
     DisableEndpoint,
 }
 

@@ -68,6 +68,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "secret_rotation",
         include_str!("../../../migrations/postgres/0007_secret_rotation.sql"),
     ),
+    (
+        8,
+        "endpoint_kind",
+        include_str!("../../../migrations/postgres/0008_endpoint_kind.sql"),
+    ),
 ];
 
 /// The columns [`order_from_row`] reads, amounts as text.

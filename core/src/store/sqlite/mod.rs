@@ -66,6 +66,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "secret_rotation",
         include_str!("../../../migrations/sqlite/0007_secret_rotation.sql"),
     ),
+    (
+        8,
+        "endpoint_kind",
+        include_str!("../../../migrations/sqlite/0008_endpoint_kind.sql"),
+    ),
 ];
 
 pub struct SqliteStore {

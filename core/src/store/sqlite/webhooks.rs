@@ -322,7 +322,7 @@ impl WebhookStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         let rows = sqlx::query(
-            "SELECT d.id, d.attempts, d.event_id, ev.payload, d.endpoint_id, e.url, e.secret,
+            "SELECT d.id, d.attempts, d.event_id, ev.payload, d.endpoint_id, e.kind, e.url, e.secret,
                     CASE WHEN e.previous_secret_expires_at > $2 THEN e.previous_secret END AS previous_secret
              FROM webhook_deliveries d
              JOIN events ev ON ev.id = d.event_id
@@ -343,6 +343,7 @@ impl WebhookStore for SqliteStore {
                     event_id: r.try_get("event_id")?,
                     payload: r.try_get("payload")?,
                     endpoint_id: r.try_get("endpoint_id")?,
+                    kind: r.try_get("kind")?,
                     url: r.try_get("url")?,
                     secret: r.try_get("secret")?,
                     previous_secret: r.try_get("previous_secret")?,
