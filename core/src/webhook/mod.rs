@@ -1,11 +1,12 @@
 //! Webhooks: the endpoints merchants register, the deliveries written beside every event
-//! (a transactional outbox: the store inserts them in the event's own transaction), how each
-//! endpoint's kind renders and judges a request
+//! (a transactional outbox: [`outbox`] decides who gets one, the store inserts them in the
+//! event's own transaction), how each endpoint's kind renders and judges a request
 //! ([`notifier`]), how PayIn webhooks are signed ([`signature`]), when failures are retried
 //! ([`retry`]) and the background [`dispatch::Dispatcher`] that sends them.
 
 pub mod dispatch;
 pub mod notifier;
+pub mod outbox;
 pub mod retry;
 pub mod signature;
 
@@ -81,7 +82,7 @@ pub struct WebhookEndpoint {
 impl WebhookEndpoint {
     /// Whether events of `event_type` are delivered to this endpoint (when active).
     pub fn subscribes_to(&self, event_type: EventType) -> bool {
-        self.events.is_empty() || self.events.contains(&event_type)
+        outbox::subscribes(&self.events, event_type)
     }
 }
 
