@@ -288,3 +288,88 @@ fn describe(e: reqwest::Error) -> String {
         format!("{kind}: {detail}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A receiver on 127.0.0.1 that reads one request and answers with `head` then `body`,
+    /// then closes the connection. Returns its URL and the request it received.
+    async fn receiver(head: String, body: Vec<u8>) -> (String, tokio::task::JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let served = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Headers, then the 2-byte body the test sends.
+            while !request.ends_with(b"\r\n\r\n{}") {
+                let n = socket.read(&mut buf).await.unwrap();
+                assert!(n > 0, "request cut short");
+                request.extend_from_slice(&buf[..n]);
+            }
+            socket.write_all(head.as_bytes()).await.unwrap();
+            let _ = socket.write_all(&body).await;
+            let _ = socket.shutdown().await;
+            String::from_utf8(request).unwrap()
+        });
+        (url, served)
+    }
+
+    fn request(url: String) -> OutgoingRequest {
+        OutgoingRequest {
+            method: reqwest::Method::POST,
+            url,
+            content_type: "application/json",
+            body: b"{}".to_vec(),
+            headers: BTreeMap::from([("webhook-id".to_string(), "evt_1".to_string())]),
+        }
+    }
+
+    fn client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn sends_the_rendered_request_and_reads_at_most_64_kib_of_the_answer() {
+        let answer = vec![b'x'; MAX_ANSWER_BYTES + 10_000];
+        let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", answer.len());
+        let (url, served) = receiver(head, answer).await;
+        let (status, body) = send(&client(), request(url)).await.unwrap();
+        assert_eq!(status, 200);
+        assert_eq!(body.len(), MAX_ANSWER_BYTES);
+        let received = served.await.unwrap().to_ascii_lowercase();
+        assert!(received.starts_with("post /hook http/1.1\r\n"), "{received}");
+        assert!(
+            received.contains("\r\ncontent-type: application/json\r\n"),
+            "{received}"
+        );
+        assert!(received.contains("\r\nwebhook-id: evt_1\r\n"), "{received}");
+    }
+
+    #[tokio::test]
+    async fn an_answer_cut_short_is_judged_on_what_arrived() {
+        let head = "HTTP/1.1 410 Gone\r\ncontent-length: 100\r\n\r\n".to_string();
+        let (url, served) = receiver(head, b"succ".to_vec()).await;
+        let (status, body) = send(&client(), request(url)).await.unwrap();
+        assert_eq!((status, body.as_slice()), (410, &b"succ"[..]));
+        served.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn no_answer_is_an_error_in_a_few_words() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        drop(listener);
+        let error = send(&client(), request(url)).await.unwrap_err();
+        assert!(error.starts_with("connection failed"), "{error}");
+    }
+}
