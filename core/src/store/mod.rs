@@ -5,9 +5,9 @@
 //! - an address is assigned to at most one live order or deposit binding at a time;
 //! - an order reference, and an on-chain transfer (chain, tx hash, log index), exist once;
 //! - a state change and its event commit together or not at all;
-//! - an event and its webhook deliveries commit together: an `events_outbox` trigger (migration
-//!   0002 of each backend) inserts one delivery per active endpoint subscribed to the event's
-//!   type with every event row, whoever writes it.
+//! - an event and its webhook deliveries commit together: every backend writes events through
+//!   one function (`insert_event`, and the SQLite order writer's batch) that also inserts one
+//!   delivery per active endpoint the rule of [`crate::webhook::outbox`] subscribes to the event.
 
 pub mod postgres;
 pub mod sqlite;
@@ -76,7 +76,7 @@ pub trait ChainStore: Send + Sync {
 }
 
 /// Webhook endpoints and the delivery outbox. Deliveries of new events are not written here
-/// but by the `events_outbox` trigger, with the event row itself.
+/// but with the event row itself, in its transaction (see the module docs).
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
     /// Stores a new endpoint with its signing secret.

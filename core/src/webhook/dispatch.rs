@@ -1,4 +1,5 @@
-//! The dispatcher: sends due deliveries and records every attempt.
+//! The dispatcher: sends due deliveries and records every attempt. What is sent and what
+//! counts as received is the endpoint's kind's business ([`super::notifier`]), decided at send time.
 //!
 //! Deliveries are rows, so they survive restarts. A pass claims due deliveries a few at a time
 //! (at most `concurrency` requests in flight); a claim starts the attempt, records it, and
@@ -13,11 +14,13 @@ use reqwest::header::{CONTENT_TYPE, USER_AGENT};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
-use super::signature::SignatureHeaders;
+use super::notifier::{
+    EndpointKind, MAX_ANSWER_BYTES, Notification, Notifier, OutgoingRequest, RenderError, Secrets, Verdict,
+};
 use super::{AttemptOutcome, DueDelivery, NextStep, retry};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::time::truncate_millis;
+use crate::time::{Timestamp, truncate_millis};
 
 /// How the dispatcher sends.
 #[derive(Debug, Clone)]
@@ -174,51 +177,29 @@ impl Dispatcher {
     }
 }
 
-/// One attempt: sign, POST, classify, record.
+/// One attempt: render through the endpoint's kind, send, judge the answer, record.
 async fn attempt(engine: Arc<Engine>, client: reqwest::Client, due: DueDelivery) -> Result<AttemptOutcome> {
     let started = Instant::now();
     let mut headers = None;
-    let sent = match SignatureHeaders::sign_rotating(
-        &due.secret,
-        due.previous_secret.as_deref(),
-        &due.event_id,
-        engine.now().timestamp(),
-        due.payload.as_bytes(),
-    ) {
-        Ok(signed) => {
-            let mut request = client
-                .post(&due.url)
-                .header(CONTENT_TYPE, "application/json")
-                .header(USER_AGENT, concat!("PayIn-Webhooks/", env!("CARGO_PKG_VERSION")));
-            for (name, value) in signed.pairs() {
-                request = request.header(name, value);
-            }
-            headers = Some(
-                signed
-                    .pairs()
-                    .into_iter()
-                    .map(|(name, value)| (name.to_string(), value.to_string()))
-                    .collect(),
-            );
-            request
-                .body(due.payload.clone())
-                .send()
+    let answer = match render(&due, engine.now()) {
+        Ok((notifier, request)) => {
+            headers = Some(request.headers.clone());
+            send(&client, request)
                 .await
-                .map(|r| r.status().as_u16())
-                .map_err(describe)
+                .map(|(status, body)| (status, notifier.judge(status, &body)))
         }
         Err(e) => Err(e.to_string()),
     };
     let duration_ms = started.elapsed().as_millis() as u64;
     let finished_at = engine.now();
-    let (http_status, error) = match sent {
-        Ok(status) => (Some(status), None),
-        Err(e) => (None, Some(e)),
+    let (http_status, error, verdict) = match answer {
+        Ok((status, verdict)) => (Some(status), None, verdict),
+        Err(e) => (None, Some(e), Verdict::Retry),
     };
-    let next = match http_status {
-        Some(s) if (200..300).contains(&s) => NextStep::Succeeded,
-        Some(410) => NextStep::DisableEndpoint,
-        _ => match retry::delay_after(due.attempt) {
+    let next = match verdict {
+        Verdict::Succeeded => NextStep::Succeeded,
+        Verdict::DisableEndpoint => NextStep::DisableEndpoint,
+        Verdict::Retry => match retry::delay_after(due.attempt) {
             // Whole milliseconds, the precision every timestamp is stored and shown with.
             Some(wait) => NextStep::RetryAt(truncate_millis(
                 finished_at + chrono::Duration::from_std(wait).unwrap_or_default(),
@@ -239,6 +220,47 @@ async fn attempt(engine: Arc<Engine>, client: reqwest::Client, due: DueDelivery)
     };
     engine.store().record_attempt(&outcome).await?;
     Ok(outcome)
+}
+
+/// The request for this attempt, rendered now by the endpoint's kind, and the notifier that
+/// judges its answer.
+fn render(due: &DueDelivery, now: Timestamp) -> Result<(&'static dyn Notifier, OutgoingRequest), RenderError> {
+    let notifier = EndpointKind::from_stored(&due.kind)?.notifier();
+    let notification = Notification {
+        event_id: &due.event_id,
+        payload: &due.payload,
+        url: &due.url,
+    };
+    let secrets = Secrets {
+        current: &due.secret,
+        previous: due.previous_secret.as_deref(),
+    };
+    Ok((notifier, notifier.render(&notification, &secrets, now)?))
+}
+
+/// Sends the request; the answer's status and the first [`MAX_ANSWER_BYTES`] of its body. A body
+/// cut short (timeout, reset) is judged as far as it arrived: the status was answered.
+async fn send(client: &reqwest::Client, request: OutgoingRequest) -> std::result::Result<(u16, Vec<u8>), String> {
+    let mut builder = client
+        .request(request.method, &request.url)
+        .header(CONTENT_TYPE, request.content_type)
+        .header(USER_AGENT, concat!("PayIn-Webhooks/", env!("CARGO_PKG_VERSION")));
+    for (name, value) in &request.headers {
+        builder = builder.header(name, value);
+    }
+    let mut response = builder.body(request.body).send().await.map_err(describe)?;
+    let status = response.status().as_u16();
+    let mut body = Vec::new();
+    while body.len() < MAX_ANSWER_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = MAX_ANSWER_BYTES - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    Ok((status, body))
 }
 
 /// Why a request got no answer, in a few words. Never the URL: it may carry credentials.
@@ -264,5 +286,90 @@ fn describe(e: reqwest::Error) -> String {
         kind.to_string()
     } else {
         format!("{kind}: {detail}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A receiver on 127.0.0.1 that reads one request and answers with `head` then `body`,
+    /// then closes the connection. Returns its URL and the request it received.
+    async fn receiver(head: String, body: Vec<u8>) -> (String, tokio::task::JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let served = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Headers, then the 2-byte body the test sends.
+            while !request.ends_with(b"\r\n\r\n{}") {
+                let n = socket.read(&mut buf).await.unwrap();
+                assert!(n > 0, "request cut short");
+                request.extend_from_slice(&buf[..n]);
+            }
+            socket.write_all(head.as_bytes()).await.unwrap();
+            let _ = socket.write_all(&body).await;
+            let _ = socket.shutdown().await;
+            String::from_utf8(request).unwrap()
+        });
+        (url, served)
+    }
+
+    fn request(url: String) -> OutgoingRequest {
+        OutgoingRequest {
+            method: reqwest::Method::POST,
+            url,
+            content_type: "application/json",
+            body: b"{}".to_vec(),
+            headers: BTreeMap::from([("webhook-id".to_string(), "evt_1".to_string())]),
+        }
+    }
+
+    fn client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn sends_the_rendered_request_and_reads_at_most_64_kib_of_the_answer() {
+        let answer = vec![b'x'; MAX_ANSWER_BYTES + 10_000];
+        let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", answer.len());
+        let (url, served) = receiver(head, answer).await;
+        let (status, body) = send(&client(), request(url)).await.unwrap();
+        assert_eq!(status, 200);
+        assert_eq!(body.len(), MAX_ANSWER_BYTES);
+        let received = served.await.unwrap().to_ascii_lowercase();
+        assert!(received.starts_with("post /hook http/1.1\r\n"), "{received}");
+        assert!(
+            received.contains("\r\ncontent-type: application/json\r\n"),
+            "{received}"
+        );
+        assert!(received.contains("\r\nwebhook-id: evt_1\r\n"), "{received}");
+    }
+
+    #[tokio::test]
+    async fn an_answer_cut_short_is_judged_on_what_arrived() {
+        let head = "HTTP/1.1 410 Gone\r\ncontent-length: 100\r\n\r\n".to_string();
+        let (url, served) = receiver(head, b"succ".to_vec()).await;
+        let (status, body) = send(&client(), request(url)).await.unwrap();
+        assert_eq!((status, body.as_slice()), (410, &b"succ"[..]));
+        served.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn no_answer_is_an_error_in_a_few_words() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        drop(listener);
+        let error = send(&client(), request(url)).await.unwrap_err();
+        assert!(error.starts_with("connection failed"), "{error}");
     }
 }

@@ -1,9 +1,12 @@
 //! Webhooks: the endpoints merchants register, the deliveries written beside every event
-//! (a transactional outbox: the store inserts them in the event's own transaction), how they
-//! are signed ([`signature`]), when failures are retried ([`retry`]) and the background
-//! [`dispatch::Dispatcher`] that sends them.
+//! (a transactional outbox: [`outbox`] decides who gets one, the store inserts them in the
+//! event's own transaction), how each endpoint's kind renders and judges a request
+//! ([`notifier`]), how PayIn webhooks are signed ([`signature`]), when failures are retried
+//! ([`retry`]) and the background [`dispatch::Dispatcher`] that sends them.
 
 pub mod dispatch;
+pub mod notifier;
+pub mod outbox;
 pub mod retry;
 pub mod signature;
 
@@ -79,7 +82,7 @@ pub struct WebhookEndpoint {
 impl WebhookEndpoint {
     /// Whether events of `event_type` are delivered to this endpoint (when active).
     pub fn subscribes_to(&self, event_type: EventType) -> bool {
-        self.events.is_empty() || self.events.contains(&event_type)
+        outbox::subscribes(&self.events, event_type)
     }
 }
 
@@ -294,6 +297,9 @@ pub struct DueDelivery {
     /// The stored event body, sent byte for byte.
     pub payload: String,
     pub endpoint_id: String,
+    /// The endpoint's stored kind (see [`notifier::EndpointKind`]): how the attempt is rendered
+    /// and judged.
+    pub kind: String,
     pub url: String,
     pub secret: String,
     /// The secret before the last rotation, while it still signs (see `rotate_webhook_secret`).
@@ -307,7 +313,8 @@ pub enum NextStep {
     RetryAt(Timestamp),
     /// Attempts exhausted.
     GiveUp,
-    /// The endpoint answered 410 Gone: disable it; its pending deliveries fail.
+    /// The endpoint's answer says it is gone (410 for PayIn webhooks): disable it; its pending
+    /// deliveries fail.
     DisableEndpoint,
 }
 

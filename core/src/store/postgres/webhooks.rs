@@ -1,4 +1,4 @@
-//! PostgreSQL side of webhooks: endpoints, the delivery outbox, claims and attempts. Replicas
+//! PostgreSQL side of webhooks: endpoints, writing the delivery outbox, claims and attempts. Replicas
 //! claim with `FOR UPDATE SKIP LOCKED` and lease what they claim, so no attempt is sent twice
 //! at once.
 
@@ -13,17 +13,11 @@ use crate::event::EventType;
 use crate::page::{Page, PageRequest, Pagination};
 use crate::store::WebhookStore;
 use crate::time::Timestamp;
+use crate::webhook::outbox::{self, NewDelivery, Subscriber};
 use crate::webhook::{
     AttemptOutcome, DELETED_REASON, Delivery, DeliveryAttempt, DeliveryFilter, DeliveryStatus, DueDelivery,
     EndpointStatus, GONE_REASON, INTERRUPTED_ERROR, NextStep, WebhookEndpoint, disabled_error,
 };
-
-/// A fresh delivery id, generated in SQL: `dlv_` + 16 lowercase hex digits.
-macro_rules! new_delivery_id {
-    () => {
-        "'dlv_' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16)"
-    };
-}
 
 fn endpoint_from_row(r: &PgRow) -> Result<WebhookEndpoint> {
     let Json(events): Json<Vec<String>> = r.try_get("events")?;
@@ -31,10 +25,7 @@ fn endpoint_from_row(r: &PgRow) -> Result<WebhookEndpoint> {
         id: r.try_get("id")?,
         url: r.try_get("url")?,
         description: r.try_get("description")?,
-        events: events
-            .iter()
-            .map(|t| EventType::parse("events", t).map_err(|e| Error::Internal(e.to_string())))
-            .collect::<Result<_>>()?,
+        events: outbox::stored_event_types(&events)?,
         status: EndpointStatus::from_stored(r.try_get("status")?)?,
         created_at: r.try_get("created_at")?,
         disabled_at: r.try_get("disabled_at")?,
@@ -98,6 +89,42 @@ async fn disable_endpoint(tx: &mut Tx, id: &str, reason: &str, now: Timestamp, d
         .await?;
     }
     Ok(row)
+}
+
+/// Subscribers from rows of `id, events` of the active endpoints (see `insert_event`, which reads
+/// them in the event's own statement).
+pub(super) fn subscribers_from_rows(rows: &[PgRow]) -> Result<Vec<Subscriber>> {
+    rows.iter()
+        .map(|r| {
+            let Json(events): Json<Vec<String>> = r.try_get("events")?;
+            Subscriber::from_stored(r.try_get("id")?, &events)
+        })
+        .collect()
+}
+
+/// Writes pending deliveries (none: no statement), in order, as one statement.
+pub(super) async fn insert_deliveries(tx: &mut Tx, deliveries: &[NewDelivery]) -> Result<Vec<PgRow>> {
+    if deliveries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = deliveries.iter().map(|d| d.id.as_str()).collect();
+    let event_ids: Vec<&str> = deliveries.iter().map(|d| d.event_id.as_str()).collect();
+    let endpoint_ids: Vec<&str> = deliveries.iter().map(|d| d.endpoint_id.as_str()).collect();
+    let times: Vec<Timestamp> = deliveries.iter().map(|d| d.created_at).collect();
+    Ok(sqlx::query(
+        "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, status, attempts, next_attempt_at, created_at)
+         SELECT id, event_id, endpoint_id, 'pending', 0, at, at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY
+              AS d (id, event_id, endpoint_id, at, n)
+         ORDER BY n
+         RETURNING *",
+    )
+    .bind(&ids)
+    .bind(&event_ids)
+    .bind(&endpoint_ids)
+    .bind(&times)
+    .fetch_all(&mut **tx)
+    .await?)
 }
 
 #[async_trait]
@@ -234,23 +261,22 @@ impl WebhookStore for PgStore {
         endpoint_id: Option<&str>,
         now: Timestamp,
     ) -> Result<Vec<Delivery>> {
-        let rows = sqlx::query(concat!(
-            "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, status, attempts, next_attempt_at, created_at)
-             SELECT ",
-            new_delivery_id!(),
-            ", $1, e.id, 'pending', 0, $3, $3
-             FROM webhook_endpoints e
-             WHERE e.status = 'active' AND ($4::text IS NULL OR e.id = $4)
-               AND (e.events = '[]'::jsonb OR e.events @> jsonb_build_array($2::text))
-             ORDER BY e.created_at, e.id
-             RETURNING *"
-        ))
-        .bind(event_id)
-        .bind(event_type.as_str())
-        .bind(now)
+        let mut tx = self.pool.begin().await?;
+        let endpoints = sqlx::query(
+            "SELECT id, events FROM webhook_endpoints
+             WHERE status = 'active' AND ($1::text IS NULL OR id = $1)
+             ORDER BY created_at, id",
+        )
         .bind(endpoint_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
+        let subscribers = subscribers_from_rows(&endpoints)?;
+        let rows = insert_deliveries(
+            &mut tx,
+            &outbox::deliveries_for(&subscribers, event_id, event_type, now),
+        )
+        .await?;
+        tx.commit().await?;
         rows.iter()
             .map(|r| delivery_from_row(r, event_type, Vec::new()))
             .collect()
@@ -304,7 +330,7 @@ impl WebhookStore for PgStore {
         .execute(&mut *tx)
         .await?;
         let rows = sqlx::query(
-            "SELECT d.id, d.attempts, d.event_id, ev.payload, d.endpoint_id, e.url, e.secret,
+            "SELECT d.id, d.attempts, d.event_id, ev.payload, d.endpoint_id, e.kind, e.url, e.secret,
                     CASE WHEN e.previous_secret_expires_at > $2 THEN e.previous_secret END AS previous_secret
              FROM webhook_deliveries d
              JOIN events ev ON ev.id = d.event_id
@@ -325,6 +351,7 @@ impl WebhookStore for PgStore {
                     event_id: r.try_get("event_id")?,
                     payload: r.try_get("payload")?,
                     endpoint_id: r.try_get("endpoint_id")?,
+                    kind: r.try_get("kind")?,
                     url: r.try_get("url")?,
                     secret: r.try_get("secret")?,
                     previous_secret: r.try_get("previous_secret")?,

@@ -33,6 +33,7 @@ use crate::order::{NewOrder, Order, OrderFilter, OrderSortBy, OrderStatus, like_
 use crate::page::{Page, Pagination};
 use crate::pool::PoolCounts;
 use crate::time::{Timestamp, from_millis, to_millis};
+use crate::webhook;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../../migrations/sqlite/0001_init.sql")),
@@ -65,6 +66,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "secret_rotation",
         include_str!("../../../migrations/sqlite/0007_secret_rotation.sql"),
+    ),
+    (
+        8,
+        "endpoint_kind",
+        include_str!("../../../migrations/sqlite/0008_endpoint_kind.sql"),
     ),
 ];
 
@@ -280,6 +286,13 @@ async fn create_orders(writer: &SqlitePool, batch: Vec<NewOrder>) -> Result<Vec<
                 .push_bind(e.payload());
         });
         insert.build().execute(&mut *tx).await?;
+        // The batch's webhook outbox: endpoints are read once for all its events.
+        let subscribers = webhooks::active_subscribers(&mut tx).await?;
+        let deliveries: Vec<_> = events
+            .iter()
+            .flat_map(|e| webhook::outbox::deliveries_for(&subscribers, &e.id, e.event_type, e.created_at))
+            .collect();
+        webhooks::insert_deliveries(&mut tx, &deliveries).await?;
     }
     tx.commit().await?;
     Ok(outcomes
@@ -288,7 +301,7 @@ async fn create_orders(writer: &SqlitePool, batch: Vec<NewOrder>) -> Result<Vec<
         .collect())
 }
 
-/// Inserts an event; the `events_outbox` trigger adds its webhook deliveries in the same statement.
+/// Inserts an event and its webhook deliveries (the outbox), due at the event's time.
 async fn insert_event(tx: &mut Tx, event: &Event) -> Result<()> {
     sqlx::query("INSERT INTO events (id, type, created_at, payload) VALUES ($1, $2, $3, $4)")
         .bind(&event.id)
@@ -297,6 +310,9 @@ async fn insert_event(tx: &mut Tx, event: &Event) -> Result<()> {
         .bind(event.payload())
         .execute(&mut **tx)
         .await?;
+    let subscribers = webhooks::active_subscribers(tx).await?;
+    let deliveries = webhook::outbox::deliveries_for(&subscribers, &event.id, event.event_type, event.created_at);
+    webhooks::insert_deliveries(tx, &deliveries).await?;
     Ok(())
 }
 

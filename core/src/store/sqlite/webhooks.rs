@@ -1,4 +1,4 @@
-//! SQLite side of webhooks: endpoints, the delivery outbox, claims and attempts. Lists of ids
+//! SQLite side of webhooks: endpoints, writing the delivery outbox, claims and attempts. Lists of ids
 //! and rows cross as one JSON parameter (`json_each`), so a batch is one statement.
 
 use async_trait::async_trait;
@@ -11,17 +11,11 @@ use crate::event::EventType;
 use crate::page::{Page, PageRequest, Pagination};
 use crate::store::WebhookStore;
 use crate::time::{Timestamp, from_millis, to_millis};
+use crate::webhook::outbox::{self, NewDelivery, Subscriber};
 use crate::webhook::{
     AttemptOutcome, DELETED_REASON, Delivery, DeliveryAttempt, DeliveryFilter, DeliveryStatus, DueDelivery,
     EndpointStatus, GONE_REASON, INTERRUPTED_ERROR, NextStep, WebhookEndpoint, disabled_error,
 };
-
-/// A fresh delivery id, generated in SQL: `dlv_` + 16 lowercase hex digits.
-macro_rules! new_delivery_id {
-    () => {
-        "'dlv_' || lower(hex(randomblob(8)))"
-    };
-}
 
 /// Ids of up to `$2` pending deliveries due by `$1` to active endpoints, oldest first.
 macro_rules! due_deliveries {
@@ -32,17 +26,16 @@ macro_rules! due_deliveries {
     };
 }
 
+fn stored_events(r: &SqliteRow) -> Result<Vec<String>> {
+    serde_json::from_str(r.try_get("events")?).map_err(|e| Error::Internal(format!("stored endpoint events: {e}")))
+}
+
 fn endpoint_from_row(r: &SqliteRow) -> Result<WebhookEndpoint> {
-    let events: Vec<String> = serde_json::from_str(r.try_get("events")?)
-        .map_err(|e| Error::Internal(format!("stored endpoint events: {e}")))?;
     Ok(WebhookEndpoint {
         id: r.try_get("id")?,
         url: r.try_get("url")?,
         description: r.try_get("description")?,
-        events: events
-            .iter()
-            .map(|t| EventType::parse("events", t).map_err(|e| Error::Internal(e.to_string())))
-            .collect::<Result<_>>()?,
+        events: outbox::stored_event_types(&stored_events(r)?)?,
         status: EndpointStatus::from_stored(r.try_get("status")?)?,
         created_at: from_millis(r.try_get("created_at")?),
         disabled_at: opt_millis(r.try_get("disabled_at")?),
@@ -117,6 +110,44 @@ async fn disable_endpoint(
         .await?;
     }
     Ok(row)
+}
+
+/// The active endpoints, oldest first: who the outbox rule may give a delivery.
+pub(super) async fn active_subscribers(tx: &mut Tx) -> Result<Vec<Subscriber>> {
+    let rows = sqlx::query("SELECT id, events FROM webhook_endpoints WHERE status = 'active' ORDER BY created_at, id")
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter()
+        .map(|r| Subscriber::from_stored(r.try_get("id")?, &stored_events(r)?))
+        .collect()
+}
+
+/// Writes pending deliveries (none: no statement), in order, as one statement.
+pub(super) async fn insert_deliveries(tx: &mut Tx, deliveries: &[NewDelivery]) -> Result<Vec<SqliteRow>> {
+    if deliveries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(&str, &str, &str, i64)> = deliveries
+        .iter()
+        .map(|d| {
+            (
+                d.id.as_str(),
+                d.event_id.as_str(),
+                d.endpoint_id.as_str(),
+                to_millis(&d.created_at),
+            )
+        })
+        .collect();
+    Ok(sqlx::query(
+        "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, status, attempts, next_attempt_at, created_at)
+         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), 'pending', 0,
+                json_extract(value, '$[3]'), json_extract(value, '$[3]')
+         FROM json_each($1) ORDER BY key
+         RETURNING *",
+    )
+    .bind(serde_json::to_string(&rows).expect("deliveries serialize"))
+    .fetch_all(&mut **tx)
+    .await?)
 }
 
 #[async_trait]
@@ -250,22 +281,15 @@ impl WebhookStore for SqliteStore {
         now: Timestamp,
     ) -> Result<Vec<Delivery>> {
         let mut tx = self.begin().await?;
-        let rows = sqlx::query(concat!(
-            "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, status, attempts, next_attempt_at, created_at)
-             SELECT ",
-            new_delivery_id!(),
-            ", $1, e.id, 'pending', 0, $3, $3
-             FROM webhook_endpoints e
-             WHERE e.status = 'active' AND ($4 IS NULL OR e.id = $4)
-               AND (e.events = '[]' OR EXISTS (SELECT 1 FROM json_each(e.events) t WHERE t.value = $2))
-             ORDER BY e.created_at, e.id
-             RETURNING *"
-        ))
-        .bind(event_id)
-        .bind(event_type.as_str())
-        .bind(to_millis(&now))
-        .bind(endpoint_id)
-        .fetch_all(&mut *tx)
+        let subscribers: Vec<Subscriber> = active_subscribers(&mut tx)
+            .await?
+            .into_iter()
+            .filter(|s| endpoint_id.is_none_or(|id| s.endpoint_id == id))
+            .collect();
+        let rows = insert_deliveries(
+            &mut tx,
+            &outbox::deliveries_for(&subscribers, event_id, event_type, now),
+        )
         .await?;
         tx.commit().await?;
         rows.iter()
@@ -322,7 +346,7 @@ impl WebhookStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         let rows = sqlx::query(
-            "SELECT d.id, d.attempts, d.event_id, ev.payload, d.endpoint_id, e.url, e.secret,
+            "SELECT d.id, d.attempts, d.event_id, ev.payload, d.endpoint_id, e.kind, e.url, e.secret,
                     CASE WHEN e.previous_secret_expires_at > $2 THEN e.previous_secret END AS previous_secret
              FROM webhook_deliveries d
              JOIN events ev ON ev.id = d.event_id
@@ -343,6 +367,7 @@ impl WebhookStore for SqliteStore {
                     event_id: r.try_get("event_id")?,
                     payload: r.try_get("payload")?,
                     endpoint_id: r.try_get("endpoint_id")?,
+                    kind: r.try_get("kind")?,
                     url: r.try_get("url")?,
                     secret: r.try_get("secret")?,
                     previous_secret: r.try_get("previous_secret")?,
