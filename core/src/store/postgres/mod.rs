@@ -564,42 +564,57 @@ impl Store for PgStore {
     async fn expire_orders(&self, now: Timestamp, cooldown_until: Timestamp, limit: u32) -> Result<Vec<Order>> {
         use crate::settle::rules::{self, ChainProgress, ExpiryFacts, TransferKind};
         let mut tx = self.pool.begin().await?;
-        // Pending orders past their grace end (an indexed narrowing; `rules::expiry` decides),
-        // with what the rule needs to know about them, read in the statement that locks them so
-        // no payment can be recorded in between. SKIP LOCKED: replicas expiring at the same
-        // moment take disjoint orders, so each order expires (and fires `order.expired`) once,
-        // and an order settlement has locked is left to it.
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            order_columns!(),
-            ",
-                 EXISTS (SELECT 1 FROM transfers t
-                         WHERE t.order_id = orders.order_id AND t.kind = $2 AND t.status = 'unconfirmed')
-                     AS awaiting_confirmation,
-                 EXISTS (SELECT 1 FROM chain_cursors c WHERE c.chain_id = orders.chain_id) AS chain_watched,
-                 (SELECT c.scanned_block_time FROM chain_cursors c WHERE c.chain_id = orders.chain_id)
-                     AS chain_scanned_through
-             FROM orders WHERE status = 'pending' AND grace_ends_at <= $1
-             ORDER BY grace_ends_at
-             FOR UPDATE SKIP LOCKED"
-        ))
-        .bind(now)
-        .bind(TransferKind::Payment.as_str())
-        .fetch_all(&mut *tx)
-        .await?;
         let mut expired = Vec::new();
-        for row in &rows {
-            let facts = ExpiryFacts {
-                awaiting_confirmation: row.try_get("awaiting_confirmation")?,
-                chain: if row.try_get("chain_watched")? {
-                    ChainProgress::ScannedThrough(row.try_get("chain_scanned_through")?)
-                } else {
-                    ChainProgress::Unwatched
-                },
-            };
-            expired.extend(rules::expiry(&order_from_row(row)?, facts, now, cooldown_until));
-            if expired.len() >= limit as usize {
-                break;
+        // Pending orders past their grace end (an indexed narrowing; `rules::expiry` decides),
+        // with what the rule needs to know about them, a page at a time: orders the rule keeps
+        // open are stepped over instead of filling the batch. The facts are read in the
+        // statement that locks the order, so no payment can be recorded in between. SKIP
+        // LOCKED: replicas expiring at the same moment take disjoint orders, so each order
+        // expires (and fires `order.expired`) once, and an order settlement has locked is left
+        // to it.
+        let mut after: Option<(Timestamp, String)> = None;
+        'pages: loop {
+            let rows = sqlx::query(concat!(
+                "SELECT ",
+                order_columns!(),
+                ", grace_ends_at,
+                     EXISTS (SELECT 1 FROM transfers t
+                             WHERE t.order_id = orders.order_id AND t.kind = $2 AND t.status = 'unconfirmed')
+                         AS awaiting_confirmation,
+                     EXISTS (SELECT 1 FROM chain_cursors c WHERE c.chain_id = orders.chain_id) AS chain_watched,
+                     (SELECT c.scanned_block_time FROM chain_cursors c WHERE c.chain_id = orders.chain_id)
+                         AS chain_scanned_through
+                 FROM orders WHERE status = 'pending' AND grace_ends_at <= $1
+                   AND ($3::timestamptz IS NULL OR (grace_ends_at, order_id) > ($3, $4))
+                 ORDER BY grace_ends_at, order_id LIMIT $5
+                 FOR UPDATE SKIP LOCKED"
+            ))
+            .bind(now)
+            .bind(TransferKind::Payment.as_str())
+            .bind(after.as_ref().map(|(at, _)| *at))
+            .bind(after.as_ref().map(|(_, id)| id.as_str()))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in &rows {
+                let facts = ExpiryFacts {
+                    awaiting_confirmation: row.try_get("awaiting_confirmation")?,
+                    chain: if row.try_get("chain_watched")? {
+                        ChainProgress::ScannedThrough(row.try_get("chain_scanned_through")?)
+                    } else {
+                        ChainProgress::Unwatched
+                    },
+                };
+                expired.extend(rules::expiry(&order_from_row(row)?, facts, now, cooldown_until));
+                if expired.len() >= limit as usize {
+                    break 'pages;
+                }
+            }
+            match rows.last() {
+                Some(last) if rows.len() >= limit as usize => {
+                    after = Some((last.try_get("grace_ends_at")?, last.try_get("order_id")?));
+                }
+                _ => break,
             }
         }
         let mut orders = Vec::with_capacity(expired.len());

@@ -650,36 +650,50 @@ impl Store for SqliteStore {
     async fn expire_orders(&self, now: Timestamp, cooldown_until: Timestamp, limit: u32) -> Result<Vec<Order>> {
         use crate::settle::rules::{self, ChainProgress, ExpiryFacts, TransferKind};
         let mut tx = self.begin().await?;
-        // Pending orders past their grace end (an indexed narrowing; `rules::expiry` decides),
-        // with what the rule needs to know about them.
-        let rows = sqlx::query(
-            "SELECT o.*,
-                 EXISTS (SELECT 1 FROM transfers t
-                         WHERE t.order_id = o.order_id AND t.kind = $2 AND t.status = 'unconfirmed')
-                     AS awaiting_confirmation,
-                 c.chain_id IS NOT NULL AS chain_watched,
-                 c.scanned_block_time AS chain_scanned_through
-             FROM orders o LEFT JOIN chain_cursors c ON c.chain_id = o.chain_id
-             WHERE o.status = 'pending' AND o.grace_ends_at <= $1
-             ORDER BY o.grace_ends_at",
-        )
-        .bind(to_millis(&now))
-        .bind(TransferKind::Payment.as_str())
-        .fetch_all(&mut *tx)
-        .await?;
         let mut expired = Vec::new();
-        for row in &rows {
-            let facts = ExpiryFacts {
-                awaiting_confirmation: row.try_get("awaiting_confirmation")?,
-                chain: if row.try_get("chain_watched")? {
-                    ChainProgress::ScannedThrough(opt_millis(row.try_get("chain_scanned_through")?))
-                } else {
-                    ChainProgress::Unwatched
-                },
-            };
-            expired.extend(rules::expiry(&order_from_row(row)?, facts, now, cooldown_until));
-            if expired.len() >= limit as usize {
-                break;
+        // Pending orders past their grace end (an indexed narrowing; `rules::expiry` decides),
+        // with what the rule needs to know about them, a page at a time: orders the rule keeps
+        // open are stepped over instead of filling the batch.
+        let mut after: Option<(i64, String)> = None;
+        'pages: loop {
+            let rows = sqlx::query(
+                "SELECT o.*,
+                     EXISTS (SELECT 1 FROM transfers t
+                             WHERE t.order_id = o.order_id AND t.kind = $2 AND t.status = 'unconfirmed')
+                         AS awaiting_confirmation,
+                     c.chain_id IS NOT NULL AS chain_watched,
+                     c.scanned_block_time AS chain_scanned_through
+                 FROM orders o LEFT JOIN chain_cursors c ON c.chain_id = o.chain_id
+                 WHERE o.status = 'pending' AND o.grace_ends_at <= $1
+                   AND ($3 IS NULL OR (o.grace_ends_at, o.order_id) > ($3, $4))
+                 ORDER BY o.grace_ends_at, o.order_id LIMIT $5",
+            )
+            .bind(to_millis(&now))
+            .bind(TransferKind::Payment.as_str())
+            .bind(after.as_ref().map(|(at, _)| *at))
+            .bind(after.as_ref().map(|(_, id)| id.as_str()))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in &rows {
+                let facts = ExpiryFacts {
+                    awaiting_confirmation: row.try_get("awaiting_confirmation")?,
+                    chain: if row.try_get("chain_watched")? {
+                        ChainProgress::ScannedThrough(opt_millis(row.try_get("chain_scanned_through")?))
+                    } else {
+                        ChainProgress::Unwatched
+                    },
+                };
+                expired.extend(rules::expiry(&order_from_row(row)?, facts, now, cooldown_until));
+                if expired.len() >= limit as usize {
+                    break 'pages;
+                }
+            }
+            match rows.last() {
+                Some(last) if rows.len() >= limit as usize => {
+                    after = Some((last.try_get("grace_ends_at")?, last.try_get("order_id")?));
+                }
+                _ => break,
             }
         }
         let mut orders = Vec::with_capacity(expired.len());
