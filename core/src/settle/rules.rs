@@ -111,8 +111,14 @@ pub enum TransferEffect {
 }
 
 /// Decides what a transfer is, by design §4: to an order, what [`classify_order_payment`]
-/// says (a payment grows `amountReceived`); to a deposit address it becomes a pending deposit (`deposit_id` is its new id, `now` its detection time).
-pub fn on_transfer(holder: Holder, t: &ObservedTransfer, deposit_id: String, now: Timestamp) -> TransferEffect {
+/// says (a payment grows `amountReceived`); to a deposit address it becomes a pending deposit,
+/// named by `new_deposit_id` and detected `now`.
+pub fn on_transfer(
+    holder: Holder,
+    t: &ObservedTransfer,
+    new_deposit_id: impl FnOnce() -> String,
+    now: Timestamp,
+) -> TransferEffect {
     match holder {
         Holder::Order(order) => {
             let mut order = *order;
@@ -136,7 +142,7 @@ pub fn on_transfer(holder: Holder, t: &ObservedTransfer, deposit_id: String, now
             }
         }
         Holder::Deposit(reference) => TransferEffect::Deposit(Box::new(Deposit {
-            deposit_id,
+            deposit_id: new_deposit_id(),
             deposit_reference: reference,
             amount: t.amount,
             currency: t.currency,
@@ -365,7 +371,7 @@ mod tests {
 
     /// Records `t` against `o`, returning the kind, the order afterwards and the event.
     fn record(o: &Order, t: &ObservedTransfer) -> (TransferKind, Order, Option<EventType>) {
-        match on_transfer(Holder::Order(Box::new(o.clone())), t, "dep_1".into(), at(o, 1)) {
+        match on_transfer(Holder::Order(Box::new(o.clone())), t, || "dep_1".into(), at(o, 1)) {
             TransferEffect::Order { kind, order, event } => (kind, *order, event),
             other => panic!("expected an order effect, got {other:?}"),
         }
@@ -459,7 +465,8 @@ mod tests {
     fn a_transfer_to_a_deposit_address_is_a_pending_deposit() {
         let o = order();
         let t = transfer("3.25", at(&o, 1));
-        let TransferEffect::Deposit(d) = on_transfer(Holder::Deposit("user-1".into()), &t, "dep_9".into(), at(&o, 2))
+        let TransferEffect::Deposit(d) =
+            on_transfer(Holder::Deposit("user-1".into()), &t, || "dep_9".into(), at(&o, 2))
         else {
             panic!("expected a deposit");
         };
@@ -474,7 +481,7 @@ mod tests {
         assert_eq!(d.confirmations, 1);
         assert_eq!(d.detected_at, at(&o, 2));
         assert_eq!(
-            on_transfer(Holder::Nobody, &t, "dep_9".into(), at(&o, 2)),
+            on_transfer(Holder::Nobody, &t, || "dep_9".into(), at(&o, 2)),
             TransferEffect::Unmatched
         );
     }
@@ -603,7 +610,7 @@ mod tests {
         let TransferEffect::Deposit(pending) = on_transfer(
             Holder::Deposit("u".into()),
             &transfer("1", at(&o, 1)),
-            "dep_1".into(),
+            || "dep_1".into(),
             at(&o, 1),
         ) else {
             panic!("expected a deposit");

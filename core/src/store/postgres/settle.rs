@@ -420,7 +420,7 @@ impl ChainStore for PgStore {
                 Some(_) => continue,
             }
             let holder = holder_at(&mut tx, &t.to, t.block_time).await?;
-            let mut effect = rules::on_transfer(holder, t, ids::deposit_id(), scan.now);
+            let mut effect = rules::on_transfer(holder, t, ids::deposit_id, scan.now);
             if let TransferEffect::Order {
                 kind: TransferKind::Payment,
                 order,
@@ -429,7 +429,7 @@ impl ChainStore for PgStore {
             {
                 // Decided again under the row lock: expiry may have ended the order since.
                 let locked = lock_order(&mut tx, &order.order_id).await?;
-                effect = rules::on_transfer(Holder::Order(Box::new(locked)), t, ids::deposit_id(), scan.now);
+                effect = rules::on_transfer(Holder::Order(Box::new(locked)), t, ids::deposit_id, scan.now);
             }
             match effect {
                 TransferEffect::Order { kind, order, event } => {

@@ -346,7 +346,7 @@ impl ChainStore for SqliteStore {
                 Some(_) => continue,
             }
             let holder = holder_at(&mut tx, &t.to, t.block_time).await?;
-            match rules::on_transfer(holder, t, ids::deposit_id(), scan.now) {
+            match rules::on_transfer(holder, t, ids::deposit_id, scan.now) {
                 TransferEffect::Order { kind, order, event } => {
                     insert_transfer(&mut tx, t, kind, Some(&order.order_id), None, scan.now).await?;
                     if kind == TransferKind::Payment {
