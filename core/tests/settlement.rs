@@ -98,6 +98,7 @@ payin_core::on_both_backends!(via run:
     payment_after_grace_is_late_and_never_credited_to_the_next_order,
     payment_inside_grace_counts,
     expiry_waits_for_the_scan_to_pass_the_deadline,
+    expiry_steps_over_orders_kept_open_to_fill_its_batch,
     unconfirmed_payment_keeps_order_pending_until_confirmed_or_reversed,
     wrong_token_or_chain_is_recorded_not_counted,
     deposit_pending_then_confirmed_on_two_chains,
@@ -1255,4 +1256,37 @@ async fn watched_addresses_are_the_assigned_and_cooling_down_ones(env: Env) {
         env.store().watched_addresses(Protocol::Evm, Some(since)).await.unwrap(),
         [newer.address]
     );
+}
+
+async fn expiry_steps_over_orders_kept_open_to_fill_its_batch(env: Env) {
+    let e = &env.engine;
+    import(e, 3).await;
+    let t0 = env.now();
+    let held = create(e, "BATCH-HELD", "10.00").await;
+    env.advance(secs(1));
+    let first = create(e, "BATCH-FIRST", "10.00").await;
+    env.advance(secs(1));
+    let second = create(e, "BATCH-SECOND", "10.00").await;
+    let end = deadline(&second);
+    env.advance(minutes(16));
+    let waiting = transfer(&held.address, "4", 1, 5, t0 + minutes(1));
+    apply(&env, &scan(&env, "ethereum", 1..=90, end + minutes(1), &[&waiting])).await;
+
+    // Batches of one: the oldest order awaits a confirmation, so each batch expires the next
+    // expirable one instead of coming back empty.
+    let store = payin_core::store::connect(&env.url).await.unwrap();
+    let batch = |n| {
+        let store = &store;
+        let now = env.now();
+        async move {
+            let expired = store.expire_orders(now, now + minutes(30), 1).await.unwrap();
+            assert!(expired.len() <= 1, "batch {n}");
+            expired.into_iter().map(|o| o.order_id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(batch(1).await, [first.order_id.as_str()]);
+    assert_eq!(batch(2).await, [second.order_id.as_str()]);
+    assert!(batch(3).await.is_empty());
+    assert_eq!(order(e, &held).await.status, OrderStatus::Pending);
+    assert_eq!(events(e, Some("order.expired")).await.len(), 2);
 }

@@ -1,13 +1,14 @@
-//! PostgreSQL side of the chain watcher: scans, confirmations and reorgs, each one transaction,
-//! by the same rules as the SQLite backend (`sqlite/settle.rs`).
+//! PostgreSQL side of the chain watcher: scans, confirmations and reorgs, each one transaction.
+//! What each changes is decided by [`crate::settle::rules`], as on SQLite; this file loads the
+//! state the rules need (under the locks below) and persists what they return.
 //!
 //! Two replicas may watch the same chain. Each transaction first locks the chain's cursor row,
 //! so scans, confirmations and rewinds of one chain run one at a time across replicas; a
 //! scan that finds the cursor moved since it was read is dropped (the next pass rescans from
-//! the cursor). Order rows are locked before their amounts change, and amounts are added in
-//! SQL (NUMERIC), so no update is lost and no rounding happens. No deadlock: settlement writes
-//! an order only in transactions of the order's chain, which take that chain's lock first, and
-//! expiry skips locked orders instead of waiting for them.
+//! the cursor). An order row is locked before it is read for a decision that changes its
+//! amounts, so no update is lost; amounts are exact on both sides (NUMERIC here, `Amount` in
+//! Rust). No deadlock: settlement writes an order only in transactions of the order's chain,
+//! which take that chain's lock first, and expiry skips locked orders instead of waiting for them.
 
 use async_trait::async_trait;
 use sqlx::Row;
@@ -16,14 +17,13 @@ use sqlx::postgres::PgRow;
 use super::{PgStore, Tx, deposit_from_row, insert_event, order_from_row};
 use crate::amount::Amount;
 use crate::chain::{Currency, Protocol};
+use crate::deposit::Deposit;
 use crate::error::{Error, Result};
 use crate::event::{Event, EventType};
 use crate::ids;
-use crate::order::{Order, OrderStatus};
-use crate::settle::{
-    CLOCK_SKEW, Confirmation, ObservedTransfer, OrderPayment, PaymentEventData, PendingTransfer, Scan,
-    classify_order_payment,
-};
+use crate::order::Order;
+use crate::settle::rules::{self, AddressCooldown, Holder, Reversal, TransferEffect, TransferKind};
+use crate::settle::{CLOCK_SKEW, Confirmation, ObservedTransfer, PaymentEventData, PendingTransfer, Scan};
 use crate::store::ChainStore;
 use crate::time::Timestamp;
 
@@ -38,15 +38,7 @@ macro_rules! transfer_columns {
     };
 }
 
-/// Who held an address when a block was mined.
-enum Owner {
-    /// Boxed: an order is far larger than the other variants.
-    Order(Box<Order>),
-    Deposit(String),
-    Nobody,
-}
-
-async fn owner_at(tx: &mut Tx, address: &str, at: Timestamp) -> Result<Owner> {
+async fn holder_at(tx: &mut Tx, address: &str, at: Timestamp) -> Result<Holder> {
     let at = at + CLOCK_SKEW;
     let order = sqlx::query(concat!(
         "SELECT ",
@@ -66,13 +58,7 @@ async fn owner_at(tx: &mut Tx, address: &str, at: Timestamp) -> Result<Owner> {
     .bind(at)
     .fetch_optional(&mut **tx)
     .await?;
-    // The most recent holder wins: a pool address may serve an order, then a deposit binding.
-    Ok(match (order, deposit) {
-        (Some(o), Some((r, since))) if since > o.created_at => Owner::Deposit(r),
-        (Some(o), _) => Owner::Order(Box::new(o)),
-        (None, Some((r, _))) => Owner::Deposit(r),
-        (None, None) => Owner::Nobody,
-    })
+    Ok(rules::holder(order, deposit))
 }
 
 /// Locks the chain's cursor row, if it exists, and returns its next block.
@@ -98,6 +84,71 @@ async fn lock_order(tx: &mut Tx, order_id: &str) -> Result<Order> {
     order_from_row(&row)
 }
 
+/// Reads an order and the sum of its confirmed payments under a row lock held until commit.
+async fn lock_order_confirmed(tx: &mut Tx, order_id: &str) -> Result<(Order, Amount)> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        order_columns!(),
+        ", amount_confirmed::text AS amount_confirmed FROM orders WHERE order_id = $1 FOR UPDATE"
+    ))
+    .bind(order_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((
+        order_from_row(&row)?,
+        Amount::from_stored(row.try_get("amount_confirmed")?)?,
+    ))
+}
+
+/// Writes an order's `amount_received`; the caller holds the order's row lock.
+async fn save_amount_received(tx: &mut Tx, order: &Order) -> Result<()> {
+    sqlx::query("UPDATE orders SET amount_received = $2::numeric WHERE order_id = $1")
+        .bind(&order.order_id)
+        .bind(order.amount_received.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Moves an ended order's address to cooldown, if the order still holds it.
+pub(super) async fn cool_down(tx: &mut Tx, c: &AddressCooldown) -> Result<()> {
+    sqlx::query(
+        "UPDATE pool_addresses SET state = 'cooldown', cooldown_until = $1
+         WHERE protocol = $2 AND address = $3 AND state = 'assigned' AND assigned_ref = $4",
+    )
+    .bind(c.until)
+    .bind(c.protocol.as_str())
+    .bind(&c.address)
+    .bind(&c.order_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_deposit(tx: &mut Tx, d: &Deposit, block_hash: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO deposits (deposit_id, deposit_reference, address, chain_id, currency, amount,
+             tx_hash, log_index, block_number, block_hash, status, confirmations, detected_at)
+         VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(&d.deposit_id)
+    .bind(&d.deposit_reference)
+    .bind(&d.address)
+    .bind(&d.chain_id)
+    .bind(d.currency.as_str())
+    .bind(d.amount.to_string())
+    .bind(&d.tx_hash)
+    .bind(d.log_index as i64)
+    .bind(d.block_number as i64)
+    .bind(block_hash)
+    .bind(d.status.as_str())
+    .bind(d.confirmations as i64)
+    .bind(d.detected_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 async fn load_order(tx: &mut Tx, order_id: &str) -> Result<Order> {
     let row = sqlx::query(concat!("SELECT ", order_columns!(), " FROM orders WHERE order_id = $1"))
         .bind(order_id)
@@ -109,7 +160,7 @@ async fn load_order(tx: &mut Tx, order_id: &str) -> Result<Order> {
 async fn insert_transfer(
     tx: &mut Tx,
     t: &ObservedTransfer,
-    kind: &str,
+    kind: TransferKind,
     order_id: Option<&str>,
     deposit_id: Option<&str>,
     now: Timestamp,
@@ -130,7 +181,7 @@ async fn insert_transfer(
     .bind(&t.from)
     .bind(&t.to)
     .bind(t.amount.to_string())
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(order_id)
     .bind(deposit_id)
     .bind(now)
@@ -159,6 +210,10 @@ fn event_data(data: Result<serde_json::Value, serde_json::Error>) -> Result<serd
     data.map_err(|e| Error::Internal(format!("event data: {e}")))
 }
 
+fn transfer_kind(r: &PgRow) -> Result<Option<TransferKind>> {
+    Ok(TransferKind::from_stored(r.try_get("kind")?))
+}
+
 /// Reverses one unconfirmed transfer: uncounts it and reports the reversal if it was reported.
 async fn reverse(tx: &mut Tx, chain_id: &str, tx_hash: &str, log_index: u64, now: Timestamp) -> Result<Option<Event>> {
     let Some(row) = sqlx::query(concat!(
@@ -176,34 +231,33 @@ async fn reverse(tx: &mut Tx, chain_id: &str, tx_hash: &str, log_index: u64, now
         return Ok(None);
     };
     let t = transfer_from_row(&row)?;
-    let kind: String = row.try_get("kind")?;
+    let Some(kind) = transfer_kind(&row)? else {
+        return Ok(None);
+    };
     let order_id: Option<String> = row.try_get("order_id")?;
     let deposit_id: Option<String> = row.try_get("deposit_id")?;
-    let data = match (kind.as_str(), order_id, deposit_id) {
-        ("payment", Some(id), _) => {
-            // The UPDATE locks the order row; the subtraction reads its latest committed amount.
-            let row = sqlx::query(concat!(
-                "UPDATE orders SET amount_received = amount_received - $2::numeric WHERE order_id = $1 RETURNING ",
-                order_columns!()
-            ))
-            .bind(&id)
-            .bind(t.amount.to_string())
-            .fetch_one(&mut **tx)
-            .await?;
-            let order = order_from_row(&row)?;
+    let order = match order_id {
+        // A payment's amount changes: its order is read under the row lock.
+        Some(id) if kind == TransferKind::Payment => Some(lock_order(tx, &id).await?),
+        Some(id) if rules::reversal_needs_order(kind) => Some(load_order(tx, &id).await?),
+        _ => None,
+    };
+    let data = match rules::on_reversed(kind, order, &t) {
+        Reversal::PaymentUncounted(order) => {
+            save_amount_received(tx, &order).await?;
             event_data(serde_json::to_value(PaymentEventData {
-                subject: &order,
+                subject: &*order,
                 transfer: &t,
             }))?
         }
-        ("late", Some(id), _) => {
-            let order = load_order(tx, &id).await?;
-            event_data(serde_json::to_value(PaymentEventData {
-                subject: &order,
-                transfer: &t,
-            }))?
-        }
-        ("deposit", _, Some(id)) => {
+        Reversal::LatePayment(order) => event_data(serde_json::to_value(PaymentEventData {
+            subject: &*order,
+            transfer: &t,
+        }))?,
+        Reversal::DeleteDeposit => {
+            let Some(id) = deposit_id else {
+                return Ok(None);
+            };
             let row = sqlx::query(concat!(
                 "DELETE FROM deposits WHERE deposit_id = $1 RETURNING ",
                 deposit_columns!()
@@ -217,16 +271,15 @@ async fn reverse(tx: &mut Tx, chain_id: &str, tx_hash: &str, log_index: u64, now
                 transfer: &t,
             }))?
         }
-        // Mismatched and unmatched transfers were never reported.
-        _ => return Ok(None),
+        Reversal::Silent => return Ok(None),
     };
     let event = Event::new(EventType::PaymentReversed, now, &data)?;
     insert_event(tx, &event).await?;
     Ok(Some(event))
 }
 
-/// Counts a confirmed payment toward its order; completes the order when confirmed payments
-/// reach its amount. Returns the `order.completed` event if it completed.
+/// Counts a confirmed payment toward its order, under the order's row lock, and persists what
+/// [`rules::on_payment_confirmed`] decided. Returns the `order.completed` event if it completed.
 async fn confirm_payment(
     tx: &mut Tx,
     order_id: &str,
@@ -235,56 +288,62 @@ async fn confirm_payment(
     now: Timestamp,
     cooldown_until: Timestamp,
 ) -> Result<Option<Event>> {
-    let order = lock_order(tx, order_id).await?;
-    let paid: bool = sqlx::query_scalar(
-        "UPDATE orders SET amount_confirmed = amount_confirmed + $2::numeric WHERE order_id = $1
-         RETURNING amount_confirmed >= amount",
-    )
-    .bind(order_id)
-    .bind(t.amount.to_string())
-    .fetch_one(&mut **tx)
-    .await?;
-    match order.status {
-        OrderStatus::Pending if paid => {}
-        // A payment counted before the order completed, confirmed after: the surplus grows.
-        OrderStatus::Completed => {
-            sqlx::query(
-                "UPDATE orders SET surplus = CASE WHEN amount_confirmed > amount THEN amount_confirmed - amount END
-                 WHERE order_id = $1",
-            )
-            .bind(order_id)
-            .execute(&mut **tx)
-            .await?;
-            return Ok(None);
-        }
-        _ => return Ok(None),
-    }
-    let row = sqlx::query(concat!(
-        "UPDATE orders SET status = 'completed', completed_at = $2, tx_hash = $3, block_number = $4,
-             confirmations = $5, surplus = CASE WHEN amount_confirmed > amount THEN amount_confirmed - amount END
-         WHERE order_id = $1 RETURNING ",
-        order_columns!()
-    ))
-    .bind(order_id)
-    .bind(now)
-    .bind(&t.tx_hash)
-    .bind(t.block_number as i64)
-    .bind(confirmations as i64)
-    .fetch_one(&mut **tx)
-    .await?;
-    let order = order_from_row(&row)?;
+    let (order, confirmed) = lock_order_confirmed(tx, order_id).await?;
+    let c = rules::on_payment_confirmed(&order, confirmed, t, confirmations, now, cooldown_until);
+    let o = &c.order;
     sqlx::query(
-        "UPDATE pool_addresses SET state = 'cooldown', cooldown_until = $1
-         WHERE protocol = $2 AND address = $3 AND state = 'assigned' AND assigned_ref = $4",
+        "UPDATE orders SET amount_confirmed = $2::numeric, status = $3, completed_at = $4, tx_hash = $5,
+             block_number = $6, confirmations = $7, surplus = $8::numeric
+         WHERE order_id = $1",
     )
-    .bind(cooldown_until)
-    .bind(order.protocol.as_str())
-    .bind(&order.address)
     .bind(order_id)
+    .bind(c.amount_confirmed.to_string())
+    .bind(o.status.as_str())
+    .bind(o.completed_at)
+    .bind(&o.tx_hash)
+    .bind(o.block_number.map(|n| n as i64))
+    .bind(o.confirmations.map(|n| n as i64))
+    .bind(o.surplus.map(|s| s.to_string()))
     .execute(&mut **tx)
     .await?;
-    let e = Event::new(EventType::OrderCompleted, now, &order)?;
+    let Some(cooldown) = &c.completed else {
+        return Ok(None);
+    };
+    cool_down(tx, cooldown).await?;
+    let e = Event::new(EventType::OrderCompleted, now, o)?;
     insert_event(tx, &e).await?;
+    Ok(Some(e))
+}
+
+/// Confirms a pending deposit, reporting it as `deposit.confirmed` (the event completion waits on).
+async fn confirm_deposit(tx: &mut Tx, deposit_id: &str, confirmations: u64, now: Timestamp) -> Result<Option<Event>> {
+    let Some(row) = sqlx::query(concat!(
+        "SELECT ",
+        deposit_columns!(),
+        " FROM deposits WHERE deposit_id = $1 FOR UPDATE"
+    ))
+    .bind(deposit_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let Some(d) = rules::on_deposit_confirmed(&deposit_from_row(&row)?, confirmations, now) else {
+        return Ok(None);
+    };
+    let e = Event::new(EventType::DepositConfirmed, now, &d)?;
+    insert_event(tx, &e).await?;
+    sqlx::query(
+        "UPDATE deposits SET status = $2, confirmations = $3, confirmed_at = $4, confirmed_event_id = $5
+         WHERE deposit_id = $1",
+    )
+    .bind(deposit_id)
+    .bind(d.status.as_str())
+    .bind(d.confirmations as i64)
+    .bind(d.confirmed_at)
+    .bind(&e.id)
+    .execute(&mut **tx)
+    .await?;
     Ok(Some(e))
 }
 
@@ -360,39 +419,30 @@ impl ChainStore for PgStore {
                 // Recorded once, never twice (a rescan after a restart or a rewind).
                 Some(_) => continue,
             }
-            match owner_at(&mut tx, &t.to, t.block_time).await? {
-                Owner::Order(order) => {
-                    let mut order = *order;
-                    let mut kind = classify_order_payment(&order, t);
-                    if kind == OrderPayment::Payment {
-                        // Decided again under the row lock: expiry may have ended the order since.
-                        order = lock_order(&mut tx, &order.order_id).await?;
-                        kind = classify_order_payment(&order, t);
+            let holder = holder_at(&mut tx, &t.to, t.block_time).await?;
+            let mut effect = rules::on_transfer(holder, t, ids::deposit_id, scan.now);
+            if let TransferEffect::Order {
+                kind: TransferKind::Payment,
+                order,
+                ..
+            } = &effect
+            {
+                // Decided again under the row lock: expiry may have ended the order since.
+                let locked = lock_order(&mut tx, &order.order_id).await?;
+                effect = rules::on_transfer(Holder::Order(Box::new(locked)), t, ids::deposit_id, scan.now);
+            }
+            match effect {
+                TransferEffect::Order { kind, order, event } => {
+                    insert_transfer(&mut tx, t, kind, Some(&order.order_id), None, scan.now).await?;
+                    if kind == TransferKind::Payment {
+                        save_amount_received(&mut tx, &order).await?;
                     }
-                    let (kind_name, event_type) = match kind {
-                        OrderPayment::Payment => ("payment", Some(EventType::OrderPaymentDetected)),
-                        OrderPayment::Late => ("late", Some(EventType::OrderLatePayment)),
-                        OrderPayment::Mismatch => ("mismatch", None),
-                    };
-                    insert_transfer(&mut tx, t, kind_name, Some(&order.order_id), None, scan.now).await?;
-                    if kind == OrderPayment::Payment {
-                        let row = sqlx::query(concat!(
-                            "UPDATE orders SET amount_received = amount_received + $2::numeric WHERE order_id = $1
-                             RETURNING ",
-                            order_columns!()
-                        ))
-                        .bind(&order.order_id)
-                        .bind(t.amount.to_string())
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        order = order_from_row(&row)?;
-                    }
-                    if let Some(event_type) = event_type {
+                    if let Some(event_type) = event {
                         let e = Event::new(
                             event_type,
                             scan.now,
                             &PaymentEventData {
-                                subject: &order,
+                                subject: &*order,
                                 transfer: t,
                             },
                         )?;
@@ -400,34 +450,24 @@ impl ChainStore for PgStore {
                         events.push(e);
                     }
                 }
-                Owner::Deposit(reference) => {
-                    let deposit_id = ids::deposit_id();
-                    let row = sqlx::query(concat!(
-                        "INSERT INTO deposits (deposit_id, deposit_reference, address, chain_id, currency, amount,
-                             tx_hash, log_index, block_number, block_hash, status, confirmations, detected_at)
-                         VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, $9, $10, 'pending', 1, $11) RETURNING ",
-                        deposit_columns!()
-                    ))
-                    .bind(&deposit_id)
-                    .bind(&reference)
-                    .bind(&t.to)
-                    .bind(&t.chain_id)
-                    .bind(t.currency.as_str())
-                    .bind(t.amount.to_string())
-                    .bind(&t.tx_hash)
-                    .bind(t.log_index as i64)
-                    .bind(t.block_number as i64)
-                    .bind(&t.block_hash)
-                    .bind(scan.now)
-                    .fetch_one(&mut *tx)
+                TransferEffect::Deposit(deposit) => {
+                    insert_deposit(&mut tx, &deposit, &t.block_hash).await?;
+                    insert_transfer(
+                        &mut tx,
+                        t,
+                        TransferKind::Deposit,
+                        None,
+                        Some(&deposit.deposit_id),
+                        scan.now,
+                    )
                     .await?;
-                    let deposit = deposit_from_row(&row)?;
-                    insert_transfer(&mut tx, t, "deposit", None, Some(&deposit_id), scan.now).await?;
-                    let e = Event::new(EventType::DepositPending, scan.now, &deposit)?;
+                    let e = Event::new(EventType::DepositPending, scan.now, &*deposit)?;
                     insert_event(&mut tx, &e).await?;
                     events.push(e);
                 }
-                Owner::Nobody => insert_transfer(&mut tx, t, "unmatched", None, None, scan.now).await?,
+                TransferEffect::Unmatched => {
+                    insert_transfer(&mut tx, t, TransferKind::Unmatched, None, None, scan.now).await?
+                }
             }
         }
         sqlx::query(
@@ -528,35 +568,14 @@ impl ChainStore for PgStore {
                 continue;
             };
             let t = transfer_from_row(&row)?;
-            let kind: String = row.try_get("kind")?;
-            match kind.as_str() {
-                "payment" => {
+            match transfer_kind(&row)? {
+                Some(TransferKind::Payment) => {
                     let order_id: String = row.try_get("order_id")?;
                     events.extend(confirm_payment(&mut tx, &order_id, &t, confirmations, now, cooldown_until).await?);
                 }
-                "deposit" => {
+                Some(TransferKind::Deposit) => {
                     let deposit_id: String = row.try_get("deposit_id")?;
-                    let row = sqlx::query(concat!(
-                        "UPDATE deposits SET status = 'confirmed', confirmations = $2, confirmed_at = $3
-                         WHERE deposit_id = $1 AND status = 'pending' RETURNING ",
-                        deposit_columns!()
-                    ))
-                    .bind(&deposit_id)
-                    .bind(confirmations as i64)
-                    .bind(now)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if let Some(row) = row {
-                        let deposit = deposit_from_row(&row)?;
-                        let e = Event::new(EventType::DepositConfirmed, now, &deposit)?;
-                        insert_event(&mut tx, &e).await?;
-                        sqlx::query("UPDATE deposits SET confirmed_event_id = $2 WHERE deposit_id = $1")
-                            .bind(&deposit_id)
-                            .bind(&e.id)
-                            .execute(&mut *tx)
-                            .await?;
-                        events.push(e);
-                    }
+                    events.extend(confirm_deposit(&mut tx, &deposit_id, confirmations, now).await?);
                 }
                 _ => {}
             }

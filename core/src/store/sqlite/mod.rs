@@ -664,39 +664,65 @@ impl Store for SqliteStore {
     }
 
     async fn expire_orders(&self, now: Timestamp, cooldown_until: Timestamp, limit: u32) -> Result<Vec<Order>> {
+        use crate::settle::rules::{self, ChainProgress, ExpiryFacts, TransferKind};
         let mut tx = self.begin().await?;
-        let rows = sqlx::query(
-            "UPDATE orders SET status = 'expired', expired_at = $1
-             WHERE order_id IN (
-                 SELECT order_id FROM orders o
-                 WHERE status = 'pending' AND grace_ends_at <= $1
-                   -- A payment seen but not yet confirmed keeps the order open.
-                   AND NOT EXISTS (SELECT 1 FROM transfers t
-                                   WHERE t.order_id = o.order_id AND t.kind = 'payment' AND t.status = 'unconfirmed')
-                   -- A watched chain must have been scanned past the deadline first.
-                   AND NOT EXISTS (SELECT 1 FROM chain_cursors c
-                                   WHERE c.chain_id = o.chain_id
-                                     AND (c.scanned_block_time IS NULL OR c.scanned_block_time < o.grace_ends_at))
-                 ORDER BY grace_ends_at LIMIT $2)
-             RETURNING *",
-        )
-        .bind(to_millis(&now))
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await?;
-        let orders = rows.iter().map(order_from_row).collect::<Result<Vec<_>>>()?;
-        for order in &orders {
-            sqlx::query(
-                "UPDATE pool_addresses SET state = 'cooldown', cooldown_until = $1
-                 WHERE protocol = $2 AND address = $3 AND state = 'assigned' AND assigned_ref = $4",
+        let mut expired = Vec::new();
+        // Pending orders past their grace end (an indexed narrowing; `rules::expiry` decides),
+        // with what the rule needs to know about them, a page at a time: orders the rule keeps
+        // open are stepped over instead of filling the batch.
+        let mut after: Option<(i64, String)> = None;
+        'pages: loop {
+            let rows = sqlx::query(
+                "SELECT o.*,
+                     EXISTS (SELECT 1 FROM transfers t
+                             WHERE t.order_id = o.order_id AND t.kind = $2 AND t.status = 'unconfirmed')
+                         AS awaiting_confirmation,
+                     c.chain_id IS NOT NULL AS chain_watched,
+                     c.scanned_block_time AS chain_scanned_through
+                 FROM orders o LEFT JOIN chain_cursors c ON c.chain_id = o.chain_id
+                 WHERE o.status = 'pending' AND o.grace_ends_at <= $1
+                   AND ($3 IS NULL OR (o.grace_ends_at, o.order_id) > ($3, $4))
+                 ORDER BY o.grace_ends_at, o.order_id LIMIT $5",
             )
-            .bind(to_millis(&cooldown_until))
-            .bind(order.protocol.as_str())
-            .bind(&order.address)
-            .bind(&order.order_id)
-            .execute(&mut *tx)
+            .bind(to_millis(&now))
+            .bind(TransferKind::Payment.as_str())
+            .bind(after.as_ref().map(|(at, _)| *at))
+            .bind(after.as_ref().map(|(_, id)| id.as_str()))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
             .await?;
-            insert_event(&mut tx, &Event::new(EventType::OrderExpired, now, order)?).await?;
+            for row in &rows {
+                let facts = ExpiryFacts {
+                    awaiting_confirmation: row.try_get("awaiting_confirmation")?,
+                    chain: if row.try_get("chain_watched")? {
+                        ChainProgress::ScannedThrough(opt_millis(row.try_get("chain_scanned_through")?))
+                    } else {
+                        ChainProgress::Unwatched
+                    },
+                };
+                expired.extend(rules::expiry(&order_from_row(row)?, facts, now, cooldown_until));
+                if expired.len() >= limit as usize {
+                    break 'pages;
+                }
+            }
+            match rows.last() {
+                Some(last) if rows.len() >= limit as usize => {
+                    after = Some((last.try_get("grace_ends_at")?, last.try_get("order_id")?));
+                }
+                _ => break,
+            }
+        }
+        let mut orders = Vec::with_capacity(expired.len());
+        for e in expired {
+            sqlx::query("UPDATE orders SET status = $2, expired_at = $3 WHERE order_id = $1 AND status = 'pending'")
+                .bind(&e.order.order_id)
+                .bind(e.order.status.as_str())
+                .bind(e.order.expired_at.as_ref().map(to_millis))
+                .execute(&mut *tx)
+                .await?;
+            settle::cool_down(&mut tx, &e.cooldown).await?;
+            insert_event(&mut tx, &Event::new(EventType::OrderExpired, now, &e.order)?).await?;
+            orders.push(e.order);
         }
         tx.commit().await?;
         Ok(orders)
@@ -841,18 +867,12 @@ impl Store for SqliteStore {
             )));
         }
         let mut released = Vec::new();
-        let protocols: std::collections::BTreeSet<&str> = removed.iter().map(|(_, p)| p.as_str()).collect();
-        for protocol in protocols {
-            let left: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM deposit_bindings WHERE deposit_reference = $1 AND protocol = $2",
-            )
-            .bind(reference)
-            .bind(protocol)
-            .fetch_one(&mut *tx)
-            .await?;
-            if left > 0 {
-                continue;
-            }
+        let still_bound: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT protocol FROM deposit_bindings WHERE deposit_reference = $1")
+                .bind(reference)
+                .fetch_all(&mut *tx)
+                .await?;
+        for protocol in deposit::released_protocols(removed.iter().map(|(_, p)| p.as_str()), &still_bound) {
             let addresses: Vec<String> = sqlx::query_scalar(
                 "UPDATE deposit_addresses SET released_at = $3
                  WHERE deposit_reference = $1 AND protocol = $2 AND released_at IS NULL RETURNING address",
@@ -1094,24 +1114,55 @@ impl Store for SqliteStore {
     }
 
     async fn complete_acknowledged_deposits(&self, now: Timestamp) -> Result<u64> {
-        let done = sqlx::query(
-            "UPDATE deposits SET status = 'completed', completed_at = $1
-             WHERE status = 'confirmed' AND confirmed_event_id IS NOT NULL
-               -- No endpoint still subscribed lacks a successful delivery of the event (a
-               -- resend that succeeded acknowledges it even if an earlier delivery failed).
-               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
-                               JOIN webhook_endpoints e ON e.id = d.endpoint_id
-                               WHERE d.event_id = deposits.confirmed_event_id
-                                 -- An endpoint deleted or disabled since is no longer subscribed.
-                                 AND e.status = 'active' AND e.deleted_at IS NULL
-                                 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries ok
-                                                 WHERE ok.event_id = d.event_id AND ok.endpoint_id = d.endpoint_id
-                                                   AND ok.status = 'succeeded'))",
+        use crate::webhook::{DeliveryStatus, EndpointStatus};
+        let mut tx = self.begin().await?;
+        let confirmed = sqlx::query("SELECT * FROM deposits WHERE status = $1 AND confirmed_event_id IS NOT NULL")
+            .bind(DepositStatus::Confirmed.as_str())
+            .fetch_all(&mut *tx)
+            .await?;
+        if confirmed.is_empty() {
+            return Ok(0);
+        }
+        let rows: Vec<(String, String, String, String, bool)> = sqlx::query_as(
+            "SELECT d.event_id, d.endpoint_id, d.status, e.status, e.deleted_at IS NOT NULL
+             FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+             WHERE d.event_id IN (SELECT confirmed_event_id FROM deposits
+                                  WHERE status = $1 AND confirmed_event_id IS NOT NULL)",
         )
-        .bind(to_millis(&now))
-        .execute(&self.writer)
+        .bind(DepositStatus::Confirmed.as_str())
+        .fetch_all(&mut *tx)
         .await?;
-        Ok(done.rows_affected())
+        let mut deliveries: BTreeMap<String, Vec<deposit::ConfirmedEventDelivery>> = BTreeMap::new();
+        for (event_id, endpoint_id, status, endpoint_status, endpoint_deleted) in rows {
+            deliveries
+                .entry(event_id)
+                .or_default()
+                .push(deposit::ConfirmedEventDelivery {
+                    endpoint_id,
+                    endpoint_status: EndpointStatus::from_stored(&endpoint_status)?,
+                    endpoint_deleted,
+                    status: DeliveryStatus::from_stored(&status)?,
+                });
+        }
+        let mut done = 0;
+        for row in &confirmed {
+            let event_id: String = row.try_get("confirmed_event_id")?;
+            let delivered = deliveries.get(&event_id).map_or(&[][..], Vec::as_slice);
+            let Some(d) = deposit::on_acknowledged(&deposit_from_row(row)?, delivered, now) else {
+                continue;
+            };
+            done +=
+                sqlx::query("UPDATE deposits SET status = $2, completed_at = $3 WHERE deposit_id = $1 AND status = $4")
+                    .bind(&d.deposit_id)
+                    .bind(d.status.as_str())
+                    .bind(d.completed_at.as_ref().map(to_millis))
+                    .bind(DepositStatus::Confirmed.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(done)
     }
 }
 

@@ -1,4 +1,5 @@
 //! SQLite side of the chain watcher: scans, confirmations and reorgs, each one transaction.
+//! What they change is decided by [`crate::settle::rules`]; this file loads and persists.
 
 use async_trait::async_trait;
 use sqlx::Row;
@@ -6,29 +7,20 @@ use sqlx::Row;
 use super::{SqliteStore, Tx, deposit_from_row, insert_event, order_from_row};
 use crate::amount::Amount;
 use crate::chain::{Currency, Protocol};
+use crate::deposit::Deposit;
 use crate::error::{Error, Result};
 use crate::event::{Event, EventType};
 use crate::ids;
-use crate::order::{Order, OrderStatus};
-use crate::settle::{
-    CLOCK_SKEW, Confirmation, ObservedTransfer, OrderPayment, PaymentEventData, PendingTransfer, Scan,
-    classify_order_payment,
-};
+use crate::order::Order;
+use crate::settle::rules::{self, AddressCooldown, Holder, Reversal, TransferEffect, TransferKind};
+use crate::settle::{CLOCK_SKEW, Confirmation, ObservedTransfer, PaymentEventData, PendingTransfer, Scan};
 use crate::store::ChainStore;
 use crate::time::{Timestamp, from_millis, to_millis};
 
 /// Block hashes kept per chain for reorg detection.
 const KEPT_BLOCKS: i64 = 512;
 
-/// Who held an address when a block was mined.
-enum Owner {
-    /// Boxed: an order is far larger than the other variants.
-    Order(Box<Order>),
-    Deposit(String),
-    Nobody,
-}
-
-async fn owner_at(tx: &mut Tx, address: &str, at: Timestamp) -> Result<Owner> {
+async fn holder_at(tx: &mut Tx, address: &str, at: Timestamp) -> Result<Holder> {
     let at = at + CLOCK_SKEW;
     let order =
         sqlx::query("SELECT * FROM orders WHERE address = $1 AND created_at <= $2 ORDER BY created_at DESC LIMIT 1")
@@ -45,19 +37,13 @@ async fn owner_at(tx: &mut Tx, address: &str, at: Timestamp) -> Result<Owner> {
     .bind(to_millis(&at))
     .fetch_optional(&mut **tx)
     .await?;
-    // The most recent holder wins: a pool address may serve an order, then a deposit binding.
-    Ok(match (order, deposit) {
-        (Some(o), Some((r, since))) if from_millis(since) > o.created_at => Owner::Deposit(r),
-        (Some(o), _) => Owner::Order(Box::new(o)),
-        (None, Some((r, _))) => Owner::Deposit(r),
-        (None, None) => Owner::Nobody,
-    })
+    Ok(rules::holder(order, deposit.map(|(r, since)| (r, from_millis(since)))))
 }
 
 async fn insert_transfer(
     tx: &mut Tx,
     t: &ObservedTransfer,
-    kind: &str,
+    kind: TransferKind,
     order_id: Option<&str>,
     deposit_id: Option<&str>,
     now: Timestamp,
@@ -78,10 +64,35 @@ async fn insert_transfer(
     .bind(&t.from)
     .bind(&t.to)
     .bind(t.amount.to_string())
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(order_id)
     .bind(deposit_id)
     .bind(to_millis(&now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_deposit(tx: &mut Tx, d: &Deposit, block_hash: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO deposits (deposit_id, deposit_reference, address, chain_id, currency, amount, amount_sort,
+             tx_hash, log_index, block_number, block_hash, status, confirmations, detected_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(&d.deposit_id)
+    .bind(&d.deposit_reference)
+    .bind(&d.address)
+    .bind(&d.chain_id)
+    .bind(d.currency.as_str())
+    .bind(d.amount.to_string())
+    .bind(d.amount.sort_key())
+    .bind(&d.tx_hash)
+    .bind(d.log_index as i64)
+    .bind(d.block_number as i64)
+    .bind(block_hash)
+    .bind(d.status.as_str())
+    .bind(d.confirmations as i64)
+    .bind(to_millis(&d.detected_at))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -93,6 +104,30 @@ async fn load_order(tx: &mut Tx, order_id: &str) -> Result<Order> {
         .fetch_one(&mut **tx)
         .await?;
     order_from_row(&row)
+}
+
+async fn save_amount_received(tx: &mut Tx, order: &Order) -> Result<()> {
+    sqlx::query("UPDATE orders SET amount_received = $2 WHERE order_id = $1")
+        .bind(&order.order_id)
+        .bind(order.amount_received.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Moves an ended order's address to cooldown, if the order still holds it.
+pub(super) async fn cool_down(tx: &mut Tx, c: &AddressCooldown) -> Result<()> {
+    sqlx::query(
+        "UPDATE pool_addresses SET state = 'cooldown', cooldown_until = $1
+         WHERE protocol = $2 AND address = $3 AND state = 'assigned' AND assigned_ref = $4",
+    )
+    .bind(to_millis(&c.until))
+    .bind(c.protocol.as_str())
+    .bind(&c.address)
+    .bind(&c.order_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 fn transfer_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ObservedTransfer> {
@@ -111,6 +146,10 @@ fn transfer_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ObservedTransfer> {
     })
 }
 
+fn transfer_kind(r: &sqlx::sqlite::SqliteRow) -> Result<Option<TransferKind>> {
+    Ok(TransferKind::from_stored(r.try_get("kind")?))
+}
+
 /// Reverses one unconfirmed transfer: uncounts it and reports the reversal if it was reported.
 async fn reverse(tx: &mut Tx, chain_id: &str, tx_hash: &str, log_index: u64, now: Timestamp) -> Result<Option<Event>> {
     let Some(row) = sqlx::query(
@@ -127,32 +166,31 @@ async fn reverse(tx: &mut Tx, chain_id: &str, tx_hash: &str, log_index: u64, now
         return Ok(None);
     };
     let t = transfer_from_row(&row)?;
-    let kind: String = row.try_get("kind")?;
+    let Some(kind) = transfer_kind(&row)? else {
+        return Ok(None);
+    };
     let order_id: Option<String> = row.try_get("order_id")?;
     let deposit_id: Option<String> = row.try_get("deposit_id")?;
-    let data = match (kind.as_str(), order_id, deposit_id) {
-        ("payment", Some(id), _) => {
-            let order = load_order(tx, &id).await?;
-            let received = order.amount_received - t.amount;
-            sqlx::query("UPDATE orders SET amount_received = $2 WHERE order_id = $1")
-                .bind(&id)
-                .bind(received.to_string())
-                .execute(&mut **tx)
-                .await?;
-            let order = load_order(tx, &id).await?;
+    let order = match order_id {
+        Some(id) if rules::reversal_needs_order(kind) => Some(load_order(tx, &id).await?),
+        _ => None,
+    };
+    let data = match rules::on_reversed(kind, order, &t) {
+        Reversal::PaymentUncounted(order) => {
+            save_amount_received(tx, &order).await?;
             serde_json::to_value(PaymentEventData {
-                subject: &order,
+                subject: &*order,
                 transfer: &t,
             })
         }
-        ("late", Some(id), _) => {
-            let order = load_order(tx, &id).await?;
-            serde_json::to_value(PaymentEventData {
-                subject: &order,
-                transfer: &t,
-            })
-        }
-        ("deposit", _, Some(id)) => {
+        Reversal::LatePayment(order) => serde_json::to_value(PaymentEventData {
+            subject: &*order,
+            transfer: &t,
+        }),
+        Reversal::DeleteDeposit => {
+            let Some(id) = deposit_id else {
+                return Ok(None);
+            };
             let row = sqlx::query("DELETE FROM deposits WHERE deposit_id = $1 RETURNING *")
                 .bind(&id)
                 .fetch_one(&mut **tx)
@@ -163,13 +201,82 @@ async fn reverse(tx: &mut Tx, chain_id: &str, tx_hash: &str, log_index: u64, now
                 transfer: &t,
             })
         }
-        // Mismatched and unmatched transfers were never reported.
-        _ => return Ok(None),
+        Reversal::Silent => return Ok(None),
     }
     .map_err(|e| Error::Internal(format!("event data: {e}")))?;
     let event = Event::new(EventType::PaymentReversed, now, &data)?;
     insert_event(tx, &event).await?;
     Ok(Some(event))
+}
+
+/// Counts a confirmed payment toward its order and persists what [`rules::on_payment_confirmed`]
+/// decided. Returns the `order.completed` event if the order completed.
+async fn confirm_payment(
+    tx: &mut Tx,
+    order_id: &str,
+    t: &ObservedTransfer,
+    confirmations: u64,
+    now: Timestamp,
+    cooldown_until: Timestamp,
+) -> Result<Option<Event>> {
+    let row = sqlx::query("SELECT * FROM orders WHERE order_id = $1")
+        .bind(order_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let order = order_from_row(&row)?;
+    let confirmed = Amount::from_stored(row.try_get("amount_confirmed")?)?;
+    let c = rules::on_payment_confirmed(&order, confirmed, t, confirmations, now, cooldown_until);
+    let o = &c.order;
+    sqlx::query(
+        "UPDATE orders SET amount_confirmed = $2, status = $3, completed_at = $4, tx_hash = $5, block_number = $6,
+             confirmations = $7, surplus = $8
+         WHERE order_id = $1",
+    )
+    .bind(order_id)
+    .bind(c.amount_confirmed.to_string())
+    .bind(o.status.as_str())
+    .bind(o.completed_at.as_ref().map(to_millis))
+    .bind(&o.tx_hash)
+    .bind(o.block_number.map(|n| n as i64))
+    .bind(o.confirmations.map(|n| n as i64))
+    .bind(o.surplus.map(|s| s.to_string()))
+    .execute(&mut **tx)
+    .await?;
+    let Some(cooldown) = &c.completed else {
+        return Ok(None);
+    };
+    cool_down(tx, cooldown).await?;
+    let e = Event::new(EventType::OrderCompleted, now, o)?;
+    insert_event(tx, &e).await?;
+    Ok(Some(e))
+}
+
+/// Confirms a pending deposit, reporting it as `deposit.confirmed` (the event completion waits on).
+async fn confirm_deposit(tx: &mut Tx, deposit_id: &str, confirmations: u64, now: Timestamp) -> Result<Option<Event>> {
+    let Some(row) = sqlx::query("SELECT * FROM deposits WHERE deposit_id = $1")
+        .bind(deposit_id)
+        .fetch_optional(&mut **tx)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(d) = rules::on_deposit_confirmed(&deposit_from_row(&row)?, confirmations, now) else {
+        return Ok(None);
+    };
+    let e = Event::new(EventType::DepositConfirmed, now, &d)?;
+    insert_event(tx, &e).await?;
+    sqlx::query(
+        "UPDATE deposits SET status = $2, confirmations = $3, confirmed_at = $4, confirmed_event_id = $5
+         WHERE deposit_id = $1",
+    )
+    .bind(deposit_id)
+    .bind(d.status.as_str())
+    .bind(d.confirmations as i64)
+    .bind(d.confirmed_at.as_ref().map(to_millis))
+    .bind(&e.id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(Some(e))
 }
 
 #[async_trait]
@@ -238,33 +345,19 @@ impl ChainStore for SqliteStore {
                 // Recorded once, never twice (a rescan after a restart or a rewind).
                 Some(_) => continue,
             }
-            match owner_at(&mut tx, &t.to, t.block_time).await? {
-                Owner::Order(order) => {
-                    let order = *order;
-                    let kind = classify_order_payment(&order, t);
-                    let (kind_name, event_type) = match kind {
-                        OrderPayment::Payment => ("payment", Some(EventType::OrderPaymentDetected)),
-                        OrderPayment::Late => ("late", Some(EventType::OrderLatePayment)),
-                        OrderPayment::Mismatch => ("mismatch", None),
-                    };
-                    insert_transfer(&mut tx, t, kind_name, Some(&order.order_id), None, scan.now).await?;
-                    let order = if kind == OrderPayment::Payment {
-                        let received = order.amount_received + t.amount;
-                        sqlx::query("UPDATE orders SET amount_received = $2 WHERE order_id = $1")
-                            .bind(&order.order_id)
-                            .bind(received.to_string())
-                            .execute(&mut *tx)
-                            .await?;
-                        load_order(&mut tx, &order.order_id).await?
-                    } else {
-                        order
-                    };
-                    if let Some(event_type) = event_type {
+            let holder = holder_at(&mut tx, &t.to, t.block_time).await?;
+            match rules::on_transfer(holder, t, ids::deposit_id, scan.now) {
+                TransferEffect::Order { kind, order, event } => {
+                    insert_transfer(&mut tx, t, kind, Some(&order.order_id), None, scan.now).await?;
+                    if kind == TransferKind::Payment {
+                        save_amount_received(&mut tx, &order).await?;
+                    }
+                    if let Some(event_type) = event {
                         let e = Event::new(
                             event_type,
                             scan.now,
                             &PaymentEventData {
-                                subject: &order,
+                                subject: &*order,
                                 transfer: t,
                             },
                         )?;
@@ -272,35 +365,24 @@ impl ChainStore for SqliteStore {
                         events.push(e);
                     }
                 }
-                Owner::Deposit(reference) => {
-                    let deposit_id = ids::deposit_id();
-                    let row = sqlx::query(
-                        "INSERT INTO deposits (deposit_id, deposit_reference, address, chain_id, currency, amount,
-                             amount_sort, tx_hash, log_index, block_number, block_hash, status, confirmations,
-                             detected_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', 1, $12) RETURNING *",
+                TransferEffect::Deposit(deposit) => {
+                    insert_deposit(&mut tx, &deposit, &t.block_hash).await?;
+                    insert_transfer(
+                        &mut tx,
+                        t,
+                        TransferKind::Deposit,
+                        None,
+                        Some(&deposit.deposit_id),
+                        scan.now,
                     )
-                    .bind(&deposit_id)
-                    .bind(&reference)
-                    .bind(&t.to)
-                    .bind(&t.chain_id)
-                    .bind(t.currency.as_str())
-                    .bind(t.amount.to_string())
-                    .bind(t.amount.sort_key())
-                    .bind(&t.tx_hash)
-                    .bind(t.log_index as i64)
-                    .bind(t.block_number as i64)
-                    .bind(&t.block_hash)
-                    .bind(to_millis(&scan.now))
-                    .fetch_one(&mut *tx)
                     .await?;
-                    let deposit = deposit_from_row(&row)?;
-                    insert_transfer(&mut tx, t, "deposit", None, Some(&deposit_id), scan.now).await?;
-                    let e = Event::new(EventType::DepositPending, scan.now, &deposit)?;
+                    let e = Event::new(EventType::DepositPending, scan.now, &*deposit)?;
                     insert_event(&mut tx, &e).await?;
                     events.push(e);
                 }
-                Owner::Nobody => insert_transfer(&mut tx, t, "unmatched", None, None, scan.now).await?,
+                TransferEffect::Unmatched => {
+                    insert_transfer(&mut tx, t, TransferKind::Unmatched, None, None, scan.now).await?
+                }
             }
         }
         sqlx::query(
@@ -390,85 +472,14 @@ impl ChainStore for SqliteStore {
                 continue;
             };
             let t = transfer_from_row(&row)?;
-            let kind: String = row.try_get("kind")?;
-            match kind.as_str() {
-                "payment" => {
+            match transfer_kind(&row)? {
+                Some(TransferKind::Payment) => {
                     let order_id: String = row.try_get("order_id")?;
-                    let order = load_order(&mut tx, &order_id).await?;
-                    let confirmed_before: String =
-                        sqlx::query_scalar("SELECT amount_confirmed FROM orders WHERE order_id = $1")
-                            .bind(&order_id)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                    let confirmed = Amount::from_stored(&confirmed_before)? + t.amount;
-                    sqlx::query("UPDATE orders SET amount_confirmed = $2 WHERE order_id = $1")
-                        .bind(&order_id)
-                        .bind(confirmed.to_string())
-                        .execute(&mut *tx)
-                        .await?;
-                    // A payment counted before the order completed, confirmed after: the surplus grows.
-                    if order.status == OrderStatus::Completed {
-                        let surplus = confirmed - order.amount;
-                        sqlx::query("UPDATE orders SET surplus = $2 WHERE order_id = $1")
-                            .bind(&order_id)
-                            .bind((!surplus.is_zero()).then(|| surplus.to_string()))
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    if order.status == OrderStatus::Pending && confirmed >= order.amount {
-                        let surplus = confirmed - order.amount;
-                        let surplus = (!surplus.is_zero()).then(|| surplus.to_string());
-                        sqlx::query(
-                            "UPDATE orders SET status = 'completed', completed_at = $2, tx_hash = $3,
-                                 block_number = $4, confirmations = $5, surplus = $6
-                             WHERE order_id = $1",
-                        )
-                        .bind(&order_id)
-                        .bind(to_millis(&now))
-                        .bind(&t.tx_hash)
-                        .bind(t.block_number as i64)
-                        .bind(confirmations as i64)
-                        .bind(surplus)
-                        .execute(&mut *tx)
-                        .await?;
-                        sqlx::query(
-                            "UPDATE pool_addresses SET state = 'cooldown', cooldown_until = $1
-                             WHERE protocol = $2 AND address = $3 AND state = 'assigned' AND assigned_ref = $4",
-                        )
-                        .bind(to_millis(&cooldown_until))
-                        .bind(order.protocol.as_str())
-                        .bind(&order.address)
-                        .bind(&order_id)
-                        .execute(&mut *tx)
-                        .await?;
-                        let order = load_order(&mut tx, &order_id).await?;
-                        let e = Event::new(EventType::OrderCompleted, now, &order)?;
-                        insert_event(&mut tx, &e).await?;
-                        events.push(e);
-                    }
+                    events.extend(confirm_payment(&mut tx, &order_id, &t, confirmations, now, cooldown_until).await?);
                 }
-                "deposit" => {
+                Some(TransferKind::Deposit) => {
                     let deposit_id: String = row.try_get("deposit_id")?;
-                    let row = sqlx::query(
-                        "UPDATE deposits SET status = 'confirmed', confirmations = $2, confirmed_at = $3
-                         WHERE deposit_id = $1 AND status = 'pending' RETURNING *",
-                    )
-                    .bind(&deposit_id)
-                    .bind(confirmations as i64)
-                    .bind(to_millis(&now))
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if let Some(row) = row {
-                        let deposit = deposit_from_row(&row)?;
-                        let e = Event::new(EventType::DepositConfirmed, now, &deposit)?;
-                        insert_event(&mut tx, &e).await?;
-                        sqlx::query("UPDATE deposits SET confirmed_event_id = $2 WHERE deposit_id = $1")
-                            .bind(&deposit_id)
-                            .bind(&e.id)
-                            .execute(&mut *tx)
-                            .await?;
-                        events.push(e);
-                    }
+                    events.extend(confirm_deposit(&mut tx, &deposit_id, confirmations, now).await?);
                 }
                 _ => {}
             }
