@@ -9,9 +9,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use payin_core::chain::{Currency, Network, Protocol};
-use payin_core::devnet::{DEV_CHAIN_ID, DEV_EVM_CHAIN_ID, Devnet, DevnetOptions, PAYER_TOKENS};
+use payin_core::dev::devnet::{DEV_CHAIN_ID, DEV_EVM_CHAIN_ID, Devnet, DevnetOptions, PAYER_TOKENS};
+use payin_core::dev::simulate::SimulatePaymentRequest;
 use payin_core::pool::ImportAddressesRequest;
-use payin_core::simulate::SimulatePaymentRequest;
 
 use crate::{Global, open_engine, redact, run_server};
 
@@ -92,7 +92,7 @@ async fn sandbox(global: &Global, args: DevArgs) -> anyhow::Result<()> {
     engine
         .import_addresses(ImportAddressesRequest {
             protocol: Protocol::Evm.to_string(),
-            addresses: payin_core::devnet::dev_pool_addresses(DEV_POOL_SIZE),
+            addresses: payin_core::dev::devnet::dev_pool_addresses(DEV_POOL_SIZE),
         })
         .await?;
     let (key, _) = engine.create_api_key("payin dev").await?;
@@ -110,7 +110,7 @@ async fn sandbox(global: &Global, args: DevArgs) -> anyhow::Result<()> {
     served
 }
 
-/// A config file that sets chain `local` wins over the recording (see `chain::RecordedChain`);
+/// A config file that sets chain `local` wins over the recording (see `dev::recorded::RecordedChain`);
 /// say so when that points the sandbox away from its own chain.
 fn warn_if_config_overrides(local: Option<&Network>, devnet: &Devnet) {
     let Some(local) = local else { return };

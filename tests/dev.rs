@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use alloy_primitives::{Address, U256};
-use payin_core::devnet::{DevChain, find_anvil};
+use payin_core::dev::devnet::{DevChain, find_anvil};
 use serde_json::{Value, json};
 
 mod support;

@@ -55,7 +55,7 @@ async fn checkout_paid_on_chain_is_seen_through_the_webhook(program: &str, scrip
     if !anvil_installed() || !installed(program, &["--version"], program) {
         return;
     }
-    let dev = DevServer::start(payin_core::devnet::find_anvil(None).unwrap());
+    let dev = DevServer::start(payin_core::dev::devnet::find_anvil(None).unwrap());
     let shop = Shop::start(program, script, &dev);
     let http = reqwest::Client::new();
 

@@ -48,7 +48,7 @@ async fn the_http_endpoint_takes_the_rest_api_key_and_refuses_everyone_else() {
     if !anvil_installed() {
         return;
     }
-    let anvil = payin_core::devnet::find_anvil(None).expect("found just now");
+    let anvil = payin_core::dev::devnet::find_anvil(None).expect("found just now");
     let sb = support::DevServer::start(anvil);
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))

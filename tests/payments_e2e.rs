@@ -85,7 +85,7 @@ struct Setup {
 }
 
 impl Setup {
-    fn new(chain: &payin_core::devnet::Devnet, confirmations: u32, pool_seed: u32) -> Setup {
+    fn new(chain: &payin_core::dev::devnet::Devnet, confirmations: u32, pool_seed: u32) -> Setup {
         let dir = tempfile::tempdir().unwrap();
         let db = format!("sqlite://{}", dir.path().join("payin.db").display());
         let usdt = chain.token(payin_core::chain::Currency::Usdt);

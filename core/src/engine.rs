@@ -1,7 +1,6 @@
 //! The engine: the one value front-ends call. It validates input once, applies the domain
 //! rules and delegates persistence to the [`Store`].
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -10,10 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::apikey::{self, ApiKey, NewApiKey};
-use crate::chain::{
-    ChainOverride, ChainRegistry, ChainStatus, ChainStatusBoard, Currency, Protocol, RecordedChain, layer_overrides,
-    normalize_address,
-};
+use crate::chain::{ChainRegistry, ChainStatus, ChainStatusBoard, Currency, Protocol, normalize_address};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, FileConfig, MAX_GRACE_MINUTES, MAX_WINDOW_MINUTES, Settings};
 use crate::deposit::{
@@ -57,8 +53,9 @@ pub struct Engine {
     events: tokio::sync::Notify,
     chain_status: ChainStatusBoard,
     chains: ChainRegistry,
-    /// The config file's `[chains]`, kept to rebuild the registry after [`Engine::record_chain`].
-    config_chains: BTreeMap<String, ChainOverride>,
+    /// The config file's `[chains]`, kept to rebuild the registry after `Engine::record_chain`.
+    #[cfg(feature = "dev")]
+    config_chains: std::collections::BTreeMap<String, crate::chain::ChainOverride>,
     clock: Arc<dyn Clock>,
     settings: RwLock<Settings>,
     public_url: String,
@@ -168,8 +165,11 @@ impl Engine {
     pub async fn open(options: EngineOptions) -> Result<Engine> {
         let store = store::connect(&options.database_url).await?;
         store.migrate().await?;
-        let recorded = store.recorded_chains().await?;
-        let chains = ChainRegistry::with_overrides(&layer_overrides(&recorded, &options.config.chains))?;
+        // With the dev chain support, chain `local` as `payin dev` recorded it in the database.
+        #[cfg(feature = "dev")]
+        let chains = crate::dev::recorded::registry(store.as_ref(), &options.config.chains).await?;
+        #[cfg(not(feature = "dev"))]
+        let chains = ChainRegistry::with_overrides(&options.config.chains)?;
         let public_url = options
             .config
             .public_url
@@ -182,6 +182,7 @@ impl Engine {
             events: tokio::sync::Notify::new(),
             chain_status: ChainStatusBoard::default(),
             chains,
+            #[cfg(feature = "dev")]
             config_chains: options.config.chains,
             clock: options.clock,
             settings: RwLock::new(Settings::default()),
@@ -195,30 +196,16 @@ impl Engine {
         &self.chains
     }
 
-    /// Records a chain's RPC URL and token contracts in the database (what `payin dev` does for
-    /// its local chain) and applies it to this engine's registry; engines opened on the same
-    /// database later apply it too. Only chain `local` is recordable, and the config file
-    /// still wins over the recording.
-    pub async fn record_chain(&mut self, chain: &RecordedChain) -> Result<()> {
-        self.store.save_recorded_chain(chain).await?;
-        let recorded = self.store.recorded_chains().await?;
-        self.chains = ChainRegistry::with_overrides(&layer_overrides(&recorded, &self.config_chains))?;
-        Ok(())
+    /// The config file's `[chains]`, under which recorded chains are layered.
+    #[cfg(feature = "dev")]
+    pub(crate) fn config_chains(&self) -> &std::collections::BTreeMap<String, crate::chain::ChainOverride> {
+        &self.config_chains
     }
 
-    /// Removes a chain's recording (what `payin dev` does when it stops: its chain is gone),
-    /// unless another process has recorded a different RPC URL for it since. This engine's
-    /// registry keeps what it had; processes opened later see the chain unconfigured.
-    pub async fn forget_recorded_chain(&self, chain: &RecordedChain) -> Result<bool> {
-        self.store.forget_recorded_chain(&chain.chain_id, &chain.rpc_url).await
-    }
-
-    /// Chain `local` as the database records it now (another process, `payin dev`, may have
-    /// recorded it after this engine opened), under the config file's overrides.
-    pub(crate) async fn current_dev_network(&self) -> Result<Option<crate::chain::Network>> {
-        let recorded = self.store.recorded_chains().await?;
-        let chains = ChainRegistry::with_overrides(&layer_overrides(&recorded, &self.config_chains))?;
-        Ok(chains.get(crate::devnet::DEV_CHAIN_ID).cloned())
+    /// Replaces the registry (after `payin dev` recorded its chain).
+    #[cfg(feature = "dev")]
+    pub(crate) fn set_chains(&mut self, chains: ChainRegistry) {
+        self.chains = chains;
     }
 
     pub fn now(&self) -> Timestamp {

@@ -4,6 +4,11 @@
 //!
 //! Both implementations take the same request types, return the same domain types and fail with
 //! the same [`crate::Error`] variants (same `code()`, same `field`).
+//!
+//! The dev chain's methods (`simulate_payment`, `mine_blocks`) exist only with the `dev`
+//! feature. Their default bodies answer `DEV_CHAIN_UNAVAILABLE`, so an implementation built
+//! without dev support of its own (e.g. a client crate whose `dev` feature is off while another
+//! crate of the build turned on payin-core's) still compiles and says what is missing.
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -15,12 +20,13 @@ use crate::deposit::{
     BindProtocolRequest, BindReferenceRequest, BoundProtocol, BoundReference, Deposit, DepositReference,
     DepositReferenceSummary, Unbound,
 };
+#[cfg(feature = "dev")]
+use crate::dev::simulate::{MineBlocksRequest, MinedBlocks, SimulatePaymentRequest, SimulatedPayment};
 use crate::engine::{DepositListQuery, Engine, EventListQuery, OrderListQuery, ReferenceListQuery};
 use crate::event::Event;
 use crate::order::{CreateOrderRequest, Order};
 use crate::page::Page;
 use crate::pool::{ImportAddressesRequest, ImportResult, PoolStatus};
-use crate::simulate::{MineBlocksRequest, MinedBlocks, SimulatePaymentRequest, SimulatedPayment};
 use crate::webhook::{
     CreateWebhookRequest, CreatedWebhookEndpoint, Delivery, DeliveryListQuery, ResendRequest, Resent,
     RotateSecretRequest, RotatedSecret, WebhookEndpoint, WebhookListQuery,
@@ -68,10 +74,19 @@ pub trait Gateway: Send + Sync {
     async fn list_webhook_deliveries(&self, q: &DeliveryListQuery) -> Result<Page<Delivery>>;
     async fn resend_event(&self, event_id: &str, req: ResendRequest) -> Result<Resent>;
 
-    // ---- the dev chain of `payin dev`
-    /// A real payment on the dev chain ([`crate::simulate`]).
-    async fn simulate_payment(&self, req: SimulatePaymentRequest) -> Result<SimulatedPayment>;
-    async fn mine_blocks(&self, req: MineBlocksRequest) -> Result<MinedBlocks>;
+    // ---- the dev chain of `payin dev` (feature `dev`)
+    /// A real payment on the dev chain ([`crate::dev::simulate`]).
+    #[cfg(feature = "dev")]
+    async fn simulate_payment(&self, req: SimulatePaymentRequest) -> Result<SimulatedPayment> {
+        let _ = req;
+        Err(crate::dev::simulate::not_built())
+    }
+    /// Empty blocks on the dev chain.
+    #[cfg(feature = "dev")]
+    async fn mine_blocks(&self, req: MineBlocksRequest) -> Result<MinedBlocks> {
+        let _ = req;
+        Err(crate::dev::simulate::not_built())
+    }
 }
 
 /// In-process: each method is the engine's inherent method of the same name.
@@ -174,10 +189,12 @@ impl Gateway for Engine {
         Engine::resend_event(self, event_id, req).await
     }
 
+    #[cfg(feature = "dev")]
     async fn simulate_payment(&self, req: SimulatePaymentRequest) -> Result<SimulatedPayment> {
         Engine::simulate_payment(self, req).await
     }
 
+    #[cfg(feature = "dev")]
     async fn mine_blocks(&self, req: MineBlocksRequest) -> Result<MinedBlocks> {
         Engine::mine_blocks(self, req).await
     }

@@ -2,6 +2,17 @@
 //! addresses, the chain registry, events, and storage on SQLite or PostgreSQL.
 //!
 //! Front-ends (REST, MCP, language bindings) call [`Engine`]; they never touch SQL.
+//!
+//! # Cargo features
+//!
+//! - `dev`: the dev chain ([`dev`]): the anvil sandbox of `payin dev` and its payer account,
+//!   simulated payments and mined blocks (`Engine::simulate_payment`, `Engine::mine_blocks` and
+//!   the matching [`Gateway`] methods), and chain `local` as `payin dev` records it in the
+//!   database (`Engine::record_chain`; engines opened with the feature layer that recording
+//!   under the config file). Without it the engine reads chains from the config file alone and
+//!   has no dev methods. The `payin` binary enables it.
+//! - `openapi`: `utoipa::ToSchema` on the public types.
+//! - `testing`: fresh SQLite/PostgreSQL databases and anvil chains for tests (enables `dev`).
 
 pub mod amount;
 pub mod apikey;
@@ -9,7 +20,8 @@ pub mod chain;
 pub mod clock;
 pub mod config;
 pub mod deposit;
-pub mod devnet;
+#[cfg(feature = "dev")]
+pub mod dev;
 pub mod engine;
 pub mod error;
 pub mod event;
@@ -21,7 +33,6 @@ pub mod page;
 pub mod pool;
 pub mod runtime;
 pub mod settle;
-pub mod simulate;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

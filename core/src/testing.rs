@@ -69,7 +69,7 @@ pub fn every_chain_watched() -> crate::config::FileConfig {
     let chains = defaults
         .networks()
         .iter()
-        .filter(|n| n.protocol == crate::chain::Protocol::Evm && n.id != crate::devnet::DEV_CHAIN_ID)
+        .filter(|n| n.protocol == crate::chain::Protocol::Evm && n.id != crate::dev::devnet::DEV_CHAIN_ID)
         .map(|n| {
             let rpc = crate::chain::ChainOverride {
                 rpc_urls: Some(vec!["http://127.0.0.1:9".to_string()]),
@@ -181,17 +181,17 @@ pub fn evm_addresses(seed: u32, n: u32) -> Vec<String> {
 /// A running local chain (anvil) with test USDT (6 decimals), USDC (6) and DAI (18) deployed
 /// and the payer funded; anvil stops when the value is dropped. `None`, after a loud skip
 /// notice, when anvil is not installed (`npm ci` installs it); under `CI=true` that panics.
-pub async fn anvil_with_tokens() -> Option<crate::devnet::Devnet> {
-    anvil_with(crate::devnet::DevnetOptions::default()).await
+pub async fn anvil_with_tokens() -> Option<crate::dev::devnet::Devnet> {
+    anvil_with(crate::dev::devnet::DevnetOptions::default()).await
 }
 
 /// [`anvil_with_tokens`] with options, e.g. a block time instead of one block per transaction.
-pub async fn anvil_with(options: crate::devnet::DevnetOptions) -> Option<crate::devnet::Devnet> {
+pub async fn anvil_with(options: crate::dev::devnet::DevnetOptions) -> Option<crate::dev::devnet::Devnet> {
     if options.anvil.is_none() && !anvil_available() {
         return None;
     }
     Some(
-        crate::devnet::Devnet::start(options)
+        crate::dev::devnet::Devnet::start(options)
             .await
             .unwrap_or_else(|e| panic!("starting the dev chain: {e}")),
     )
@@ -200,7 +200,7 @@ pub async fn anvil_with(options: crate::devnet::DevnetOptions) -> Option<crate::
 /// True when anvil can be found. When it cannot: under `CI=true` this panics, elsewhere it
 /// prints a SKIPPED notice and returns false, so the calling test can return early.
 pub fn anvil_available() -> bool {
-    match crate::devnet::find_anvil(None) {
+    match crate::dev::devnet::find_anvil(None) {
         Ok(_) => true,
         Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
             panic!("CI=true but the dev chain cannot run: {e}")
@@ -217,10 +217,10 @@ pub fn anvil_available() -> bool {
 
 /// A config file whose chain `local` points at `devnet` (RPC URL and token contracts): open an
 /// [`Engine`](crate::Engine) with it to create orders on, and watch, that chain.
-pub fn local_chain_config(devnet: &crate::devnet::Devnet) -> crate::config::FileConfig {
+pub fn local_chain_config(devnet: &crate::dev::devnet::Devnet) -> crate::config::FileConfig {
     let mut config = crate::config::FileConfig::default();
     config
         .chains
-        .insert(crate::devnet::DEV_CHAIN_ID.to_string(), devnet.chain_override());
+        .insert(crate::dev::devnet::DEV_CHAIN_ID.to_string(), devnet.chain_override());
     config
 }

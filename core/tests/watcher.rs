@@ -9,7 +9,7 @@ use chrono::{Duration, Utc};
 use payin_core::chain::scanner::{ScanOptions, Scanner};
 use payin_core::chain::{ChainOverride, Currency};
 use payin_core::clock::ManualClock;
-use payin_core::devnet::Devnet;
+use payin_core::dev::devnet::Devnet;
 use payin_core::engine::{DepositListQuery, EventListQuery};
 use payin_core::order::{CreateOrderRequest, Order, OrderStatus};
 use payin_core::pool::ImportAddressesRequest;

@@ -13,13 +13,14 @@ use payin_core::deposit::{
     BindProtocolRequest, BindReferenceRequest, BoundProtocol, BoundReference, Deposit, DepositReference,
     DepositReferenceSummary, Unbound,
 };
+#[cfg(feature = "dev")]
+use payin_core::dev::simulate::{MineBlocksRequest, MinedBlocks, SimulatePaymentRequest, SimulatedPayment};
 use payin_core::engine::{DepositListQuery, EventListQuery, OrderListQuery, ReferenceListQuery};
 use payin_core::error::InvalidCode;
 use payin_core::event::Event;
 use payin_core::order::{CreateOrderRequest, Order};
 use payin_core::page::{Page, Pagination};
 use payin_core::pool::{ImportAddressesRequest, ImportResult, PoolStatus};
-use payin_core::simulate::{MineBlocksRequest, MinedBlocks, SimulatePaymentRequest, SimulatedPayment};
 use payin_core::webhook::{
     CreateWebhookRequest, CreatedWebhookEndpoint, Delivery, DeliveryListQuery, ResendRequest, Resent,
     RotateSecretRequest, RotatedSecret, WebhookEndpoint, WebhookListQuery,
@@ -320,11 +321,13 @@ impl Gateway for Client {
             .await
     }
 
+    #[cfg(feature = "dev")]
     async fn simulate_payment(&self, req: SimulatePaymentRequest) -> Result<SimulatedPayment> {
         self.call(self.request(Method::POST, &["dev", "simulate-payment"]).json(&req))
             .await
     }
 
+    #[cfg(feature = "dev")]
     async fn mine_blocks(&self, req: MineBlocksRequest) -> Result<MinedBlocks> {
         self.call(self.request(Method::POST, &["dev", "mine-blocks"]).json(&req))
             .await

@@ -77,9 +77,11 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route(
             "/webhooks/{webhook_id}",
             get(routes::webhooks::get).delete(routes::webhooks::delete),
-        )
-        .route("/dev/simulate-payment", post(routes::dev::simulate_payment))
-        .route("/dev/mine-blocks", post(routes::dev::mine_blocks))
+        );
+    // The dev chain's routes, only in builds with dev support (`payin dev`, `payin serve`).
+    #[cfg(feature = "dev")]
+    let api = api.merge(routes::dev::routes());
+    let api = api
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_key,

@@ -104,7 +104,6 @@ impl Modify for Security {
         routes::events::list, routes::events::get, routes::webhooks::resend,
         routes::webhooks::create, routes::webhooks::list, routes::webhooks::get, routes::webhooks::delete,
         routes::webhooks::list_deliveries, routes::webhooks::rotate_secret,
-        routes::dev::simulate_payment, routes::dev::mine_blocks,
         routes::pay::page, routes::pay::status,
         routes::health::health,
     ),
@@ -115,7 +114,11 @@ pub struct ApiDoc;
 
 /// The document as served at `/api/v1/openapi.json`.
 pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    let doc = ApiDoc::openapi();
+    // The dev chain's routes, only in builds that serve them.
+    #[cfg(feature = "dev")]
+    let doc = doc.merge_from(routes::dev::DevApi::openapi());
+    doc
 }
 
 pub async fn serve() -> impl IntoResponse {

@@ -3,8 +3,8 @@
 //! [`payin_core::Engine`]) or remote (a [`payin_http::Client`] with an API key), over stdio
 //! ([`serve_stdio`]) or streamable HTTP ([`http_service`], mounted at `/mcp` by `payin serve`).
 //!
-//! - tools (`tools.rs`): one per REST operation, plus `verify_webhook_signature` and, on the
-//!   dev chain, `simulate_payment` and `mine_blocks`; outputs are the REST `data` with the REST
+//! - tools (`tools.rs`): one per REST operation, plus `verify_webhook_signature` and, with the
+//!   `dev` feature (`dev_tools.rs`), the dev chain's `simulate_payment` and `mine_blocks`; outputs are the REST `data` with the REST
 //!   schemas, errors are `isError` results carrying the REST error envelope;
 //! - resources (`resources.rs`): the API reference, the webhook guide, the OpenAPI document,
 //!   the event catalogue, and templates for orders and deposit references;
@@ -12,6 +12,8 @@
 
 mod args;
 mod completions;
+#[cfg(feature = "dev")]
+mod dev_tools;
 mod error;
 mod prompts;
 mod resources;
@@ -55,6 +57,13 @@ pub struct ServerOptions {
     pub mode: Mode,
 }
 
+/// What the instructions say about the dev chain's tools, in builds that have them.
+#[cfg(feature = "dev")]
+const DEV_CHAIN_INSTRUCTIONS: &str = " On the dev chain (chainId \"local\", started by `payin dev`) simulate_payment \
+     really pays an order (exact, partial, over, late) and mine_blocks adds confirmations.";
+#[cfg(not(feature = "dev"))]
+const DEV_CHAIN_INSTRUCTIONS: &str = "";
+
 /// The MCP server over one [`Gateway`].
 #[derive(Clone)]
 pub struct PayinMcp {
@@ -90,13 +99,13 @@ impl PayinMcp {
              REST API: {api}/api/v1 (the same operations as these tools, same field names).\n\
              Typical flow: list_chains → create_order (amount as a decimal string, e.g. \"10.00\") → the payer \
              sends the tokens to the order's address → get_order shows status completed → the merchant's webhook \
-             endpoint receives order.completed, signed (verify_webhook_signature checks one). On the dev chain \
-             (chainId \"local\", started by `payin dev`) simulate_payment really pays an order (exact, partial, \
-             over, late) and mine_blocks adds confirmations. Failed calls return isError with the REST error \
+             endpoint receives order.completed, signed (verify_webhook_signature checks one).{dev_chain} Failed \
+             calls return isError with the REST error \
              envelope: `code` (e.g. INVALID_AMOUNT), `message` and `field` say what to correct. Resources: \
              payin://docs/api-reference, payin://docs/webhook-guide, payin://openapi.json, payin://events; \
              prompts integrate_checkout, add_deposit_wallet, handle_webhooks, migrate_to_rest_api.",
             api = self.options.api_url.trim_end_matches('/'),
+            dev_chain = DEV_CHAIN_INSTRUCTIONS,
         )
     }
 }

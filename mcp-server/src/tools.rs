@@ -1,6 +1,6 @@
 //! The tools: one per REST operation (same names for arguments as the REST fields), plus
-//! `verify_webhook_signature` and the dev-chain tools. Each is parse → [`Gateway`] → render;
-//! the rules live in the engine.
+//! `verify_webhook_signature` (the dev chain's tools are in `dev_tools.rs`, feature `dev`).
+//! Each is parse → [`Gateway`] → render; the rules live in the engine.
 
 use payin_core::config::Settings;
 use payin_core::deposit::{
@@ -10,7 +10,6 @@ use payin_core::engine::{DepositListQuery, EventListQuery, OrderListQuery, Refer
 use payin_core::event::Event;
 use payin_core::order::{CreateOrderRequest, Order};
 use payin_core::pool::{ImportAddressesRequest, ImportResult};
-use payin_core::simulate::{MineBlocksRequest, MinedBlocks, SimulatePaymentRequest, SimulatedPayment};
 use payin_core::webhook::signature::{self, DEFAULT_TOLERANCE_SECS};
 use payin_core::webhook::{
     CreateWebhookRequest, CreatedWebhookEndpoint, DeliveryListQuery, ResendRequest, Resent, RotateSecretRequest,
@@ -33,7 +32,7 @@ use crate::schema::Api;
 /// A tool's result: the REST `data`, or the REST error envelope as an `isError` result.
 /// (rmcp's `#[tool]` reads the output schema off each signature's written-out
 /// `Result<Json<Api<T>>, ToolError>`, so the signatures use no alias.)
-fn out<T>(value: T) -> Result<Json<Api<T>>, ToolError> {
+pub(crate) fn out<T>(value: T) -> Result<Json<Api<T>>, ToolError> {
     Ok(Json(Api(value)))
 }
 
@@ -61,6 +60,14 @@ pub struct SignatureCheck {
 
 #[tool_router(vis = "pub(crate)")]
 impl PayinMcp {
+    /// Every tool of this build, the dev chain's included (feature `dev`).
+    #[cfg(feature = "dev")]
+    pub(crate) fn tools() -> ToolRouter<Self> {
+        Self::tool_router() + Self::dev_tools()
+    }
+
+    /// Every tool of this build (without the `dev` feature, no dev chain tools).
+    #[cfg(not(feature = "dev"))]
     pub(crate) fn tools() -> ToolRouter<Self> {
         Self::tool_router()
     }
@@ -534,41 +541,6 @@ impl PayinMcp {
             },
         };
         Ok(Json(check))
-    }
-
-    // ---- the dev chain
-
-    /// Dev chain only (chain "local" of `payin dev`): really pay an order — scenario exact
-    /// (default), partial (half), over (+10%) or late (mined after the grace period) — or any
-    /// address (e.g. a deposit address, with amount) with an ERC-20 transfer from the funded
-    /// dev account. The watcher credits it within about a second; then get_order or
-    /// list_deposits shows it, and webhooks go out.
-    #[tool(annotations(
-        read_only_hint = false,
-        destructive_hint = false,
-        idempotent_hint = false,
-        open_world_hint = false
-    ))]
-    async fn simulate_payment(
-        &self,
-        Parameters(args): Parameters<Api<SimulatePaymentRequest>>,
-    ) -> Result<Json<Api<SimulatedPayment>>, ToolError> {
-        out(self.gateway.simulate_payment(args?.0).await?)
-    }
-
-    /// Dev chain only: mine empty blocks (1 to 1000), e.g. to give a payment the
-    /// confirmations its chain requires.
-    #[tool(annotations(
-        read_only_hint = false,
-        destructive_hint = false,
-        idempotent_hint = false,
-        open_world_hint = false
-    ))]
-    async fn mine_blocks(
-        &self,
-        Parameters(args): Parameters<Api<MineBlocksRequest>>,
-    ) -> Result<Json<Api<MinedBlocks>>, ToolError> {
-        out(self.gateway.mine_blocks(args?.0).await?)
     }
 }
 

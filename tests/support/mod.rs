@@ -215,7 +215,7 @@ pub fn installed(program: &str, probe: &[&str], what: &str) -> bool {
 
 /// Whether anvil (the local chain) can be started.
 pub fn anvil_installed() -> bool {
-    match payin_core::devnet::find_anvil(None) {
+    match payin_core::dev::devnet::find_anvil(None) {
         Ok(_) => true,
         Err(e) => {
             assert!(!in_ci(), "CI=true but anvil is missing: {e}");

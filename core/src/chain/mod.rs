@@ -7,7 +7,6 @@
 mod address;
 mod defaults;
 pub mod evm;
-mod recorded;
 pub mod scanner;
 pub mod source;
 pub mod status;
@@ -19,7 +18,6 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use address::normalize_address;
-pub use recorded::{RECORDABLE_CHAINS, RecordedChain, RecordedToken, layer_overrides};
 pub use status::{ChainStatus, ChainStatusBoard};
 
 use crate::error::{Error, InvalidCode};

@@ -15,8 +15,10 @@ pub mod sqlite;
 use async_trait::async_trait;
 
 use crate::apikey::ApiKey;
-use crate::chain::{Currency, Protocol, RecordedChain};
+use crate::chain::{Currency, Protocol};
 use crate::deposit::{Deposit, DepositFilter, DepositReference, DepositReferenceSummary, NewDeposit, ReferenceFilter};
+#[cfg(feature = "dev")]
+use crate::dev::recorded::RecordedChain;
 use crate::error::{Error, Result};
 use crate::event::{Event, EventFilter};
 use crate::metadata::Metadata;
@@ -131,12 +133,16 @@ pub trait Store: ChainStore + WebhookStore + Send + Sync + 'static {
     /// Cheap round trip for health checks.
     async fn ping(&self) -> Result<()>;
 
-    // Chains recorded in the database (`payin dev`'s local chain); see `chain::RecordedChain`
+    // Chains recorded in the database (`payin dev`'s local chain; feature `dev`); see
+    // `dev::recorded::RecordedChain`
     /// Inserts or replaces the recording of `chain.chain_id`.
+    #[cfg(feature = "dev")]
     async fn save_recorded_chain(&self, chain: &RecordedChain) -> Result<()>;
+    #[cfg(feature = "dev")]
     async fn recorded_chains(&self) -> Result<Vec<RecordedChain>>;
     /// Removes the recording of `chain_id` if it still names `rpc_url` (a later `payin dev` on
     /// the same database may have recorded its own chain since); true when one was removed.
+    #[cfg(feature = "dev")]
     async fn forget_recorded_chain(&self, chain_id: &str, rpc_url: &str) -> Result<bool>;
 
     // API keys

@@ -1,14 +1,30 @@
 //! The dev chain of `payin dev`: real payments and blocks on request, for trying an integration
-//! end to end. Every other chain answers `DEV_CHAIN_UNAVAILABLE`.
+//! end to end. Every other chain answers `DEV_CHAIN_UNAVAILABLE`. Mounted, and documented in the
+//! OpenAPI document, only with the `dev` feature.
 
+use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
-use payin_core::simulate::{MineBlocksRequest, MinedBlocks, SimulatePaymentRequest, SimulatedPayment};
+use axum::routing::post;
+use payin_core::dev::simulate::{MineBlocksRequest, MinedBlocks, SimulatePaymentRequest, SimulatedPayment};
+use utoipa::OpenApi;
 
 use crate::AppState;
 use crate::envelope::{Envelope, created, respond};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+
+/// The routes under `/api/v1` (behind the API key, like the rest of the API).
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/dev/simulate-payment", post(simulate_payment))
+        .route("/dev/mine-blocks", post(mine_blocks))
+}
+
+/// Their part of the OpenAPI document, merged into [`crate::openapi::document`].
+#[derive(OpenApi)]
+#[openapi(paths(simulate_payment, mine_blocks))]
+pub(crate) struct DevApi;
 
 /// Pay an order (exact, partial, over or late) or any address with a real ERC-20 transfer on
 /// the local chain of `payin dev`; answers once the transaction is mined.

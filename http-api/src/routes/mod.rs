@@ -1,6 +1,7 @@
 pub mod chains;
 pub mod config;
 pub mod deposits;
+#[cfg(feature = "dev")]
 pub mod dev;
 pub mod events;
 pub mod health;

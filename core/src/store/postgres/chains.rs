@@ -3,7 +3,7 @@
 use sqlx::types::Json;
 use sqlx::{PgPool, Row};
 
-use crate::chain::RecordedChain;
+use crate::dev::recorded::RecordedChain;
 use crate::error::Result;
 
 /// Inserts or replaces the recording of `chain.chain_id`.

@@ -23,11 +23,13 @@ use super::{
 };
 use crate::amount::Amount;
 use crate::apikey::ApiKey;
-use crate::chain::{Currency, Protocol, RecordedChain};
+use crate::chain::{Currency, Protocol};
 use crate::deposit::{
     self, Deposit, DepositBinding, DepositFilter, DepositReference, DepositReferenceSummary, DepositSortBy,
     DepositStatus, NewDeposit, ReferenceFilter,
 };
+#[cfg(feature = "dev")]
+use crate::dev::recorded::RecordedChain;
 use crate::error::{Error, Result};
 use crate::event::{Event, EventFilter, EventType};
 use crate::ids;
@@ -94,6 +96,7 @@ macro_rules! deposit_columns {
 }
 
 // Declared after the column macros so the submodules can use them.
+#[cfg(feature = "dev")]
 mod chains;
 mod settle;
 mod webhooks;
@@ -308,10 +311,12 @@ impl Store for PgStore {
         Ok(())
     }
 
+    #[cfg(feature = "dev")]
     async fn save_recorded_chain(&self, chain: &RecordedChain) -> Result<()> {
         chains::save(&self.pool, chain).await
     }
 
+    #[cfg(feature = "dev")]
     async fn forget_recorded_chain(&self, chain_id: &str, rpc_url: &str) -> Result<bool> {
         let done = sqlx::query("DELETE FROM chain_overrides WHERE chain_id = $1 AND rpc_url = $2")
             .bind(chain_id)
@@ -321,6 +326,7 @@ impl Store for PgStore {
         Ok(done.rows_affected() > 0)
     }
 
+    #[cfg(feature = "dev")]
     async fn recorded_chains(&self) -> Result<Vec<RecordedChain>> {
         chains::load(&self.pool).await
     }

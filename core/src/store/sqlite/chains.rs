@@ -2,7 +2,7 @@
 
 use sqlx::{Row, SqlitePool};
 
-use crate::chain::RecordedChain;
+use crate::dev::recorded::RecordedChain;
 use crate::error::Result;
 use crate::time::{from_millis, to_millis};
 

@@ -2,6 +2,7 @@
 //! anyway; a single connection queues them fairly instead of spinning on `SQLITE_BUSY`) and a
 //! pool of readers over WAL.
 
+#[cfg(feature = "dev")]
 mod chains;
 mod settle;
 mod webhooks;
@@ -20,11 +21,13 @@ use tokio::sync::{mpsc, oneshot};
 use super::{Bound, NewBinding, Store, duplicate_binding, embedded_migrator, pool_low_data};
 use crate::amount::Amount;
 use crate::apikey::ApiKey;
-use crate::chain::{Currency, Protocol, RecordedChain};
+use crate::chain::{Currency, Protocol};
 use crate::deposit::{
     self, Deposit, DepositBinding, DepositFilter, DepositReference, DepositReferenceSummary, DepositSortBy,
     DepositStatus, NewDeposit, ReferenceFilter,
 };
+#[cfg(feature = "dev")]
+use crate::dev::recorded::RecordedChain;
 use crate::error::{Error, Result};
 use crate::event::{Event, EventFilter, EventType};
 use crate::ids;
@@ -432,10 +435,12 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    #[cfg(feature = "dev")]
     async fn save_recorded_chain(&self, chain: &RecordedChain) -> Result<()> {
         chains::save(&self.writer, chain).await
     }
 
+    #[cfg(feature = "dev")]
     async fn forget_recorded_chain(&self, chain_id: &str, rpc_url: &str) -> Result<bool> {
         let done = sqlx::query("DELETE FROM chain_overrides WHERE chain_id = $1 AND rpc_url = $2")
             .bind(chain_id)
@@ -445,6 +450,7 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
+    #[cfg(feature = "dev")]
     async fn recorded_chains(&self) -> Result<Vec<RecordedChain>> {
         chains::load(&self.reader).await
     }

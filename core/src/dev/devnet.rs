@@ -27,7 +27,8 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolConstructor};
 
-use crate::chain::{ChainOverride, Currency, Protocol, RecordedChain, RecordedToken, TokenOverride};
+use super::recorded::{RecordedChain, RecordedToken};
+use crate::chain::{ChainOverride, Currency, Protocol, TokenOverride};
 use crate::time::Timestamp;
 
 /// The chain id string of the dev chain in the registry.
@@ -45,7 +46,7 @@ pub const PAYER_TOKENS: u64 = 1_000_000_000;
 
 /// The committed compiler output of `core/contracts/TestToken.sol`
 /// (regenerate with `node scripts/compile-contracts.js`).
-pub const TEST_TOKEN_ARTIFACT: &str = include_str!("../contracts/TestToken.json");
+pub const TEST_TOKEN_ARTIFACT: &str = include_str!("../../contracts/TestToken.json");
 
 alloy::sol! {
     /// The subset of `core/contracts/TestToken.sol` PayIn calls.

@@ -11,9 +11,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ChainOverride, Currency, TokenOverride};
-use crate::error::Error;
+use crate::chain::{ChainOverride, ChainRegistry, Currency, Network, TokenOverride};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::store::Store;
 use crate::time::Timestamp;
+
+use super::devnet::DEV_CHAIN_ID;
 
 /// Chains whose recorded settings the engine applies.
 pub const RECORDABLE_CHAINS: [&str; 1] = ["local"];
@@ -136,6 +140,42 @@ pub fn layer_overrides(
         out.insert(chain.chain_id.clone(), merged);
     }
     out
+}
+
+/// The registry an engine opens with: the chains recorded in `store` under the config file's
+/// `config` overrides.
+pub(crate) async fn registry(store: &dyn Store, config: &BTreeMap<String, ChainOverride>) -> Result<ChainRegistry> {
+    let recorded = store.recorded_chains().await?;
+    ChainRegistry::with_overrides(&layer_overrides(&recorded, config))
+}
+
+impl Engine {
+    /// Records a chain's RPC URL and token contracts in the database (what `payin dev` does for
+    /// its local chain) and applies it to this engine's registry; engines opened on the same
+    /// database later apply it too. Only chain `local` is recordable, and the config file
+    /// still wins over the recording.
+    pub async fn record_chain(&mut self, chain: &RecordedChain) -> Result<()> {
+        self.store().save_recorded_chain(chain).await?;
+        let chains = registry(self.store(), self.config_chains()).await?;
+        self.set_chains(chains);
+        Ok(())
+    }
+
+    /// Removes a chain's recording (what `payin dev` does when it stops: its chain is gone),
+    /// unless another process has recorded a different RPC URL for it since. This engine's
+    /// registry keeps what it had; processes opened later see the chain unconfigured.
+    pub async fn forget_recorded_chain(&self, chain: &RecordedChain) -> Result<bool> {
+        self.store()
+            .forget_recorded_chain(&chain.chain_id, &chain.rpc_url)
+            .await
+    }
+
+    /// Chain `local` as the database records it now (another process, `payin dev`, may have
+    /// recorded it after this engine opened), under the config file's overrides.
+    pub(crate) async fn current_dev_network(&self) -> Result<Option<Network>> {
+        let chains = registry(self.store(), self.config_chains()).await?;
+        Ok(chains.get(DEV_CHAIN_ID).cloned())
+    }
 }
 
 /// `top` over `base`, field by field (token by token).

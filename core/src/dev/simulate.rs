@@ -9,9 +9,9 @@
 use alloy::primitives::{Address, U256};
 use serde::{Deserialize, Serialize};
 
+use super::devnet::{DEV_CHAIN_ID, DevChain};
 use crate::amount::Amount;
 use crate::chain::{Currency, Network, Protocol, normalize_address};
-use crate::devnet::{DEV_CHAIN_ID, DevChain};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::time::{Timestamp, serde_millis};
@@ -240,6 +240,11 @@ pub(crate) fn not_running(why: &str) -> Error {
     Error::DevChainUnavailable(format!(
         "{why}: simulated payments need the local chain of `payin dev`: start `payin dev` with the same database first"
     ))
+}
+
+/// What a [`crate::Gateway`] built without dev support of its own answers to the dev methods.
+pub fn not_built() -> Error {
+    Error::DevChainUnavailable("this gateway was built without dev chain support (cargo feature `dev`)".to_string())
 }
 
 /// An RPC failure talking to the dev chain: most likely `payin dev` has stopped.
