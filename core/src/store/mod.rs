@@ -249,26 +249,6 @@ pub(crate) fn pool_low_data(protocol: Protocol, counts: PoolCounts, watermark: u
     })
 }
 
-/// Builds a migrator from SQL files embedded at compile time, so the binary carries them.
-pub(crate) fn embedded_migrator(files: &[(i64, &'static str, &'static str)]) -> sqlx::migrate::Migrator {
-    use sqlx::SqlSafeStr;
-    use sqlx::migrate::{Migration, MigrationType, Migrator};
-    Migrator::with_migrations(
-        files
-            .iter()
-            .map(|(version, description, sql)| {
-                Migration::new(
-                    *version,
-                    std::borrow::Cow::Borrowed(*description),
-                    MigrationType::Simple,
-                    sql.into_sql_str(),
-                    false,
-                )
-            })
-            .collect(),
-    )
-}
-
 /// True when `e` is a unique-constraint violation mentioning `needle` (constraint or column).
 pub(crate) fn is_unique_violation(e: &sqlx::Error, needle: &str) -> bool {
     match e {
@@ -285,5 +265,77 @@ pub(crate) fn metadata_from_json(v: serde_json::Value) -> Metadata {
     match v {
         serde_json::Value::Object(m) => m,
         _ => Metadata::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::migrate::Migrator;
+
+    /// SHA-384 of each released migration file. A database remembers the checksum of every
+    /// migration it applied and refuses to start when a file no longer matches, so released
+    /// files never change; new ones are added after them.
+    const RELEASED: [(&str, [&str; 7]); 2] = [
+        (
+            "sqlite",
+            [
+                "18abb9e009763f09335b374bf74cf389f653a22d167ec7f02fca948b03ec7b5641329e2ff8e4f6f1ffac0c92bd5e58a5",
+                "345f6e067aa70115b17e4b79f36977e19e7d375a321d04fe03b020336cf527e78a84d9f8feff593cce7617f78bc7639e",
+                "2102f014441369fae3050894ff065fcd280535a0618dba8d737eaba898ae8466b26f1897073070d45bd3268df924bdcc",
+                "2826734c21399435deb0aa5c28595e77f8fd11fd004227d7b5f4e538ddb3dbe9ad7618ba37e62c1f5cd28f45dac620ba",
+                "c41c49280f921289f4dfe2eb34c32edfca77f368505541c03e5700a9fe2c801b9db2394be8d4b1dbd4ecd82f441d8d21",
+                "eeeac343d83f538a2f9ae9c094b33ae5a8667de0fbef5d92d8740eaa5fcf0aee5ae3b0d3b604bea01e9ac4afec364d5c",
+                "bbe3d4525e6114c18d1c5cf95ea50ed654c92bdeee51dead5c593cf1ee689cb2045b5b5468d5745577c1901acbe81805",
+            ],
+        ),
+        (
+            "postgres",
+            [
+                "aa8ac80615d4b85d72d13ed852e9e2d1bc72b8af6d93d8f86b630306d92b0a4ea033fb58a21bcaf5703c3f9dbb6cf8da",
+                "19d4f86a1976a78bbc0a71d08254efc20bb3f4dc70344df14cdbe4cfcc7f5ef3487889355f1474a292b6d97b91a78be4",
+                "119f0ecd934d567749136b2fde43316f8b32c44784aeee19eaa94fa3829a85360841c89a4fa1eba66e04761e94530346",
+                "ecceef8dadaa37f5e4eedb9fb1e4fd7db672b150e0af86b0445105ea6e4f5d6ea533a37f0fa1498fb2fae92687e824c1",
+                "ec1db9cbeb876d2596057dde423a04f5f8840ebe4216135ded5d59035b335cb5771424353f5000fa0dd218f05acab942",
+                "eeeac343d83f538a2f9ae9c094b33ae5a8667de0fbef5d92d8740eaa5fcf0aee5ae3b0d3b604bea01e9ac4afec364d5c",
+                "b9610937437ea4bbed6c01d3838ee8312dca4d4e7085259d00473f321316b59b141eabed4b7577bbc539a20d54c8bb67",
+            ],
+        ),
+    ];
+
+    fn migrator(backend: &str) -> &'static Migrator {
+        match backend {
+            "sqlite" => &super::sqlite::MIGRATOR,
+            _ => &super::postgres::MIGRATOR,
+        }
+    }
+
+    #[test]
+    fn released_migrations_keep_their_checksums() {
+        for (backend, checksums) in RELEASED {
+            let migrations: Vec<_> = migrator(backend).iter().collect();
+            assert!(
+                migrations.len() >= checksums.len(),
+                "{backend}: a released migration is missing"
+            );
+            for (i, expected) in checksums.iter().enumerate() {
+                let m = migrations[i];
+                assert_eq!(m.version, i as i64 + 1, "{backend}: migrations out of sequence");
+                assert_eq!(
+                    &hex::encode(&m.checksum),
+                    expected,
+                    "{backend} migration {} changed",
+                    m.version
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn migration_versions_follow_each_other() {
+        for backend in ["sqlite", "postgres"] {
+            let versions: Vec<i64> = migrator(backend).iter().map(|m| m.version).collect();
+            let expected: Vec<i64> = (1..=versions.len() as i64).collect();
+            assert_eq!(versions, expected, "{backend}");
+        }
     }
 }

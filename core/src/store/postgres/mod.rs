@@ -17,10 +17,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
 use sqlx::{PgExecutor, Postgres, QueryBuilder, Row};
 
-use super::{
-    Bound, NewBinding, Store, duplicate_binding, embedded_migrator, is_unique_violation, metadata_from_json,
-    pool_low_data,
-};
+use super::{Bound, NewBinding, Store, duplicate_binding, is_unique_violation, metadata_from_json, pool_low_data};
 use crate::amount::Amount;
 use crate::apikey::ApiKey;
 use crate::chain::{Currency, Protocol};
@@ -37,45 +34,6 @@ use crate::order::{NewOrder, Order, OrderFilter, OrderSortBy, OrderStatus, like_
 use crate::page::{Page, Pagination};
 use crate::pool::PoolCounts;
 use crate::time::Timestamp;
-
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "init", include_str!("../../../migrations/postgres/0001_init.sql")),
-    (
-        2,
-        "webhooks",
-        include_str!("../../../migrations/postgres/0002_webhooks.sql"),
-    ),
-    (
-        3,
-        "chain_overrides",
-        include_str!("../../../migrations/postgres/0003_chain_overrides.sql"),
-    ),
-    (
-        4,
-        "settlement",
-        include_str!("../../../migrations/postgres/0004_settlement.sql"),
-    ),
-    (
-        5,
-        "watch_since",
-        include_str!("../../../migrations/postgres/0005_watch_since.sql"),
-    ),
-    (
-        6,
-        "attempt_headers",
-        include_str!("../../../migrations/postgres/0006_attempt_headers.sql"),
-    ),
-    (
-        7,
-        "secret_rotation",
-        include_str!("../../../migrations/postgres/0007_secret_rotation.sql"),
-    ),
-    (
-        8,
-        "endpoint_kind",
-        include_str!("../../../migrations/postgres/0008_endpoint_kind.sql"),
-    ),
-];
 
 /// The columns [`order_from_row`] reads, amounts as text.
 macro_rules! order_columns {
@@ -100,6 +58,9 @@ macro_rules! deposit_columns {
 mod chains;
 mod settle;
 mod webhooks;
+
+/// The schema, embedded from `core/migrations/postgres/` at compile time.
+pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
 pub struct PgStore {
     pool: PgPool,
@@ -302,7 +263,7 @@ impl Store for PgStore {
     }
 
     async fn migrate(&self) -> Result<()> {
-        embedded_migrator(MIGRATIONS).run(&self.pool).await?;
+        MIGRATOR.run(&self.pool).await?;
         Ok(())
     }
 

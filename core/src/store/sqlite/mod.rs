@@ -18,7 +18,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Bound, NewBinding, Store, duplicate_binding, embedded_migrator, pool_low_data};
+use super::{Bound, NewBinding, Store, duplicate_binding, pool_low_data};
 use crate::amount::Amount;
 use crate::apikey::ApiKey;
 use crate::chain::{Currency, Protocol};
@@ -38,44 +38,8 @@ use crate::pool::PoolCounts;
 use crate::time::{Timestamp, from_millis, to_millis};
 use crate::webhook;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "init", include_str!("../../../migrations/sqlite/0001_init.sql")),
-    (
-        2,
-        "webhooks",
-        include_str!("../../../migrations/sqlite/0002_webhooks.sql"),
-    ),
-    (
-        3,
-        "chain_overrides",
-        include_str!("../../../migrations/sqlite/0003_chain_overrides.sql"),
-    ),
-    (
-        4,
-        "settlement",
-        include_str!("../../../migrations/sqlite/0004_settlement.sql"),
-    ),
-    (
-        5,
-        "watch_since",
-        include_str!("../../../migrations/sqlite/0005_watch_since.sql"),
-    ),
-    (
-        6,
-        "attempt_headers",
-        include_str!("../../../migrations/sqlite/0006_attempt_headers.sql"),
-    ),
-    (
-        7,
-        "secret_rotation",
-        include_str!("../../../migrations/sqlite/0007_secret_rotation.sql"),
-    ),
-    (
-        8,
-        "endpoint_kind",
-        include_str!("../../../migrations/sqlite/0008_endpoint_kind.sql"),
-    ),
-];
+/// The schema, embedded from `core/migrations/sqlite/` at compile time.
+pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
 pub struct SqliteStore {
     writer: SqlitePool,
@@ -426,7 +390,7 @@ impl Store for SqliteStore {
     }
 
     async fn migrate(&self) -> Result<()> {
-        embedded_migrator(MIGRATIONS).run(&self.writer).await?;
+        MIGRATOR.run(&self.writer).await?;
         Ok(())
     }
 
