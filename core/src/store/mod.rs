@@ -9,7 +9,31 @@
 //!   one function (`insert_event`, and the SQLite order writer's batch) that also inserts one
 //!   delivery per active endpoint the rule of [`crate::webhook::outbox`] subscribes to the event.
 
+/// The columns an [`rows::OrderRow`] reads, amounts as text (on PostgreSQL, sqlx's `Decimal`
+/// codec would drop the scale of a zero amount: `"0.00"` would read back as `"0"`).
+macro_rules! order_columns {
+    () => {
+        "order_id, order_reference, CAST(amount AS TEXT) AS amount,
+         CAST(amount_received AS TEXT) AS amount_received, currency, chain_id, protocol, address,
+         status, metadata, success_url, cancel_url, payment_url, payment_window_minutes,
+         grace_minutes, created_at, expires_at, completed_at, expired_at, tx_hash, block_number,
+         confirmations, CAST(surplus AS TEXT) AS surplus"
+    };
+}
+
+/// The columns a [`rows::DepositRow`] reads, the amount as text.
+macro_rules! deposit_columns {
+    () => {
+        "deposit_id, deposit_reference, address, chain_id, currency, CAST(amount AS TEXT) AS amount,
+         tx_hash, log_index, block_number, status, confirmations, detected_at, confirmed_at,
+         completed_at"
+    };
+}
+
+// Declared after the column macros so the backends can use them.
 pub mod postgres;
+mod rows;
+mod shared;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -124,15 +148,11 @@ pub trait WebhookStore: Send + Sync {
     async fn record_attempt(&self, outcome: &AttemptOutcome) -> Result<()>;
 }
 
+/// API keys, settings, recorded chains, and the reads of the pool, orders, deposits and
+/// events: what both backends do with the same SQL, so it is written once (`store::shared`)
+/// for every backend.
 #[async_trait]
-pub trait Store: ChainStore + WebhookStore + Send + Sync + 'static {
-    /// `"sqlite"` or `"postgres"`.
-    fn backend(&self) -> &'static str;
-    /// Applies pending migrations.
-    async fn migrate(&self) -> Result<()>;
-    /// Cheap round trip for health checks.
-    async fn ping(&self) -> Result<()>;
-
+pub trait RecordStore: Send + Sync {
     // Chains recorded in the database (`payin dev`'s local chain; feature `dev`); see
     // `dev::recorded::RecordedChain`
     /// Inserts or replaces the recording of `chain.chain_id`.
@@ -158,10 +178,30 @@ pub trait Store: ChainStore + WebhookStore + Send + Sync + 'static {
     /// Stores a setting; `None` removes it (back to the default).
     async fn save_setting(&self, key: &str, value: Option<&str>, now: Timestamp) -> Result<()>;
 
+    // Reads
+    async fn pool_counts(&self, protocol: Protocol) -> Result<PoolCounts>;
+    async fn get_order(&self, order_id: &str) -> Result<Option<Order>>;
+    async fn get_order_by_reference(&self, reference: &str) -> Result<Option<Order>>;
+    async fn list_orders(&self, filter: &OrderFilter) -> Result<Page<Order>>;
+    async fn get_deposit_reference(&self, reference: &str) -> Result<Option<DepositReference>>;
+    async fn list_deposit_references(&self, filter: &ReferenceFilter) -> Result<Page<DepositReferenceSummary>>;
+    async fn list_deposits(&self, filter: &DepositFilter) -> Result<Page<Deposit>>;
+    async fn list_events(&self, filter: &EventFilter) -> Result<Page<Event>>;
+    async fn get_event(&self, id: &str) -> Result<Option<Event>>;
+}
+
+#[async_trait]
+pub trait Store: ChainStore + WebhookStore + RecordStore + Send + Sync + 'static {
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+    /// Applies pending migrations.
+    async fn migrate(&self) -> Result<()>;
+    /// Cheap round trip for health checks.
+    async fn ping(&self) -> Result<()>;
+
     // Address pool
     /// Adds canonical addresses as available; returns how many were new.
     async fn import_addresses(&self, protocol: Protocol, addresses: &[String], now: Timestamp) -> Result<u64>;
-    async fn pool_counts(&self, protocol: Protocol) -> Result<PoolCounts>;
     /// Returns cooled-down addresses to the pool; returns how many.
     async fn release_cooled_addresses(&self, now: Timestamp) -> Result<u64>;
     /// Fires `pool.low` once when available addresses fall below `watermark` (re-arms when
@@ -173,9 +213,6 @@ pub trait Store: ChainStore + WebhookStore + Send + Sync + 'static {
     /// event. `NoAvailableAddresses` when the pool is empty; `DuplicateOrderReference` when
     /// the reference exists.
     async fn create_order(&self, order: NewOrder) -> Result<Order>;
-    async fn get_order(&self, order_id: &str) -> Result<Option<Order>>;
-    async fn get_order_by_reference(&self, reference: &str) -> Result<Option<Order>>;
-    async fn list_orders(&self, filter: &OrderFilter) -> Result<Page<Order>>;
     /// Expires up to `limit` pending orders whose grace period ended by `now`, moving their
     /// addresses to cooldown until `cooldown_until` and writing `order.expired` events.
     async fn expire_orders(&self, now: Timestamp, cooldown_until: Timestamp, limit: u32) -> Result<Vec<Order>>;
@@ -191,15 +228,10 @@ pub trait Store: ChainStore + WebhookStore + Send + Sync + 'static {
         now: Timestamp,
         cooldown_until: Timestamp,
     ) -> Result<u64>;
-    async fn get_deposit_reference(&self, reference: &str) -> Result<Option<DepositReference>>;
-    async fn list_deposit_references(&self, filter: &ReferenceFilter) -> Result<Page<DepositReferenceSummary>>;
-    async fn list_deposits(&self, filter: &DepositFilter) -> Result<Page<Deposit>>;
     /// Records a transfer to a bound deposit address once; `None` if it was already recorded.
     async fn record_deposit(&self, deposit: NewDeposit) -> Result<Option<Deposit>>;
 
     // Events
-    async fn list_events(&self, filter: &EventFilter) -> Result<Page<Event>>;
-    async fn get_event(&self, id: &str) -> Result<Option<Event>>;
     /// Moves confirmed deposits to `completed` once every endpoint still subscribed (active, not
     /// deleted) acknowledged their `deposit.confirmed` event (at once when none is): a delivery
     /// of the event to that endpoint succeeded, whether the first or a resend. A delivery given

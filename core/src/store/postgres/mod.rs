@@ -4,58 +4,30 @@
 //! `deposit_references` row to serialize changes to one alert or one reference) and unique
 //! constraints mapped to domain errors.
 //!
-//! Amounts are NUMERIC but cross the wire as text (`$n::numeric` in, `amount::text` out):
-//! sqlx's `Decimal` codec encodes and decodes zero without its scale, so `"0.00"` would read
-//! back as `"0"`. Identifier columns are declared `COLLATE "C"` in the schema, so orderings
+//! Amounts are NUMERIC but cross the wire as text (`$n::numeric` in, cast to text out, see
+//! `order_columns!`): sqlx's `Decimal` codec encodes and decodes zero without its scale, so
+//! `"0.00"` would read back as `"0"`. Identifier columns are declared `COLLATE "C"` in the schema, so orderings
 //! match SQLite's byte order whatever the database's locale, and the claim index serves them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
-use sqlx::{PgExecutor, Postgres, QueryBuilder, Row};
+use sqlx::{FromRow, Pool, Postgres, Row};
 
+use super::rows::{DepositRow, OrderRow};
+use super::shared::{self, Pools};
 use super::{Bound, NewBinding, Store, duplicate_binding, is_unique_violation, metadata_from_json, pool_low_data};
 use crate::amount::Amount;
-use crate::apikey::ApiKey;
 use crate::chain::{Currency, Protocol};
-use crate::deposit::{
-    self, Deposit, DepositBinding, DepositFilter, DepositReference, DepositReferenceSummary, DepositSortBy,
-    DepositStatus, NewDeposit, ReferenceFilter,
-};
-#[cfg(feature = "dev")]
-use crate::dev::recorded::RecordedChain;
+use crate::deposit::{self, Deposit, DepositStatus, NewDeposit};
 use crate::error::{Error, Result};
-use crate::event::{Event, EventFilter, EventType};
-use crate::ids;
-use crate::order::{NewOrder, Order, OrderFilter, OrderSortBy, OrderStatus, like_pattern};
-use crate::page::{Page, Pagination};
-use crate::pool::PoolCounts;
+use crate::event::{Event, EventType};
+use crate::order::{NewOrder, Order};
 use crate::time::Timestamp;
 
-/// The columns [`order_from_row`] reads, amounts as text.
-macro_rules! order_columns {
-    () => {
-        "order_id, order_reference, amount::text AS amount, amount_received::text AS amount_received,
-         currency, chain_id, protocol, address, status, metadata, success_url, cancel_url, payment_url,
-         payment_window_minutes, grace_minutes, created_at, expires_at, completed_at, expired_at,
-         tx_hash, block_number, confirmations, surplus::text AS surplus"
-    };
-}
-
-/// The columns [`deposit_from_row`] reads, amounts as text.
-macro_rules! deposit_columns {
-    () => {
-        "deposit_id, deposit_reference, address, chain_id, currency, amount::text AS amount, tx_hash,
-         log_index, block_number, status, confirmations, detected_at, confirmed_at, completed_at"
-    };
-}
-
-// Declared after the column macros so the submodules can use them.
-#[cfg(feature = "dev")]
-mod chains;
 mod settle;
 mod webhooks;
 
@@ -102,124 +74,12 @@ async fn insert_event(tx: &mut Tx, event: &Event) -> Result<()> {
     Ok(())
 }
 
-fn amount(r: &PgRow, column: &str) -> Result<Amount> {
-    Amount::from_stored(r.try_get(column)?)
-}
-
 fn order_from_row(r: &PgRow) -> Result<Order> {
-    let status: String = r.try_get("status")?;
-    Ok(Order {
-        order_id: r.try_get("order_id")?,
-        order_reference: r.try_get("order_reference")?,
-        amount: amount(r, "amount")?,
-        amount_received: amount(r, "amount_received")?,
-        currency: Currency::from_stored(r.try_get("currency")?)?,
-        chain_id: r.try_get("chain_id")?,
-        protocol: Protocol::from_stored(r.try_get("protocol")?)?,
-        address: r.try_get("address")?,
-        status: OrderStatus::parse("status", &status).map_err(|e| Error::Internal(e.to_string()))?,
-        metadata: metadata_from_json(r.try_get("metadata")?),
-        success_url: r.try_get("success_url")?,
-        cancel_url: r.try_get("cancel_url")?,
-        payment_url: r.try_get("payment_url")?,
-        payment_window_minutes: r.try_get::<i32, _>("payment_window_minutes")? as u32,
-        grace_minutes: r.try_get::<i32, _>("grace_minutes")? as u32,
-        created_at: r.try_get("created_at")?,
-        expires_at: r.try_get("expires_at")?,
-        completed_at: r.try_get("completed_at")?,
-        expired_at: r.try_get("expired_at")?,
-        tx_hash: r.try_get("tx_hash")?,
-        block_number: r.try_get::<Option<i64>, _>("block_number")?.map(|v| v as u64),
-        confirmations: r.try_get::<Option<i64>, _>("confirmations")?.map(|v| v as u64),
-        surplus: r
-            .try_get::<Option<String>, _>("surplus")?
-            .as_deref()
-            .map(Amount::from_stored)
-            .transpose()?,
-    })
+    Order::try_from(OrderRow::from_row(r)?)
 }
 
 fn deposit_from_row(r: &PgRow) -> Result<Deposit> {
-    let status: String = r.try_get("status")?;
-    Ok(Deposit {
-        deposit_id: r.try_get("deposit_id")?,
-        deposit_reference: r.try_get("deposit_reference")?,
-        amount: amount(r, "amount")?,
-        currency: Currency::from_stored(r.try_get("currency")?)?,
-        chain_id: r.try_get("chain_id")?,
-        address: r.try_get("address")?,
-        tx_hash: r.try_get("tx_hash")?,
-        log_index: r.try_get::<i64, _>("log_index")? as u64,
-        block_number: r.try_get::<i64, _>("block_number")? as u64,
-        status: DepositStatus::parse("status", &status).map_err(|e| Error::Internal(e.to_string()))?,
-        confirmations: r.try_get::<i64, _>("confirmations")? as u64,
-        detected_at: r.try_get("detected_at")?,
-        confirmed_at: r.try_get("confirmed_at")?,
-        completed_at: r.try_get("completed_at")?,
-    })
-}
-
-fn api_key_from_row(r: &PgRow) -> Result<ApiKey> {
-    Ok(ApiKey {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        prefix: r.try_get("prefix")?,
-        created_at: r.try_get("created_at")?,
-        revoked_at: r.try_get("revoked_at")?,
-    })
-}
-
-fn push_order_filters(qb: &mut QueryBuilder<Postgres>, f: &OrderFilter) {
-    qb.push(" WHERE 1 = 1");
-    if let Some(s) = f.status {
-        qb.push(" AND status = ").push_bind(s.as_str());
-    }
-    if let Some(c) = f.currency {
-        qb.push(" AND currency = ").push_bind(c.as_str());
-    }
-    if let Some(c) = &f.chain_id {
-        qb.push(" AND chain_id = ").push_bind(c.clone());
-    }
-    if let Some(r) = &f.order_reference {
-        // ILIKE: SQLite's LIKE is case-insensitive too.
-        qb.push(" AND order_reference ILIKE ")
-            .push_bind(like_pattern(r))
-            .push(" ESCAPE '\\'");
-    }
-}
-
-fn push_deposit_filters(qb: &mut QueryBuilder<Postgres>, f: &DepositFilter) {
-    qb.push(" WHERE 1 = 1");
-    if let Some(r) = &f.deposit_reference {
-        qb.push(" AND deposit_reference = ").push_bind(r.clone());
-    }
-    if let Some(s) = f.status {
-        qb.push(" AND status = ").push_bind(s.as_str());
-    }
-    if let Some(c) = f.currency {
-        qb.push(" AND currency = ").push_bind(c.as_str());
-    }
-    if let Some(c) = &f.chain_id {
-        qb.push(" AND chain_id = ").push_bind(c.clone());
-    }
-}
-
-async fn count_pool(executor: impl PgExecutor<'_>, protocol: Protocol) -> Result<PoolCounts> {
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT state, COUNT(*) FROM pool_addresses WHERE protocol = $1 GROUP BY state")
-            .bind(protocol.as_str())
-            .fetch_all(executor)
-            .await?;
-    let mut c = PoolCounts::default();
-    for (state, n) in rows {
-        let n = n as u64;
-        match state.as_str() {
-            "available" => c.available = n,
-            "assigned" => c.assigned = n,
-            _ => c.cooldown = n,
-        }
-    }
-    Ok(c)
+    Deposit::try_from(DepositRow::from_row(r)?)
 }
 
 /// Claims the least recently used available address of `protocol` for `kind`/`reference`.
@@ -256,6 +116,18 @@ enum BindAttempt {
     Raced,
 }
 
+impl Pools for PgStore {
+    type Db = Postgres;
+
+    fn reader(&self) -> &Pool<Postgres> {
+        &self.pool
+    }
+
+    fn writer(&self) -> &Pool<Postgres> {
+        &self.pool
+    }
+}
+
 #[async_trait]
 impl Store for PgStore {
     fn backend(&self) -> &'static str {
@@ -272,92 +144,6 @@ impl Store for PgStore {
         Ok(())
     }
 
-    #[cfg(feature = "dev")]
-    async fn save_recorded_chain(&self, chain: &RecordedChain) -> Result<()> {
-        chains::save(&self.pool, chain).await
-    }
-
-    #[cfg(feature = "dev")]
-    async fn forget_recorded_chain(&self, chain_id: &str, rpc_url: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM chain_overrides WHERE chain_id = $1 AND rpc_url = $2")
-            .bind(chain_id)
-            .bind(rpc_url)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    #[cfg(feature = "dev")]
-    async fn recorded_chains(&self) -> Result<Vec<RecordedChain>> {
-        chains::load(&self.pool).await
-    }
-
-    async fn insert_api_key(&self, key: &ApiKey, hash: &str) -> Result<()> {
-        sqlx::query("INSERT INTO api_keys (id, name, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&key.id)
-            .bind(&key.name)
-            .bind(&key.prefix)
-            .bind(hash)
-            .bind(key.created_at)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>> {
-        let row = sqlx::query("SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
-            .bind(hash)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| api_key_from_row(&r)).transpose()
-    }
-
-    async fn list_api_keys(&self) -> Result<Vec<ApiKey>> {
-        let rows = sqlx::query("SELECT * FROM api_keys ORDER BY created_at, id")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(api_key_from_row).collect()
-    }
-
-    async fn revoke_api_key(&self, id_or_prefix: &str, now: Timestamp) -> Result<bool> {
-        let done =
-            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE (id = $2 OR prefix = $2) AND revoked_at IS NULL")
-                .bind(now)
-                .bind(id_or_prefix)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn load_settings(&self) -> Result<Vec<(String, String)>> {
-        Ok(sqlx::query_as("SELECT key, value FROM settings")
-            .fetch_all(&self.pool)
-            .await?)
-    }
-
-    async fn save_setting(&self, key: &str, value: Option<&str>, now: Timestamp) -> Result<()> {
-        match value {
-            Some(v) => {
-                sqlx::query(
-                    "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                )
-                .bind(key)
-                .bind(v)
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
-            }
-            None => {
-                sqlx::query("DELETE FROM settings WHERE key = $1")
-                    .bind(key)
-                    .execute(&self.pool)
-                    .await?;
-            }
-        }
-        Ok(())
-    }
-
     async fn import_addresses(&self, protocol: Protocol, addresses: &[String], now: Timestamp) -> Result<u64> {
         // One array parameter per statement: no bind-parameter limit to chunk around.
         let done = sqlx::query(
@@ -371,10 +157,6 @@ impl Store for PgStore {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
-    }
-
-    async fn pool_counts(&self, protocol: Protocol) -> Result<PoolCounts> {
-        count_pool(&self.pool, protocol).await
     }
 
     async fn release_cooled_addresses(&self, now: Timestamp) -> Result<u64> {
@@ -406,9 +188,8 @@ impl Store for PgStore {
             .bind(protocol.as_str())
             .fetch_one(&mut *tx)
             .await?;
-        let counts = count_pool(&mut *tx, protocol).await?;
-        let total = counts.available + counts.assigned + counts.cooldown;
-        let is_low = total > 0 && counts.available < u64::from(watermark);
+        let counts = shared::pool_counts(&mut *tx, protocol).await?;
+        let is_low = shared::pool_is_low(counts, watermark);
         if is_low == was_low {
             tx.commit().await?;
             return Ok(None);
@@ -496,51 +277,6 @@ impl Store for PgStore {
         insert_event(&mut tx, &Event::new(EventType::OrderCreated, order.created_at, &order)?).await?;
         tx.commit().await?;
         Ok(order)
-    }
-
-    async fn get_order(&self, order_id: &str) -> Result<Option<Order>> {
-        let row = sqlx::query(concat!("SELECT ", order_columns!(), " FROM orders WHERE order_id = $1"))
-            .bind(order_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(order_from_row).transpose()
-    }
-
-    async fn get_order_by_reference(&self, reference: &str) -> Result<Option<Order>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            order_columns!(),
-            " FROM orders WHERE order_reference = $1"
-        ))
-        .bind(reference)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(order_from_row).transpose()
-    }
-
-    async fn list_orders(&self, f: &OrderFilter) -> Result<Page<Order>> {
-        let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM orders");
-        push_order_filters(&mut count, f);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-
-        let mut qb = QueryBuilder::<Postgres>::new(concat!("SELECT ", order_columns!(), " FROM orders"));
-        push_order_filters(&mut qb, f);
-        let column = match f.sort_by {
-            OrderSortBy::CreatedAt => "created_at",
-            OrderSortBy::Amount => "amount",
-            OrderSortBy::ExpiresAt => "expires_at",
-        };
-        let dir = f.sort_order.sql();
-        // Qualified: a bare `amount` would name the text output column and sort as text.
-        qb.push(format_args!(" ORDER BY orders.{column} {dir}, order_id {dir} LIMIT "))
-            .push_bind(i64::from(f.page.limit))
-            .push(" OFFSET ")
-            .push_bind(f.page.offset());
-        let rows = qb.build().fetch_all(&self.pool).await?;
-        Ok(Page {
-            items: rows.iter().map(order_from_row).collect::<Result<_>>()?,
-            pagination: Pagination::new(f.page, total as u64),
-        })
     }
 
     async fn expire_orders(&self, now: Timestamp, cooldown_until: Timestamp, limit: u32) -> Result<Vec<Order>> {
@@ -703,149 +439,10 @@ impl Store for PgStore {
         Ok(count)
     }
 
-    async fn get_deposit_reference(&self, reference: &str) -> Result<Option<DepositReference>> {
-        let Some(r) = sqlx::query("SELECT * FROM deposit_references WHERE deposit_reference = $1")
-            .bind(reference)
-            .fetch_optional(&self.pool)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let bindings =
-            sqlx::query("SELECT * FROM deposit_bindings WHERE deposit_reference = $1 ORDER BY created_at, chain_id")
-                .bind(reference)
-                .fetch_all(&self.pool)
-                .await?;
-        let addresses = bindings
-            .iter()
-            .map(|b| {
-                Ok(DepositBinding {
-                    currency: b
-                        .try_get::<Option<String>, _>("currency")?
-                        .as_deref()
-                        .map(Currency::from_stored)
-                        .transpose()?,
-                    chain_id: b.try_get("chain_id")?,
-                    protocol: Protocol::from_stored(b.try_get("protocol")?)?,
-                    address: b.try_get("address")?,
-                    created_at: b.try_get("created_at")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let (total_deposits, total_amount) = self.totals(reference).await?;
-        Ok(Some(DepositReference {
-            deposit_reference: r.try_get("deposit_reference")?,
-            addresses,
-            total_deposits,
-            total_amount,
-            metadata: metadata_from_json(r.try_get("metadata")?),
-            created_at: r.try_get("created_at")?,
-        }))
-    }
-
-    async fn list_deposit_references(&self, f: &ReferenceFilter) -> Result<Page<DepositReferenceSummary>> {
-        let pattern = f.search.as_deref().map(like_pattern);
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM deposit_references
-             WHERE $1::text IS NULL OR deposit_reference ILIKE $1 ESCAPE '\\'",
-        )
-        .bind(&pattern)
-        .fetch_one(&self.pool)
-        .await?;
-        let rows = sqlx::query(
-            "SELECT r.deposit_reference, r.created_at,
-                (SELECT string_agg(DISTINCT protocol, ',') FROM deposit_bindings b WHERE b.deposit_reference = r.deposit_reference) AS protocols,
-                (SELECT COUNT(*) FROM deposit_bindings b WHERE b.deposit_reference = r.deposit_reference) AS address_count,
-                (SELECT MAX(detected_at) FROM deposits d WHERE d.deposit_reference = r.deposit_reference) AS last_deposit_at
-             FROM deposit_references r
-             WHERE $1::text IS NULL OR r.deposit_reference ILIKE $1 ESCAPE '\\'
-             ORDER BY r.created_at DESC, r.deposit_reference DESC LIMIT $2 OFFSET $3",
-        )
-        .bind(&pattern)
-        .bind(i64::from(f.page.limit))
-        .bind(f.page.offset())
-        .fetch_all(&self.pool)
-        .await?;
-        let mut items = Vec::with_capacity(rows.len());
-        for r in rows {
-            let reference: String = r.try_get("deposit_reference")?;
-            let protocols = r
-                .try_get::<Option<String>, _>("protocols")?
-                .unwrap_or_default()
-                .split(',')
-                .filter(|p| !p.is_empty())
-                .map(Protocol::from_stored)
-                .collect::<Result<BTreeSet<_>>>()?;
-            let (total_deposits, total_amount) = self.totals(&reference).await?;
-            items.push(DepositReferenceSummary {
-                deposit_reference: reference,
-                protocols: protocols.into_iter().collect(),
-                address_count: r.try_get::<i64, _>("address_count")? as u64,
-                total_deposits,
-                total_amount,
-                last_deposit_at: r.try_get("last_deposit_at")?,
-                created_at: r.try_get("created_at")?,
-            });
-        }
-        Ok(Page {
-            items,
-            pagination: Pagination::new(f.page, total as u64),
-        })
-    }
-
-    async fn list_deposits(&self, f: &DepositFilter) -> Result<Page<Deposit>> {
-        let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM deposits");
-        push_deposit_filters(&mut count, f);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-        let mut qb = QueryBuilder::<Postgres>::new(concat!("SELECT ", deposit_columns!(), " FROM deposits"));
-        push_deposit_filters(&mut qb, f);
-        let column = match f.sort_by {
-            DepositSortBy::DetectedAt => "detected_at",
-            DepositSortBy::Amount => "amount",
-            DepositSortBy::BlockNumber => "block_number",
-        };
-        let dir = f.sort_order.sql();
-        qb.push(format_args!(
-            " ORDER BY deposits.{column} {dir}, deposit_id {dir} LIMIT "
-        ))
-        .push_bind(i64::from(f.page.limit))
-        .push(" OFFSET ")
-        .push_bind(f.page.offset());
-        let rows = qb.build().fetch_all(&self.pool).await?;
-        Ok(Page {
-            items: rows.iter().map(deposit_from_row).collect::<Result<_>>()?,
-            pagination: Pagination::new(f.page, total as u64),
-        })
-    }
-
     async fn record_deposit(&self, d: NewDeposit) -> Result<Option<Deposit>> {
         let mut tx = self.pool.begin().await?;
-        // The address may since have been unbound; the deposit still belongs to whoever held it.
-        let reference: Option<String> = sqlx::query_scalar(
-            "SELECT deposit_reference FROM deposit_addresses WHERE address = $1
-             ORDER BY released_at IS NULL DESC, created_at DESC LIMIT 1",
-        )
-        .bind(&d.address)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let reference =
-            reference.ok_or_else(|| Error::NotFound(format!("'{}' is not a deposit address", d.address)))?;
-        let deposit = Deposit {
-            deposit_id: ids::deposit_id(),
-            deposit_reference: reference,
-            amount: d.amount,
-            currency: d.currency,
-            chain_id: d.chain_id,
-            address: d.address,
-            tx_hash: d.tx_hash,
-            log_index: d.log_index,
-            block_number: d.block_number,
-            status: d.status,
-            confirmations: d.confirmations,
-            detected_at: d.detected_at,
-            confirmed_at: d.status.is_credited().then_some(d.detected_at),
-            completed_at: None,
-        };
+        let reference = shared::deposit_owner(&mut *tx, &d.address).await?;
+        let deposit = shared::new_deposit(d, reference);
         // A replica recording the same transfer concurrently waits here, then inserts nothing.
         let inserted = sqlx::query(
             "INSERT INTO deposits (deposit_id, deposit_reference, address, chain_id, currency, amount,
@@ -872,42 +469,9 @@ impl Store for PgStore {
         if inserted == 0 {
             return Ok(None);
         }
-        let event_type = if deposit.status.is_credited() {
-            EventType::DepositConfirmed
-        } else {
-            EventType::DepositPending
-        };
-        insert_event(&mut tx, &Event::new(event_type, deposit.detected_at, &deposit)?).await?;
+        insert_event(&mut tx, &shared::deposit_recorded_event(&deposit)?).await?;
         tx.commit().await?;
         Ok(Some(deposit))
-    }
-
-    async fn list_events(&self, f: &EventFilter) -> Result<Page<Event>> {
-        let event_type = f.event_type.map(EventType::as_str);
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE $1::text IS NULL OR type = $1")
-            .bind(event_type)
-            .fetch_one(&self.pool)
-            .await?;
-        let payloads: Vec<String> = sqlx::query_scalar(
-            "SELECT payload FROM events WHERE $1::text IS NULL OR type = $1 ORDER BY seq DESC LIMIT $2 OFFSET $3",
-        )
-        .bind(event_type)
-        .bind(i64::from(f.page.limit))
-        .bind(f.page.offset())
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(Page {
-            items: payloads.iter().map(|p| Event::from_payload(p)).collect::<Result<_>>()?,
-            pagination: Pagination::new(f.page, total as u64),
-        })
-    }
-
-    async fn get_event(&self, id: &str) -> Result<Option<Event>> {
-        let payload: Option<String> = sqlx::query_scalar("SELECT payload FROM events WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        payload.as_deref().map(Event::from_payload).transpose()
     }
 
     async fn complete_acknowledged_deposits(&self, now: Timestamp) -> Result<u64> {
@@ -1072,40 +636,12 @@ impl PgStore {
                 Err(e) => return Err(e.into()),
             }
         }
-        let data = serde_json::json!({
-            "depositReference": b.deposit_reference,
-            "protocol": b.protocol,
-            "address": address,
-            "chains": b.chains.iter().map(|(c, cur)| serde_json::json!({"chainId": c, "currency": cur})).collect::<Vec<_>>(),
-            "metadata": metadata,
-        });
-        insert_event(&mut tx, &Event::new(EventType::DepositAddressBound, b.now, &data)?).await?;
+        insert_event(&mut tx, &shared::bound_event(b, &address, &metadata)?).await?;
         tx.commit().await?;
         Ok(BindAttempt::Done(Bound {
             address,
             metadata,
             created_at: b.now,
         }))
-    }
-
-    /// Count and per-currency sums of a reference's credited deposits, by the same rule as
-    /// the SQLite backend ([`deposit::totals`]).
-    async fn totals(&self, reference: &str) -> Result<(u64, BTreeMap<Currency, Amount>)> {
-        let rows: Vec<(String, String, String)> =
-            sqlx::query_as("SELECT currency, amount::text, status FROM deposits WHERE deposit_reference = $1")
-                .bind(reference)
-                .fetch_all(&self.pool)
-                .await?;
-        let rows = rows
-            .iter()
-            .map(|(c, a, s)| {
-                Ok((
-                    Currency::from_stored(c)?,
-                    Amount::from_stored(a)?,
-                    DepositStatus::parse("status", s).map_err(|e| Error::Internal(e.to_string()))?,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(deposit::totals(rows))
     }
 }

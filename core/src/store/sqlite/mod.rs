@@ -2,8 +2,6 @@
 //! anyway; a single connection queues them fairly instead of spinning on `SQLITE_BUSY`) and a
 //! pool of readers over WAL.
 
-#[cfg(feature = "dev")]
-mod chains;
 mod settle;
 mod webhooks;
 
@@ -15,26 +13,19 @@ use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{FromRow, Pool, QueryBuilder, Row, Sqlite};
 use tokio::sync::{mpsc, oneshot};
 
+use super::rows::{DepositRow, OrderRow};
+use super::shared::{self, Pools};
 use super::{Bound, NewBinding, Store, duplicate_binding, pool_low_data};
 use crate::amount::Amount;
-use crate::apikey::ApiKey;
 use crate::chain::{Currency, Protocol};
-use crate::deposit::{
-    self, Deposit, DepositBinding, DepositFilter, DepositReference, DepositReferenceSummary, DepositSortBy,
-    DepositStatus, NewDeposit, ReferenceFilter,
-};
-#[cfg(feature = "dev")]
-use crate::dev::recorded::RecordedChain;
+use crate::deposit::{self, Deposit, DepositStatus, NewDeposit};
 use crate::error::{Error, Result};
-use crate::event::{Event, EventFilter, EventType};
-use crate::ids;
+use crate::event::{Event, EventType};
 use crate::metadata::Metadata;
-use crate::order::{NewOrder, Order, OrderFilter, OrderSortBy, OrderStatus, like_pattern};
-use crate::page::{Page, Pagination};
-use crate::pool::PoolCounts;
+use crate::order::{NewOrder, Order};
 use crate::time::{Timestamp, from_millis, to_millis};
 use crate::webhook;
 
@@ -296,90 +287,22 @@ fn metadata_from_text(s: &str) -> Metadata {
 }
 
 fn order_from_row(r: &SqliteRow) -> Result<Order> {
-    let status: String = r.try_get("status")?;
-    Ok(Order {
-        order_id: r.try_get("order_id")?,
-        order_reference: r.try_get("order_reference")?,
-        amount: Amount::from_stored(r.try_get("amount")?)?,
-        amount_received: Amount::from_stored(r.try_get("amount_received")?)?,
-        currency: Currency::from_stored(r.try_get("currency")?)?,
-        chain_id: r.try_get("chain_id")?,
-        protocol: Protocol::from_stored(r.try_get("protocol")?)?,
-        address: r.try_get("address")?,
-        status: OrderStatus::parse("status", &status).map_err(|e| Error::Internal(e.to_string()))?,
-        metadata: metadata_from_text(r.try_get("metadata")?),
-        success_url: r.try_get("success_url")?,
-        cancel_url: r.try_get("cancel_url")?,
-        payment_url: r.try_get("payment_url")?,
-        payment_window_minutes: r.try_get::<i64, _>("payment_window_minutes")? as u32,
-        grace_minutes: r.try_get::<i64, _>("grace_minutes")? as u32,
-        created_at: from_millis(r.try_get("created_at")?),
-        expires_at: from_millis(r.try_get("expires_at")?),
-        completed_at: opt_millis(r.try_get("completed_at")?),
-        expired_at: opt_millis(r.try_get("expired_at")?),
-        tx_hash: r.try_get("tx_hash")?,
-        block_number: r.try_get::<Option<i64>, _>("block_number")?.map(|v| v as u64),
-        confirmations: r.try_get::<Option<i64>, _>("confirmations")?.map(|v| v as u64),
-        surplus: r
-            .try_get::<Option<String>, _>("surplus")?
-            .as_deref()
-            .map(Amount::from_stored)
-            .transpose()?,
-    })
+    Order::try_from(OrderRow::from_row(r)?)
 }
 
 fn deposit_from_row(r: &SqliteRow) -> Result<Deposit> {
-    let status: String = r.try_get("status")?;
-    Ok(Deposit {
-        deposit_id: r.try_get("deposit_id")?,
-        deposit_reference: r.try_get("deposit_reference")?,
-        amount: Amount::from_stored(r.try_get("amount")?)?,
-        currency: Currency::from_stored(r.try_get("currency")?)?,
-        chain_id: r.try_get("chain_id")?,
-        address: r.try_get("address")?,
-        tx_hash: r.try_get("tx_hash")?,
-        log_index: r.try_get::<i64, _>("log_index")? as u64,
-        block_number: r.try_get::<i64, _>("block_number")? as u64,
-        status: DepositStatus::parse("status", &status).map_err(|e| Error::Internal(e.to_string()))?,
-        confirmations: r.try_get::<i64, _>("confirmations")? as u64,
-        detected_at: from_millis(r.try_get("detected_at")?),
-        confirmed_at: opt_millis(r.try_get("confirmed_at")?),
-        completed_at: opt_millis(r.try_get("completed_at")?),
-    })
+    Deposit::try_from(DepositRow::from_row(r)?)
 }
 
-fn push_order_filters(qb: &mut QueryBuilder<Sqlite>, f: &OrderFilter) {
-    qb.push(" WHERE 1 = 1");
-    if let Some(s) = f.status {
-        qb.push(" AND status = ").push_bind(s.as_str());
-    }
-    if let Some(c) = f.currency {
-        qb.push(" AND currency = ").push_bind(c.as_str());
-    }
-    if let Some(c) = &f.chain_id {
-        qb.push(" AND chain_id = ").push_bind(c.clone());
-    }
-    if let Some(r) = &f.order_reference {
-        // SQLite's LIKE is case-insensitive for ASCII, like ILIKE on Postgres.
-        qb.push(" AND order_reference LIKE ")
-            .push_bind(like_pattern(r))
-            .push(" ESCAPE '\\'");
-    }
-}
+impl Pools for SqliteStore {
+    type Db = Sqlite;
 
-fn push_deposit_filters(qb: &mut QueryBuilder<Sqlite>, f: &DepositFilter) {
-    qb.push(" WHERE 1 = 1");
-    if let Some(r) = &f.deposit_reference {
-        qb.push(" AND deposit_reference = ").push_bind(r.clone());
+    fn reader(&self) -> &Pool<Sqlite> {
+        &self.reader
     }
-    if let Some(s) = f.status {
-        qb.push(" AND status = ").push_bind(s.as_str());
-    }
-    if let Some(c) = f.currency {
-        qb.push(" AND currency = ").push_bind(c.as_str());
-    }
-    if let Some(c) = &f.chain_id {
-        qb.push(" AND chain_id = ").push_bind(c.clone());
+
+    fn writer(&self) -> &Pool<Sqlite> {
+        &self.writer
     }
 }
 
@@ -396,95 +319,6 @@ impl Store for SqliteStore {
 
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
-        Ok(())
-    }
-
-    #[cfg(feature = "dev")]
-    async fn save_recorded_chain(&self, chain: &RecordedChain) -> Result<()> {
-        chains::save(&self.writer, chain).await
-    }
-
-    #[cfg(feature = "dev")]
-    async fn forget_recorded_chain(&self, chain_id: &str, rpc_url: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM chain_overrides WHERE chain_id = $1 AND rpc_url = $2")
-            .bind(chain_id)
-            .bind(rpc_url)
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    #[cfg(feature = "dev")]
-    async fn recorded_chains(&self) -> Result<Vec<RecordedChain>> {
-        chains::load(&self.reader).await
-    }
-
-    async fn insert_api_key(&self, key: &ApiKey, hash: &str) -> Result<()> {
-        sqlx::query("INSERT INTO api_keys (id, name, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&key.id)
-            .bind(&key.name)
-            .bind(&key.prefix)
-            .bind(hash)
-            .bind(to_millis(&key.created_at))
-            .execute(&self.writer)
-            .await?;
-        Ok(())
-    }
-
-    async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>> {
-        let row = sqlx::query("SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
-            .bind(hash)
-            .fetch_optional(&self.reader)
-            .await?;
-        row.map(|r| api_key_from_row(&r)).transpose()
-    }
-
-    async fn list_api_keys(&self) -> Result<Vec<ApiKey>> {
-        let rows = sqlx::query("SELECT * FROM api_keys ORDER BY created_at, id")
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(api_key_from_row).collect()
-    }
-
-    async fn revoke_api_key(&self, id_or_prefix: &str, now: Timestamp) -> Result<bool> {
-        let done =
-            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE (id = $2 OR prefix = $2) AND revoked_at IS NULL")
-                .bind(to_millis(&now))
-                .bind(id_or_prefix)
-                .execute(&self.writer)
-                .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn load_settings(&self) -> Result<Vec<(String, String)>> {
-        let rows = sqlx::query("SELECT key, value FROM settings")
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("key")?, r.try_get("value")?)))
-            .collect()
-    }
-
-    async fn save_setting(&self, key: &str, value: Option<&str>, now: Timestamp) -> Result<()> {
-        match value {
-            Some(v) => {
-                sqlx::query(
-                    "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                )
-                .bind(key)
-                .bind(v)
-                .bind(to_millis(&now))
-                .execute(&self.writer)
-                .await?;
-            }
-            None => {
-                sqlx::query("DELETE FROM settings WHERE key = $1")
-                    .bind(key)
-                    .execute(&self.writer)
-                    .await?;
-            }
-        }
         Ok(())
     }
 
@@ -510,23 +344,6 @@ impl Store for SqliteStore {
         Ok(inserted)
     }
 
-    async fn pool_counts(&self, protocol: Protocol) -> Result<PoolCounts> {
-        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM pool_addresses WHERE protocol = $1 GROUP BY state")
-            .bind(protocol.as_str())
-            .fetch_all(&self.reader)
-            .await?;
-        let mut c = PoolCounts::default();
-        for r in rows {
-            let n = r.try_get::<i64, _>("n")? as u64;
-            match r.try_get::<String, _>("state")?.as_str() {
-                "available" => c.available = n,
-                "assigned" => c.assigned = n,
-                _ => c.cooldown = n,
-            }
-        }
-        Ok(c)
-    }
-
     async fn release_cooled_addresses(&self, now: Timestamp) -> Result<u64> {
         let done = sqlx::query(
             "UPDATE pool_addresses
@@ -543,9 +360,8 @@ impl Store for SqliteStore {
     async fn check_pool_low(&self, protocol: Protocol, watermark: u32, now: Timestamp) -> Result<Option<Event>> {
         // Count on a reader: counting a large pool inside the writer's transaction would stall
         // every order creation behind it. The writer is only taken when the alert flips.
-        let counts = self.pool_counts(protocol).await?;
-        let total = counts.available + counts.assigned + counts.cooldown;
-        let is_low = total > 0 && counts.available < u64::from(watermark);
+        let counts = shared::pool_counts(&self.reader, protocol).await?;
+        let is_low = shared::pool_is_low(counts, watermark);
         let flag_sql = "SELECT low FROM pool_alerts WHERE protocol = $1";
         let was_low = |v: Option<i64>| v.is_some_and(|v| v != 0);
         let seen: Option<i64> = sqlx::query_scalar(flag_sql)
@@ -591,46 +407,6 @@ impl Store for SqliteStore {
         answer
             .await
             .map_err(|_| Error::Internal("order writer dropped a request".into()))?
-    }
-
-    async fn get_order(&self, order_id: &str) -> Result<Option<Order>> {
-        let row = sqlx::query("SELECT * FROM orders WHERE order_id = $1")
-            .bind(order_id)
-            .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(order_from_row).transpose()
-    }
-
-    async fn get_order_by_reference(&self, reference: &str) -> Result<Option<Order>> {
-        let row = sqlx::query("SELECT * FROM orders WHERE order_reference = $1")
-            .bind(reference)
-            .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(order_from_row).transpose()
-    }
-
-    async fn list_orders(&self, f: &OrderFilter) -> Result<Page<Order>> {
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM orders");
-        push_order_filters(&mut count, f);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.reader).await?;
-
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT * FROM orders");
-        push_order_filters(&mut qb, f);
-        let column = match f.sort_by {
-            OrderSortBy::CreatedAt => "created_at",
-            OrderSortBy::Amount => "amount_sort",
-            OrderSortBy::ExpiresAt => "expires_at",
-        };
-        let dir = f.sort_order.sql();
-        qb.push(format_args!(" ORDER BY {column} {dir}, order_id {dir} LIMIT "))
-            .push_bind(i64::from(f.page.limit))
-            .push(" OFFSET ")
-            .push_bind(f.page.offset());
-        let rows = qb.build().fetch_all(&self.reader).await?;
-        Ok(Page {
-            items: rows.iter().map(order_from_row).collect::<Result<_>>()?,
-            pagination: Pagination::new(f.page, total as u64),
-        })
     }
 
     async fn expire_orders(&self, now: Timestamp, cooldown_until: Timestamp, limit: u32) -> Result<Vec<Order>> {
@@ -792,14 +568,7 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
-        let data = serde_json::json!({
-            "depositReference": b.deposit_reference,
-            "protocol": b.protocol,
-            "address": address,
-            "chains": b.chains.iter().map(|(c, cur)| serde_json::json!({"chainId": c, "currency": cur})).collect::<Vec<_>>(),
-            "metadata": metadata,
-        });
-        insert_event(&mut tx, &Event::new(EventType::DepositAddressBound, b.now, &data)?).await?;
+        insert_event(&mut tx, &shared::bound_event(&b, &address, &metadata)?).await?;
         tx.commit().await?;
         Ok(Bound {
             address,
@@ -879,146 +648,10 @@ impl Store for SqliteStore {
         Ok(count)
     }
 
-    async fn get_deposit_reference(&self, reference: &str) -> Result<Option<DepositReference>> {
-        let Some(r) = sqlx::query("SELECT * FROM deposit_references WHERE deposit_reference = $1")
-            .bind(reference)
-            .fetch_optional(&self.reader)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let bindings =
-            sqlx::query("SELECT * FROM deposit_bindings WHERE deposit_reference = $1 ORDER BY created_at, chain_id")
-                .bind(reference)
-                .fetch_all(&self.reader)
-                .await?;
-        let addresses = bindings
-            .iter()
-            .map(|b| {
-                Ok(DepositBinding {
-                    currency: b
-                        .try_get::<Option<String>, _>("currency")?
-                        .as_deref()
-                        .map(Currency::from_stored)
-                        .transpose()?,
-                    chain_id: b.try_get("chain_id")?,
-                    protocol: Protocol::from_stored(b.try_get("protocol")?)?,
-                    address: b.try_get("address")?,
-                    created_at: from_millis(b.try_get("created_at")?),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let (total_deposits, total_amount) = self.totals(reference).await?;
-        Ok(Some(DepositReference {
-            deposit_reference: r.try_get("deposit_reference")?,
-            addresses,
-            total_deposits,
-            total_amount,
-            metadata: metadata_from_text(r.try_get("metadata")?),
-            created_at: from_millis(r.try_get("created_at")?),
-        }))
-    }
-
-    async fn list_deposit_references(&self, f: &ReferenceFilter) -> Result<Page<DepositReferenceSummary>> {
-        let pattern = f.search.as_deref().map(like_pattern);
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM deposit_references WHERE $1 IS NULL OR deposit_reference LIKE $1 ESCAPE '\\'",
-        )
-        .bind(&pattern)
-        .fetch_one(&self.reader)
-        .await?;
-        let rows = sqlx::query(
-            "SELECT r.deposit_reference, r.created_at,
-                (SELECT group_concat(DISTINCT protocol) FROM deposit_bindings b WHERE b.deposit_reference = r.deposit_reference) AS protocols,
-                (SELECT COUNT(*) FROM deposit_bindings b WHERE b.deposit_reference = r.deposit_reference) AS address_count,
-                (SELECT MAX(detected_at) FROM deposits d WHERE d.deposit_reference = r.deposit_reference) AS last_deposit_at
-             FROM deposit_references r
-             WHERE $1 IS NULL OR r.deposit_reference LIKE $1 ESCAPE '\\'
-             ORDER BY r.created_at DESC, r.deposit_reference DESC LIMIT $2 OFFSET $3",
-        )
-        .bind(&pattern)
-        .bind(i64::from(f.page.limit))
-        .bind(f.page.offset())
-        .fetch_all(&self.reader)
-        .await?;
-        let mut items = Vec::with_capacity(rows.len());
-        for r in rows {
-            let reference: String = r.try_get("deposit_reference")?;
-            let protocols = r
-                .try_get::<Option<String>, _>("protocols")?
-                .unwrap_or_default()
-                .split(',')
-                .filter(|p| !p.is_empty())
-                .map(Protocol::from_stored)
-                .collect::<Result<std::collections::BTreeSet<_>>>()?;
-            let (total_deposits, total_amount) = self.totals(&reference).await?;
-            items.push(DepositReferenceSummary {
-                deposit_reference: reference,
-                protocols: protocols.into_iter().collect(),
-                address_count: r.try_get::<i64, _>("address_count")? as u64,
-                total_deposits,
-                total_amount,
-                last_deposit_at: opt_millis(r.try_get("last_deposit_at")?),
-                created_at: from_millis(r.try_get("created_at")?),
-            });
-        }
-        Ok(Page {
-            items,
-            pagination: Pagination::new(f.page, total as u64),
-        })
-    }
-
-    async fn list_deposits(&self, f: &DepositFilter) -> Result<Page<Deposit>> {
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM deposits");
-        push_deposit_filters(&mut count, f);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.reader).await?;
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT * FROM deposits");
-        push_deposit_filters(&mut qb, f);
-        let column = match f.sort_by {
-            DepositSortBy::DetectedAt => "detected_at",
-            DepositSortBy::Amount => "amount_sort",
-            DepositSortBy::BlockNumber => "block_number",
-        };
-        let dir = f.sort_order.sql();
-        qb.push(format_args!(" ORDER BY {column} {dir}, deposit_id {dir} LIMIT "))
-            .push_bind(i64::from(f.page.limit))
-            .push(" OFFSET ")
-            .push_bind(f.page.offset());
-        let rows = qb.build().fetch_all(&self.reader).await?;
-        Ok(Page {
-            items: rows.iter().map(deposit_from_row).collect::<Result<_>>()?,
-            pagination: Pagination::new(f.page, total as u64),
-        })
-    }
-
     async fn record_deposit(&self, d: NewDeposit) -> Result<Option<Deposit>> {
         let mut tx = self.begin().await?;
-        // The address may since have been unbound; the deposit still belongs to whoever held it.
-        let reference: Option<String> = sqlx::query_scalar(
-            "SELECT deposit_reference FROM deposit_addresses WHERE address = $1
-             ORDER BY released_at IS NULL DESC, created_at DESC LIMIT 1",
-        )
-        .bind(&d.address)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let reference =
-            reference.ok_or_else(|| Error::NotFound(format!("'{}' is not a deposit address", d.address)))?;
-        let deposit = Deposit {
-            deposit_id: ids::deposit_id(),
-            deposit_reference: reference,
-            amount: d.amount,
-            currency: d.currency,
-            chain_id: d.chain_id,
-            address: d.address,
-            tx_hash: d.tx_hash,
-            log_index: d.log_index,
-            block_number: d.block_number,
-            status: d.status,
-            confirmations: d.confirmations,
-            detected_at: d.detected_at,
-            confirmed_at: d.status.is_credited().then_some(d.detected_at),
-            completed_at: None,
-        };
+        let reference = shared::deposit_owner(&mut *tx, &d.address).await?;
+        let deposit = shared::new_deposit(d, reference);
         let inserted = sqlx::query(
             "INSERT INTO deposits (deposit_id, deposit_reference, address, chain_id, currency, amount, amount_sort,
                  tx_hash, log_index, block_number, status, confirmations, detected_at, confirmed_at)
@@ -1045,42 +678,9 @@ impl Store for SqliteStore {
         if inserted == 0 {
             return Ok(None);
         }
-        let event_type = if deposit.status.is_credited() {
-            EventType::DepositConfirmed
-        } else {
-            EventType::DepositPending
-        };
-        insert_event(&mut tx, &Event::new(event_type, deposit.detected_at, &deposit)?).await?;
+        insert_event(&mut tx, &shared::deposit_recorded_event(&deposit)?).await?;
         tx.commit().await?;
         Ok(Some(deposit))
-    }
-
-    async fn list_events(&self, f: &EventFilter) -> Result<Page<Event>> {
-        let event_type = f.event_type.map(EventType::as_str);
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE $1 IS NULL OR type = $1")
-            .bind(event_type)
-            .fetch_one(&self.reader)
-            .await?;
-        let payloads: Vec<String> = sqlx::query_scalar(
-            "SELECT payload FROM events WHERE $1 IS NULL OR type = $1 ORDER BY seq DESC LIMIT $2 OFFSET $3",
-        )
-        .bind(event_type)
-        .bind(i64::from(f.page.limit))
-        .bind(f.page.offset())
-        .fetch_all(&self.reader)
-        .await?;
-        Ok(Page {
-            items: payloads.iter().map(|p| Event::from_payload(p)).collect::<Result<_>>()?,
-            pagination: Pagination::new(f.page, total as u64),
-        })
-    }
-
-    async fn get_event(&self, id: &str) -> Result<Option<Event>> {
-        let payload: Option<String> = sqlx::query_scalar("SELECT payload FROM events WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await?;
-        payload.as_deref().map(Event::from_payload).transpose()
     }
 
     async fn complete_acknowledged_deposits(&self, now: Timestamp) -> Result<u64> {
@@ -1134,37 +734,4 @@ impl Store for SqliteStore {
         tx.commit().await?;
         Ok(done)
     }
-}
-
-impl SqliteStore {
-    /// Count and per-currency sums of a reference's credited deposits. Summed in Rust:
-    /// SQLite has no exact decimal arithmetic.
-    async fn totals(&self, reference: &str) -> Result<(u64, BTreeMap<Currency, Amount>)> {
-        let rows: Vec<(String, String, String)> =
-            sqlx::query_as("SELECT currency, amount, status FROM deposits WHERE deposit_reference = $1")
-                .bind(reference)
-                .fetch_all(&self.reader)
-                .await?;
-        let rows = rows
-            .iter()
-            .map(|(c, a, s)| {
-                Ok((
-                    Currency::from_stored(c)?,
-                    Amount::from_stored(a)?,
-                    DepositStatus::parse("status", s).map_err(|e| Error::Internal(e.to_string()))?,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(deposit::totals(rows))
-    }
-}
-
-fn api_key_from_row(r: &SqliteRow) -> Result<ApiKey> {
-    Ok(ApiKey {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        prefix: r.try_get("prefix")?,
-        created_at: from_millis(r.try_get("created_at")?),
-        revoked_at: opt_millis(r.try_get("revoked_at")?),
-    })
 }
