@@ -1,4 +1,7 @@
 //! Storage: one [`Store`] trait, one module per backend, each with its own `migrations/`.
+//! Rows both backends decode alike are in `rows`; queries both run alike (the whole of
+//! [`RecordStore`]) are written once in `shared`. A backend module keeps what needs its own
+//! locking, batching or dialect.
 //!
 //! Every method that changes state also writes the events it causes, in the same transaction.
 //! The invariants both backends guarantee under concurrency:

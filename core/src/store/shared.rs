@@ -1,6 +1,7 @@
 //! Queries both backends run alike: the same SQL (up to the few [`Dialect`] words) over the
-//! shared [row types](super::rows). What needs a backend's own locking, batching or
-//! arithmetic stays in its module.
+//! shared [row types](super::rows). [`RecordStore`] is implemented here once for any backend
+//! that names its [`Pools`]; helpers the backends call inside their own transactions follow.
+//! What needs a backend's own locking, batching or arithmetic stays in its module.
 
 use std::collections::BTreeMap;
 
@@ -69,7 +70,8 @@ pub(crate) trait Pools: Send + Sync {
     fn writer(&self) -> &Pool<Self::Db>;
 }
 
-/// One implementation for every backend: the same SQL over the shared row types.
+/// One implementation for every backend: the same SQL over the shared row types. The bounds
+/// say what the queries need of the backend's sqlx types; SQLite and PostgreSQL have it all.
 #[async_trait]
 impl<S> RecordStore for S
 where
