@@ -27,7 +27,7 @@ use crate::event::{Event, EventFilter, EventType};
 use crate::ids;
 use crate::metadata::Metadata;
 use crate::order::{Order, OrderFilter, OrderSortBy, like_pattern};
-use crate::page::{Page, Pagination};
+use crate::page::{Page, PageRequest, Pagination};
 use crate::pool::PoolCounts;
 use crate::time::Timestamp;
 
@@ -237,13 +237,6 @@ where
     }
 
     async fn list_orders(&self, f: &OrderFilter) -> Result<Page<Order>> {
-        let pool = self.reader();
-        let mut count = QueryBuilder::<S::Db>::new("SELECT COUNT(*) FROM orders");
-        push_order_filters(&mut count, f);
-        let (total,): (i64,) = count.build_query_as().fetch_one(pool).await?;
-
-        let mut qb = QueryBuilder::<S::Db>::new(concat!("SELECT ", order_columns!(), " FROM orders"));
-        push_order_filters(&mut qb, f);
         let column = match f.sort_by {
             OrderSortBy::CreatedAt => "created_at",
             OrderSortBy::Amount => S::Db::AMOUNT_SORT,
@@ -251,14 +244,13 @@ where
         };
         let dir = f.sort_order.sql();
         // Qualified: a bare `amount` would name the text output column and sort as text.
-        qb.push(format_args!(" ORDER BY orders.{column} {dir}, order_id {dir} LIMIT "))
-            .push_bind(i64::from(f.page.limit))
-            .push(" OFFSET ")
-            .push_bind(f.page.offset());
-        let rows: Vec<OrderRow> = qb.build_query_as().fetch_all(pool).await?;
+        let order_by = format!("orders.{column} {dir}, order_id {dir}");
+        let filter = |qb: &mut QueryBuilder<S::Db>| push_order_filters(qb, f);
+        let (rows, pagination) =
+            fetch_page::<_, OrderRow>(self.reader(), order_columns!(), "orders", filter, &order_by, f.page).await?;
         Ok(Page {
             items: rows.into_iter().map(Order::try_from).collect::<Result<_>>()?,
-            pagination: Pagination::new(f.page, total as u64),
+            pagination,
         })
     }
 
@@ -297,30 +289,24 @@ where
     ) -> Result<Page<DepositReferenceSummary>> {
         let pool = self.reader();
         let pattern = f.search.as_deref().map(like_pattern);
-        let push_search = |qb: &mut QueryBuilder<S::Db>| {
+        let filter = |qb: &mut QueryBuilder<S::Db>| {
             if let Some(p) = &pattern {
                 qb.push(format_args!(" WHERE r.deposit_reference {} ", S::Db::ILIKE))
                     .push_bind(p.clone())
                     .push(" ESCAPE '\\'");
             }
         };
-        let mut count = QueryBuilder::<S::Db>::new("SELECT COUNT(*) FROM deposit_references r");
-        push_search(&mut count);
-        let (total,): (i64,) = count.build_query_as().fetch_one(pool).await?;
-        let mut qb = QueryBuilder::<S::Db>::new(format!(
-            "SELECT r.deposit_reference, r.created_at,
-                (SELECT {} FROM deposit_bindings b WHERE b.deposit_reference = r.deposit_reference) AS protocols,
-                (SELECT COUNT(*) FROM deposit_bindings b WHERE b.deposit_reference = r.deposit_reference) AS address_count,
-                (SELECT MAX(detected_at) FROM deposits d WHERE d.deposit_reference = r.deposit_reference) AS last_deposit_at
-             FROM deposit_references r",
+        let columns = format!(
+            "r.deposit_reference, r.created_at,
+             (SELECT {} FROM deposit_bindings b WHERE b.deposit_reference = r.deposit_reference) AS protocols,
+             (SELECT COUNT(*) FROM deposit_bindings b WHERE b.deposit_reference = r.deposit_reference) AS address_count,
+             (SELECT MAX(detected_at) FROM deposits d WHERE d.deposit_reference = r.deposit_reference) AS last_deposit_at",
             S::Db::DISTINCT_PROTOCOLS
-        ));
-        push_search(&mut qb);
-        qb.push(" ORDER BY r.created_at DESC, r.deposit_reference DESC LIMIT ")
-            .push_bind(i64::from(f.page.limit))
-            .push(" OFFSET ")
-            .push_bind(f.page.offset());
-        let rows: Vec<ReferenceSummaryRow> = qb.build_query_as().fetch_all(pool).await?;
+        );
+        let order_by = "r.created_at DESC, r.deposit_reference DESC";
+        let (rows, pagination) =
+            fetch_page::<_, ReferenceSummaryRow>(pool, &columns, "deposit_references r", filter, order_by, f.page)
+                .await?;
         let mut items = Vec::with_capacity(rows.len());
         for r in rows {
             let (total_deposits, total_amount) = totals(pool, &r.deposit_reference).await?;
@@ -334,61 +320,41 @@ where
                 deposit_reference: r.deposit_reference,
             });
         }
-        Ok(Page {
-            items,
-            pagination: Pagination::new(f.page, total as u64),
-        })
+        Ok(Page { items, pagination })
     }
 
     async fn list_deposits(&self, f: &DepositFilter) -> Result<Page<Deposit>> {
-        let pool = self.reader();
-        let mut count = QueryBuilder::<S::Db>::new("SELECT COUNT(*) FROM deposits");
-        push_deposit_filters(&mut count, f);
-        let (total,): (i64,) = count.build_query_as().fetch_one(pool).await?;
-        let mut qb = QueryBuilder::<S::Db>::new(concat!("SELECT ", deposit_columns!(), " FROM deposits"));
-        push_deposit_filters(&mut qb, f);
         let column = match f.sort_by {
             DepositSortBy::DetectedAt => "detected_at",
             DepositSortBy::Amount => S::Db::AMOUNT_SORT,
             DepositSortBy::BlockNumber => "block_number",
         };
         let dir = f.sort_order.sql();
-        qb.push(format_args!(
-            " ORDER BY deposits.{column} {dir}, deposit_id {dir} LIMIT "
-        ))
-        .push_bind(i64::from(f.page.limit))
-        .push(" OFFSET ")
-        .push_bind(f.page.offset());
-        let rows: Vec<DepositRow> = qb.build_query_as().fetch_all(pool).await?;
+        let order_by = format!("deposits.{column} {dir}, deposit_id {dir}");
+        let filter = |qb: &mut QueryBuilder<S::Db>| push_deposit_filters(qb, f);
+        let (rows, pagination) =
+            fetch_page::<_, DepositRow>(self.reader(), deposit_columns!(), "deposits", filter, &order_by, f.page)
+                .await?;
         Ok(Page {
             items: rows.into_iter().map(Deposit::try_from).collect::<Result<_>>()?,
-            pagination: Pagination::new(f.page, total as u64),
+            pagination,
         })
     }
 
     async fn list_events(&self, f: &EventFilter) -> Result<Page<Event>> {
-        let pool = self.reader();
-        let push_type = |qb: &mut QueryBuilder<S::Db>| {
+        let filter = |qb: &mut QueryBuilder<S::Db>| {
             if let Some(t) = f.event_type {
                 qb.push(" WHERE type = ").push_bind(EventType::as_str(t));
             }
         };
-        let mut count = QueryBuilder::<S::Db>::new("SELECT COUNT(*) FROM events");
-        push_type(&mut count);
-        let (total,): (i64,) = count.build_query_as().fetch_one(pool).await?;
-        let mut qb = QueryBuilder::<S::Db>::new("SELECT payload FROM events");
-        push_type(&mut qb);
-        qb.push(" ORDER BY seq DESC LIMIT ")
-            .push_bind(i64::from(f.page.limit))
-            .push(" OFFSET ")
-            .push_bind(f.page.offset());
-        let payloads: Vec<(String,)> = qb.build_query_as().fetch_all(pool).await?;
+        let (payloads, pagination) =
+            fetch_page::<_, (String,)>(self.reader(), "payload", "events", filter, "seq DESC", f.page).await?;
         Ok(Page {
             items: payloads
                 .iter()
                 .map(|(p,)| Event::from_payload(p))
                 .collect::<Result<_>>()?,
-            pagination: Pagination::new(f.page, total as u64),
+            pagination,
         })
     }
 
@@ -428,6 +394,37 @@ where
         }
     }
     Ok(c)
+}
+
+/// One page of `SELECT {columns} FROM {from}` under the conditions `filter` pushes, sorted by
+/// `order_by`, with the pagination of all matching rows.
+async fn fetch_page<DB, R>(
+    pool: &Pool<DB>,
+    columns: &str,
+    from: &str,
+    filter: impl Fn(&mut QueryBuilder<DB>) + Send,
+    order_by: &str,
+    page: PageRequest,
+) -> Result<(Vec<R>, Pagination)>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB> + Default,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> i64: Encode<'a, DB> + Type<DB>,
+    for<'r> (i64,): FromRow<'r, DB::Row>,
+    for<'r> R: FromRow<'r, DB::Row> + Send + Unpin,
+{
+    let mut count = QueryBuilder::<DB>::new(format!("SELECT COUNT(*) FROM {from}"));
+    filter(&mut count);
+    let (total,): (i64,) = count.build_query_as().fetch_one(pool).await?;
+    let mut qb = QueryBuilder::<DB>::new(format!("SELECT {columns} FROM {from}"));
+    filter(&mut qb);
+    qb.push(format_args!(" ORDER BY {order_by} LIMIT "))
+        .push_bind(i64::from(page.limit))
+        .push(" OFFSET ")
+        .push_bind(page.offset());
+    let rows: Vec<R> = qb.build_query_as().fetch_all(pool).await?;
+    Ok((rows, Pagination::new(page, total as u64)))
 }
 
 /// Count and per-currency sums of a reference's credited deposits, summed in Rust by
