@@ -365,6 +365,39 @@ mod tests {
         }
     }
 
+    /// Releases before `sqlx::migrate!` built their migrator by hand, with descriptions such as
+    /// `chain_overrides`; a database they migrated must migrate again without complaint.
+    #[tokio::test]
+    async fn a_database_migrated_by_earlier_releases_migrates_again() {
+        use sqlx::SqlSafeStr;
+        use sqlx::migrate::{Migration, MigrationType};
+        let earlier = Migrator::with_migrations(
+            super::sqlite::MIGRATOR
+                .iter()
+                .take(RELEASED[0].1.len())
+                .map(|m| {
+                    let description = m.description.replace(' ', "_");
+                    let sql = sqlx::AssertSqlSafe(m.sql.as_str().to_owned()).into_sql_str();
+                    Migration::new(m.version, description.into(), MigrationType::Simple, sql, false)
+                })
+                .collect(),
+        );
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        earlier.run(&pool).await.unwrap();
+        super::sqlite::MIGRATOR.run(&pool).await.unwrap();
+        let applied: Vec<(i64, String)> =
+            sqlx::query_as("SELECT version, description FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(applied.len(), super::sqlite::MIGRATOR.iter().count());
+        assert_eq!(applied[2], (3, "chain_overrides".to_string()));
+    }
+
     #[test]
     fn migration_versions_follow_each_other() {
         for backend in ["sqlite", "postgres"] {
