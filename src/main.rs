@@ -280,7 +280,7 @@ async fn mcp(global: &Global, args: McpArgs) -> anyhow::Result<()> {
                 .api_key
                 .as_deref()
                 .context("--api-url needs the API key: set PAYIN_API_KEY (or --api-key)")?;
-            let client = payin_http::Client::new(api_url, key)?;
+            let client = payin_client::Client::new(api_url, key)?;
             let options = payin_mcp::ServerOptions {
                 api_url: api_url.clone(),
                 mode: payin_mcp::Mode::Remote,

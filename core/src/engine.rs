@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::Duration as Minutes;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::apikey::{self, ApiKey, NewApiKey};
@@ -13,15 +13,15 @@ use crate::chain::{ChainRegistry, ChainStatus, ChainStatusBoard, Currency, Proto
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, FileConfig, MAX_GRACE_MINUTES, MAX_WINDOW_MINUTES, Settings};
 use crate::deposit::{
-    BindProtocolRequest, BindReferenceRequest, BoundProtocol, BoundReference, Deposit, DepositFilter, DepositReference,
-    DepositReferenceSummary, DepositSortBy, DepositStatus, ReferenceFilter, Unbound,
+    BindProtocolRequest, BindReferenceRequest, BoundProtocol, BoundReference, Deposit, DepositReference,
+    DepositReferenceSummary, Unbound,
 };
 use crate::error::{Error, InvalidCode, Result};
-use crate::event::{Event, EventFilter, EventType};
+use crate::event::Event;
 use crate::ids;
 use crate::metadata;
-use crate::order::{CreateOrderRequest, NewOrder, Order, OrderFilter, OrderSortBy, OrderStatus, parse_reference};
-use crate::page::{Page, PageRequest, SortOrder};
+use crate::order::{CreateOrderRequest, NewOrder, Order, parse_reference};
+use crate::page::Page;
 use crate::pool::{ImportAddressesRequest, ImportResult, MAX_IMPORT, PoolStatus};
 use crate::store::{self, ChainStore, NewBinding, Store};
 use crate::time::Timestamp;
@@ -61,67 +61,9 @@ pub struct Engine {
     public_url: String,
 }
 
-/// Query of `GET /orders`, as sent (parsed by the engine so every front-end reports the same errors).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
-#[serde(rename_all = "camelCase")]
-pub struct OrderListQuery {
-    /// Page number, from 1.
-    pub page: Option<String>,
-    /// Items per page, 1 to 100 (default 20).
-    pub limit: Option<String>,
-    /// pending, completed or expired.
-    pub status: Option<String>,
-    pub currency: Option<String>,
-    pub chain_id: Option<String>,
-    /// Case-insensitive substring of the order reference.
-    pub order_reference: Option<String>,
-    /// createdAt (default), amount or expiresAt.
-    pub sort_by: Option<String>,
-    /// asc or desc (default).
-    pub sort_order: Option<String>,
-}
-
-/// Query of `GET /deposits`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
-#[serde(rename_all = "camelCase")]
-pub struct DepositListQuery {
-    pub page: Option<String>,
-    pub limit: Option<String>,
-    pub deposit_reference: Option<String>,
-    /// pending, confirmed or completed.
-    pub status: Option<String>,
-    pub currency: Option<String>,
-    pub chain_id: Option<String>,
-    /// detectedAt (default), amount or blockNumber.
-    pub sort_by: Option<String>,
-    pub sort_order: Option<String>,
-}
-
-/// Query of `GET /deposits/references`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
-#[serde(rename_all = "camelCase")]
-pub struct ReferenceListQuery {
-    pub page: Option<String>,
-    pub limit: Option<String>,
-    /// Case-insensitive substring of the deposit reference.
-    pub search: Option<String>,
-}
-
-/// Query of `GET /events`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
-#[serde(rename_all = "camelCase")]
-pub struct EventListQuery {
-    pub page: Option<String>,
-    pub limit: Option<String>,
-    /// Event type, e.g. order.expired.
-    #[serde(rename = "type")]
-    #[cfg_attr(feature = "openapi", param(rename = "type"))]
-    pub event_type: Option<String>,
-}
+pub use payin_types::deposit::{DepositListQuery, ReferenceListQuery};
+pub use payin_types::event::EventListQuery;
+pub use payin_types::order::OrderListQuery;
 
 /// `GET /health`.
 #[derive(Debug, Clone, Serialize)]
@@ -379,30 +321,13 @@ impl Engine {
     }
 
     pub async fn list_orders(&self, q: &OrderListQuery) -> Result<Page<Order>> {
-        let filter = OrderFilter {
-            page: PageRequest::parse(q.page.as_deref(), q.limit.as_deref())?,
-            status: q
-                .status
-                .as_deref()
-                .map(|s| OrderStatus::parse("status", s))
-                .transpose()?,
-            currency: q
-                .currency
-                .as_deref()
-                .map(|c| Currency::parse("currency", c))
-                .transpose()?,
-            chain_id: self.parse_chain_filter(q.chain_id.as_deref())?,
-            order_reference: q.order_reference.clone().filter(|s| !s.is_empty()),
-            sort_by: OrderSortBy::parse(q.sort_by.as_deref())?,
-            sort_order: SortOrder::parse(q.sort_order.as_deref())?,
-        };
+        let filter = q.parse(|c| self.parse_chain_filter(c))?;
         self.store.list_orders(&filter).await
     }
 
-    fn parse_chain_filter(&self, chain_id: Option<&str>) -> Result<Option<String>> {
-        chain_id
-            .map(|c| self.chains.parse("chainId", c).map(|n| n.id.clone()))
-            .transpose()
+    /// A chain id of a list filter: a known chain, or `INVALID_CHAIN` naming `chainId`.
+    fn parse_chain_filter(&self, chain_id: &str) -> Result<String> {
+        Ok(self.chains.parse("chainId", chain_id)?.id.clone())
     }
 
     // ---- deposits --------------------------------------------------------------------
@@ -491,7 +416,10 @@ impl Engine {
     /// Both unbind forms; `chain_id` limits it to one chain.
     pub async fn unbind_deposit(&self, reference: &str, chain_id: Option<&str>) -> Result<Unbound> {
         let reference = parse_reference("depositReference", reference)?;
-        let chain_id = self.parse_chain_filter(chain_id.filter(|c| !c.is_empty()))?;
+        let chain_id = chain_id
+            .filter(|c| !c.is_empty())
+            .map(|c| self.parse_chain_filter(c))
+            .transpose()?;
         let now = self.now();
         let cooldown_until = now + Minutes::minutes(i64::from(self.settings().address_cooldown_minutes));
         let unbound_addresses = self
@@ -512,31 +440,11 @@ impl Engine {
     }
 
     pub async fn list_deposit_references(&self, q: &ReferenceListQuery) -> Result<Page<DepositReferenceSummary>> {
-        let filter = ReferenceFilter {
-            page: PageRequest::parse(q.page.as_deref(), q.limit.as_deref())?,
-            search: q.search.clone().filter(|s| !s.is_empty()),
-        };
-        self.store.list_deposit_references(&filter).await
+        self.store.list_deposit_references(&q.parse()?).await
     }
 
     pub async fn list_deposits(&self, q: &DepositListQuery) -> Result<Page<Deposit>> {
-        let filter = DepositFilter {
-            page: PageRequest::parse(q.page.as_deref(), q.limit.as_deref())?,
-            deposit_reference: q.deposit_reference.clone().filter(|s| !s.is_empty()),
-            status: q
-                .status
-                .as_deref()
-                .map(|s| DepositStatus::parse("status", s))
-                .transpose()?,
-            currency: q
-                .currency
-                .as_deref()
-                .map(|c| Currency::parse("currency", c))
-                .transpose()?,
-            chain_id: self.parse_chain_filter(q.chain_id.as_deref())?,
-            sort_by: DepositSortBy::parse(q.sort_by.as_deref())?,
-            sort_order: SortOrder::parse(q.sort_order.as_deref())?,
-        };
+        let filter = q.parse(|c| self.parse_chain_filter(c))?;
         self.store.list_deposits(&filter).await
     }
 
@@ -601,15 +509,7 @@ impl Engine {
     // ---- events ----------------------------------------------------------------------
 
     pub async fn list_events(&self, q: &EventListQuery) -> Result<Page<Event>> {
-        let filter = EventFilter {
-            page: PageRequest::parse(q.page.as_deref(), q.limit.as_deref())?,
-            event_type: q
-                .event_type
-                .as_deref()
-                .map(|t| EventType::parse("type", t))
-                .transpose()?,
-        };
-        self.store.list_events(&filter).await
+        self.store.list_events(&q.parse()?).await
     }
 
     pub async fn get_event(&self, id: &str) -> Result<Event> {

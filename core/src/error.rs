@@ -1,30 +1,16 @@
-//! The one error type of the engine. Every variant a client can see has a stable `code`.
+//! The engine's error type. Every variant a client can see has a stable `code`; the ones only
+//! the engine has (database, migrations) become [`payin_types::Error::Internal`] when they cross
+//! the [`crate::Gateway`], so clients never see `sqlx` types.
+
+pub use payin_types::error::InvalidCode;
 
 use crate::chain::Protocol;
 
 /// Result alias used across the engine.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Machine-readable codes of invalid input, as published in the API reference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InvalidCode {
-    Validation,
-    Amount,
-    Chain,
-    Currency,
-}
-
-impl InvalidCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InvalidCode::Validation => "VALIDATION_ERROR",
-            InvalidCode::Amount => "INVALID_AMOUNT",
-            InvalidCode::Chain => "INVALID_CHAIN",
-            InvalidCode::Currency => "INVALID_CURRENCY",
-        }
-    }
-}
-
+/// The client-visible variants mirror [`payin_types::Error`] one for one (same messages);
+/// `Database` and `Migrate` carry what only the server may see.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Input that can never succeed as sent; `field` names the offending field.
@@ -81,42 +67,117 @@ impl Error {
     /// The stable machine code clients branch on.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::Invalid { code, .. } => code.as_str(),
-            Error::OrderNotFound(_) => "ORDER_NOT_FOUND",
-            Error::DuplicateOrderReference { .. } => "DUPLICATE_ORDER_REFERENCE",
-            Error::DuplicateDepositReference { .. } => "DUPLICATE_DEPOSIT_REFERENCE",
-            Error::DepositReferenceNotFound(_) => "DEPOSIT_REFERENCE_NOT_FOUND",
-            Error::NotFound(_) => "NOT_FOUND",
-            Error::NoAvailableAddresses(_) => "NO_AVAILABLE_ADDRESSES",
-            Error::Unauthorized => "UNAUTHORIZED",
-            Error::DevChainUnavailable(_) => "DEV_CHAIN_UNAVAILABLE",
-            Error::Database(_) | Error::Migrate(_) | Error::Internal(_) => "INTERNAL_ERROR",
+            Error::Database(_) | Error::Migrate(_) => "INTERNAL_ERROR",
+            other => other.client_view().code(),
         }
     }
 
     /// A short human title (the envelope's `error` field).
     pub fn title(&self) -> &'static str {
         match self {
-            Error::Invalid { code, .. } => match code {
-                InvalidCode::Validation => "Validation error",
-                InvalidCode::Amount => "Invalid amount",
-                InvalidCode::Chain => "Invalid chain",
-                InvalidCode::Currency => "Invalid currency",
-            },
-            Error::OrderNotFound(_) => "Order not found",
-            Error::DuplicateOrderReference { .. } => "Duplicate order reference",
-            Error::DuplicateDepositReference { .. } => "Duplicate deposit reference",
-            Error::DepositReferenceNotFound(_) => "Deposit reference not found",
-            Error::NotFound(_) => "Not found",
-            Error::NoAvailableAddresses(_) => "No available addresses",
-            Error::Unauthorized => "Unauthorized",
-            Error::DevChainUnavailable(_) => "Dev chain unavailable",
-            Error::Database(_) | Error::Migrate(_) | Error::Internal(_) => "Internal error",
+            Error::Database(_) | Error::Migrate(_) => "Internal error",
+            other => other.client_view().title(),
         }
     }
 
     /// True for failures of the server rather than of the request.
     pub fn is_internal(&self) -> bool {
         matches!(self, Error::Database(_) | Error::Migrate(_) | Error::Internal(_))
+    }
+
+    /// The error as a client sees it; a database or migration failure keeps its detail in the
+    /// message of `Internal` (front-ends log it and show clients a generic message).
+    fn client_view(&self) -> payin_types::Error {
+        use payin_types::Error as E;
+        match self {
+            Error::Invalid { code, field, message } => E::invalid(*code, field.clone(), message.clone()),
+            Error::OrderNotFound(id) => E::OrderNotFound(id.clone()),
+            Error::DuplicateOrderReference {
+                reference,
+                existing_order_id,
+            } => E::DuplicateOrderReference {
+                reference: reference.clone(),
+                existing_order_id: existing_order_id.clone(),
+            },
+            Error::DuplicateDepositReference { message } => E::DuplicateDepositReference {
+                message: message.clone(),
+            },
+            Error::DepositReferenceNotFound(r) => E::DepositReferenceNotFound(r.clone()),
+            Error::NotFound(m) => E::NotFound(m.clone()),
+            Error::NoAvailableAddresses(p) => E::NoAvailableAddresses(*p),
+            Error::Unauthorized => E::Unauthorized,
+            Error::DevChainUnavailable(m) => E::DevChainUnavailable(m.clone()),
+            Error::Database(_) | Error::Migrate(_) | Error::Internal(_) => E::Internal(self.to_string()),
+        }
+    }
+}
+
+impl From<Error> for payin_types::Error {
+    fn from(e: Error) -> Self {
+        e.client_view()
+    }
+}
+
+/// Parse errors of the wire types (`Amount::parse_positive`, `Currency::parse` …) inside the
+/// engine.
+impl From<payin_types::Error> for Error {
+    fn from(e: payin_types::Error) -> Self {
+        use payin_types::Error as E;
+        match e {
+            E::Invalid { code, field, message } => Error::Invalid { code, field, message },
+            E::OrderNotFound(id) => Error::OrderNotFound(id),
+            E::DuplicateOrderReference {
+                reference,
+                existing_order_id,
+            } => Error::DuplicateOrderReference {
+                reference,
+                existing_order_id,
+            },
+            E::DuplicateDepositReference { message } => Error::DuplicateDepositReference { message },
+            E::DepositReferenceNotFound(r) => Error::DepositReferenceNotFound(r),
+            E::NotFound(m) => Error::NotFound(m),
+            E::NoAvailableAddresses(p) => Error::NoAvailableAddresses(p),
+            E::Unauthorized => Error::Unauthorized,
+            E::DevChainUnavailable(m) => Error::DevChainUnavailable(m),
+            E::Internal(m) => Error::Internal(m),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_visible_errors_cross_the_gateway_unchanged() {
+        let cases = [
+            Error::invalid(InvalidCode::Chain, "chainId", "chainId: Chain 'x' is not supported"),
+            Error::OrderNotFound("ord_x".into()),
+            Error::DuplicateOrderReference {
+                reference: "inv-1".into(),
+                existing_order_id: "ord_w".into(),
+            },
+            Error::NoAvailableAddresses(Protocol::Tron),
+            Error::Unauthorized,
+        ];
+        for e in cases {
+            let (code, title, text) = (e.code(), e.title(), e.to_string());
+            let client = payin_types::Error::from(e);
+            assert_eq!(
+                (client.code(), client.title(), client.to_string()),
+                (code, title, text.clone())
+            );
+            let back = Error::from(client);
+            assert_eq!((back.code(), back.to_string()), (code, text));
+        }
+    }
+
+    #[test]
+    fn database_errors_reach_clients_as_internal_errors() {
+        let e = Error::Database(sqlx::Error::PoolTimedOut);
+        assert_eq!((e.code(), e.title()), ("INTERNAL_ERROR", "Internal error"));
+        let client = payin_types::Error::from(e);
+        assert!(client.is_internal());
+        assert!(client.to_string().starts_with("database error:"), "{client}");
     }
 }

@@ -7,6 +7,7 @@ use std::process::Command;
 use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
 
+use payin_core::amount::AmountUnits;
 use payin_core::chain::Currency;
 use payin_core::dev::devnet::{DevChain, DevnetOptions, PAYER_TOKENS, TEST_TOKEN_ARTIFACT};
 use payin_core::testing::{Backend, anvil_with, anvil_with_tokens, fresh_database, local_chain_config};

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::{Value, json};
 
+use payin_core::amount::AmountUnits;
 use payin_core::chain::{Currency, Protocol};
 use payin_core::clock::{Clock, ManualClock};
 use payin_core::deposit::{BindProtocolRequest, Deposit, DepositStatus};

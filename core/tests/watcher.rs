@@ -6,6 +6,7 @@ use std::sync::Arc;
 use alloy::primitives::Address;
 use alloy::providers::Provider;
 use chrono::{Duration, Utc};
+use payin_core::amount::AmountUnits;
 use payin_core::chain::scanner::{ScanOptions, Scanner};
 use payin_core::chain::{ChainOverride, Currency};
 use payin_core::clock::ManualClock;

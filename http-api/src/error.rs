@@ -1,4 +1,5 @@
-//! Every error leaves through [`ApiError`]: one place maps engine errors to a status and the
+//! Every error leaves through [`ApiError`]: one place maps errors (the engine's, once they are
+//! the client-visible [`payin_types::Error`]) to a status and the
 //! error envelope `{"success": false, "error", "code", "message", "statusCode", …extra}`.
 
 use std::any::Any;
@@ -6,7 +7,7 @@ use std::any::Any;
 use axum::Json;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use payin_core::Error;
+use payin_types::Error;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -66,6 +67,12 @@ impl ApiError {
     }
 }
 
+impl From<payin_core::Error> for ApiError {
+    fn from(e: payin_core::Error) -> Self {
+        ApiError::from(Error::from(e))
+    }
+}
+
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         let status = match &e {
@@ -74,7 +81,7 @@ impl From<Error> for ApiError {
             Error::DuplicateOrderReference { .. } | Error::DuplicateDepositReference { .. } => StatusCode::CONFLICT,
             Error::NoAvailableAddresses(_) | Error::DevChainUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
-            Error::Database(_) | Error::Migrate(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if e.is_internal() {
             // The detail goes to the operator's log, never to the client.
@@ -146,4 +153,87 @@ pub fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
         "Internal server error",
     )
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use payin_types::chain::Protocol;
+    use payin_types::error::{ErrorEnvelope, InvalidCode};
+    use serde_json::json;
+
+    use super::*;
+
+    fn envelope(body: Value) -> Error {
+        serde_json::from_value::<ErrorEnvelope>(body).unwrap().into_error()
+    }
+
+    #[test]
+    fn error_envelopes_become_the_engine_variant_with_the_same_code() {
+        let cases = [
+            Error::invalid(InvalidCode::Amount, "amount", "amount has too many decimals"),
+            Error::validation("orderReference", "orderReference is required"),
+            Error::OrderNotFound("ord_x".into()),
+            Error::DuplicateOrderReference {
+                reference: "inv-1".into(),
+                existing_order_id: "ord_winner".into(),
+            },
+            Error::DuplicateDepositReference {
+                message: "already bound".into(),
+            },
+            Error::DepositReferenceNotFound("user-1".into()),
+            Error::NotFound("Event 'evt_x' not found".into()),
+            Error::NoAvailableAddresses(Protocol::Evm),
+            Error::Unauthorized,
+            Error::DevChainUnavailable("the local chain did not answer".into()),
+        ];
+        for original in cases {
+            let (code, text) = (original.code(), original.to_string());
+            let field = match &original {
+                Error::Invalid { field, .. } => Some(field.clone()),
+                _ => None,
+            };
+            let back = envelope(serde_json::to_value(ApiError::from(original)).unwrap());
+            assert_eq!(back.code(), code);
+            assert_eq!(back.to_string(), text);
+            if let Some(field) = field {
+                assert!(
+                    matches!(&back, Error::Invalid { field: f, .. } if *f == field),
+                    "{back:?}"
+                );
+            }
+            if code == "DUPLICATE_ORDER_REFERENCE" {
+                assert!(
+                    matches!(&back, Error::DuplicateOrderReference { existing_order_id, .. } if existing_order_id == "ord_winner"),
+                    "{back:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn error_envelopes_name_their_subject_in_members_of_their_own() {
+        let envelope = |e: Error| serde_json::to_value(ApiError::from(e)).unwrap();
+        let not_found = envelope(Error::OrderNotFound("ord_x".into()));
+        assert_eq!(not_found["orderId"], "ord_x");
+        let duplicate = envelope(Error::DuplicateOrderReference {
+            reference: "it's/odd".into(),
+            existing_order_id: "ord_w".into(),
+        });
+        assert_eq!(
+            (&duplicate["orderReference"], &duplicate["existingOrderId"]),
+            (&json!("it's/odd"), &json!("ord_w"))
+        );
+        assert_eq!(
+            envelope(Error::DepositReferenceNotFound("u 1".into()))["depositReference"],
+            "u 1"
+        );
+        assert_eq!(envelope(Error::NoAvailableAddresses(Protocol::Evm))["protocol"], "evm");
+        // Rebuilt from the members, not the message: a message in another wording still works.
+        let mut reworded = not_found.clone();
+        reworded["message"] = json!("That order does not exist");
+        assert!(matches!(
+            serde_json::from_value::<ErrorEnvelope>(reworded).unwrap().into_error(),
+            Error::OrderNotFound(id) if id == "ord_x"
+        ));
+    }
 }

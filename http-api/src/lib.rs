@@ -2,8 +2,6 @@
 //! error mapping and the OpenAPI document. Handlers are thin: parse, call the engine, render.
 
 mod auth;
-#[cfg(feature = "client")]
-mod client;
 mod envelope;
 mod error;
 mod extract;
@@ -18,11 +16,13 @@ use payin_core::Engine;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
-#[cfg(feature = "client")]
-pub use client::Client;
 pub use envelope::{Envelope, ListOf};
 pub use error::ApiError;
 pub use extract::from_json_value;
+/// The typed client now lives in `payin-client` (no server stack); re-exported for
+/// existing users of `payin_http::Client`.
+#[cfg(feature = "client")]
+pub use payin_client::Client;
 
 /// Shared state of every handler.
 #[derive(Clone)]

@@ -1,17 +1,17 @@
-//! `payin_http::Client` against the real server behaves like the engine it fronts: one scenario,
+//! `payin_client::Client` against the real server behaves like the engine it fronts: one scenario,
 //! written against `&dyn Gateway`, run in-process and over HTTP, must give the same transcript.
 
 mod common;
 
 use common::TestApp;
+use payin_client::Client;
 use payin_core::deposit::BindProtocolRequest;
 use payin_core::engine::{EventListQuery, OrderListQuery};
 use payin_core::error::InvalidCode;
 use payin_core::order::CreateOrderRequest;
 use payin_core::pool::ImportAddressesRequest;
 use payin_core::testing::{Backend, evm_addresses};
-use payin_core::{Error, Gateway};
-use payin_http::Client;
+use payin_types::{Error, Gateway};
 use serde::Serialize;
 use serde_json::{Value, json};
 

@@ -19,6 +19,13 @@ impl From<payin_core::Error> for ToolError {
     }
 }
 
+/// What a [`payin_core::Gateway`] call fails with, in-process or remote.
+impl From<payin_types::Error> for ToolError {
+    fn from(e: payin_types::Error) -> Self {
+        ToolError(ApiError::from(e))
+    }
+}
+
 impl From<ApiError> for ToolError {
     fn from(e: ApiError) -> Self {
         ToolError(e)

@@ -1,6 +1,6 @@
 //! PayIn's MCP server: the whole gateway as tools, resources and prompts for AI assistants
 //! (rmcp). It is written against [`Gateway`], so the same server runs embedded (an in-process
-//! [`payin_core::Engine`]) or remote (a [`payin_http::Client`] with an API key), over stdio
+//! [`payin_core::Engine`]) or remote (a [`payin_client::Client`] with an API key), over stdio
 //! ([`serve_stdio`]) or streamable HTTP ([`http_service`], mounted at `/mcp` by `payin serve`).
 //!
 //! - tools (`tools.rs`): one per REST operation, plus `verify_webhook_signature` and, with the

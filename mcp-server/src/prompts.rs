@@ -209,7 +209,7 @@ impl PayinMcp {
              read it from the environment, put the webhook URL on https, and handle 409 \
              DUPLICATE_ORDER_REFERENCE (use existingOrderId) and 503 NO_AVAILABLE_ADDRESSES. The OpenAPI document \
              (payin://openapi.json, or GET {api}/api/v1/openapi.json) generates a typed client; Rust programs can \
-             use payin_http::Client."
+             use payin_client::Client."
         );
         Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
             .with_description("From MCP prototype to the PayIn REST API"))
@@ -227,7 +227,7 @@ mod tests {
 
     fn server() -> PayinMcp {
         // The prompts make no call: a client of an address nothing listens on will do.
-        let gateway = payin_http::Client::new("http://127.0.0.1:9", "pk_unused").unwrap();
+        let gateway = payin_client::Client::new("http://127.0.0.1:9", "pk_unused").unwrap();
         PayinMcp::new(
             Arc::new(gateway),
             ServerOptions {

@@ -1,5 +1,5 @@
 //! One server, two modes: the MCP tools over the in-process engine (embedded) and over the REST
-//! API through `payin_http::Client` (remote) must answer every call identically — results and
+//! API through `payin_client::Client` (remote) must answer every call identically — results and
 //! errors alike, down to `existingOrderId` — on SQLite and on PostgreSQL. Both modes share one
 //! database, so a record written through one is read back through both.
 //!
@@ -60,7 +60,7 @@ impl Modes {
         let server = tokio::spawn(async move {
             axum::serve(listener, router).await.unwrap();
         });
-        let client = payin_http::Client::new(&base, key).unwrap();
+        let client = payin_client::Client::new(&base, key).unwrap();
         Some(Modes {
             embedded: connect(engine, &base, Mode::Embedded { workers: false }).await,
             remote: connect(Arc::new(client), &base, Mode::Remote).await,

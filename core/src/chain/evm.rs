@@ -12,7 +12,7 @@ use async_trait::async_trait;
 
 use super::source::{ChainSource, RangeError, RangeScan, WatchSet};
 use super::{Currency, Network};
-use crate::amount::Amount;
+use crate::amount::{Amount, AmountUnits};
 use crate::error::{Error, Result};
 use crate::settle::ObservedTransfer;
 use crate::time::{Timestamp, from_millis};

@@ -12,7 +12,7 @@ pub use rules::{OrderPayment, classify_order_payment};
 use alloy::primitives::U256;
 use serde::Serialize;
 
-use crate::amount::Amount;
+use crate::amount::{Amount, AmountUnits};
 use crate::chain::Currency;
 use crate::time::{Timestamp, serde_millis};
 

@@ -285,7 +285,7 @@ impl ReferenceSummaryRow {
             .split(',')
             .filter(|p| !p.is_empty())
             .map(Protocol::from_stored)
-            .collect::<Result<std::collections::BTreeSet<_>>>()?;
+            .collect::<Result<std::collections::BTreeSet<_>, _>>()?;
         Ok(set.into_iter().collect())
     }
 

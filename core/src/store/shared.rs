@@ -353,7 +353,7 @@ where
             items: payloads
                 .iter()
                 .map(|(p,)| Event::from_payload(p))
-                .collect::<Result<_>>()?,
+                .collect::<Result<_, _>>()?,
             pagination,
         })
     }
@@ -364,7 +364,7 @@ where
             .bind(id)
             .fetch_optional(pool)
             .await?;
-        payload.map(|(p,)| Event::from_payload(&p)).transpose()
+        Ok(payload.map(|(p,)| Event::from_payload(&p)).transpose()?)
     }
 }
 
@@ -496,7 +496,7 @@ pub(crate) fn deposit_recorded_event(deposit: &Deposit) -> Result<Event> {
     } else {
         EventType::DepositPending
     };
-    Event::new(event_type, deposit.detected_at, deposit)
+    Ok(Event::new(event_type, deposit.detected_at, deposit)?)
 }
 
 /// The event of a successful bind of `b` to `address`.
@@ -508,7 +508,7 @@ pub(crate) fn bound_event(b: &NewBinding, address: &str, metadata: &Metadata) ->
         "chains": b.chains.iter().map(|(c, cur)| serde_json::json!({"chainId": c, "currency": cur})).collect::<Vec<_>>(),
         "metadata": metadata,
     });
-    Event::new(EventType::DepositAddressBound, b.now, &data)
+    Ok(Event::new(EventType::DepositAddressBound, b.now, &data)?)
 }
 
 /// Whether a pool is low: it has addresses, and fewer than `watermark` available.

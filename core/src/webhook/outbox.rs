@@ -7,11 +7,8 @@ use crate::event::EventType;
 use crate::ids;
 use crate::time::Timestamp;
 
-/// The subscription rule: an endpoint with the subscribed `events` receives events of
-/// `event_type`. An empty list subscribes to every type.
-pub fn subscribes(events: &[EventType], event_type: EventType) -> bool {
-    events.is_empty() || events.contains(&event_type)
-}
+/// The subscription rule (defined beside `WebhookEndpoint` in `payin-types`).
+pub use payin_types::webhook::subscribes;
 
 /// An active endpoint as the outbox sees it: who it is and what it subscribed to.
 #[derive(Debug, Clone, PartialEq, Eq)]

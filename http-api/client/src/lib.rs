@@ -1,31 +1,34 @@
-//! [`Client`]: the REST API as a [`Gateway`], for Rust programs (and the MCP server, the
-//! language bindings) that talk to a remote PayIn deployment with an API key.
+//! A typed async client of the PayIn REST API (`/api/v1`): the [`Gateway`] over HTTP, for Rust
+//! programs, the MCP server's remote mode and the Python/Node packages.
 //!
-//! It sends the same request types the engine takes, reads the same domain types back out of
-//! the `{"success", "data"}` envelope, and turns error envelopes back into the
-//! [`payin_core::Error`] variant with the same `code` — so a caller cannot tell it from an
-//! in-process [`payin_core::Engine`] except by latency and [`Error::Internal`] transport failures.
+//! It sends the request types of `payin-types`, reads the same types back out of the
+//! `{"success", "data"}` envelope, and turns error envelopes back into the [`Error`] with the
+//! same `code`, `field` and subject — so a caller cannot tell it from the in-process engine
+//! except by latency and [`Error::Internal`] transport failures.
+//!
+//! Dependencies are the wire types and reqwest only (no database, chain or server stack).
+//! TLS is rustls with the platform verifier, so the operating system's certificate store
+//! (corporate CAs included) decides which servers are trusted.
 
 use async_trait::async_trait;
-use payin_core::chain::{ChainInfo, Protocol};
-use payin_core::config::Settings;
-use payin_core::deposit::{
-    BindProtocolRequest, BindReferenceRequest, BoundProtocol, BoundReference, Deposit, DepositReference,
-    DepositReferenceSummary, Unbound,
+use payin_types::chain::ChainInfo;
+use payin_types::config::Settings;
+use payin_types::deposit::{
+    BindProtocolRequest, BindReferenceRequest, BoundProtocol, BoundReference, Deposit, DepositListQuery,
+    DepositReference, DepositReferenceSummary, ReferenceListQuery, Unbound,
 };
+use payin_types::error::ErrorEnvelope;
+use payin_types::event::{Event, EventListQuery};
+use payin_types::order::{CreateOrderRequest, Order, OrderListQuery};
+use payin_types::page::{Page, Pagination};
+use payin_types::pool::{ImportAddressesRequest, ImportResult, PoolStatus};
 #[cfg(feature = "dev")]
-use payin_core::dev::simulate::{MineBlocksRequest, MinedBlocks, SimulatePaymentRequest, SimulatedPayment};
-use payin_core::engine::{DepositListQuery, EventListQuery, OrderListQuery, ReferenceListQuery};
-use payin_core::error::InvalidCode;
-use payin_core::event::Event;
-use payin_core::order::{CreateOrderRequest, Order};
-use payin_core::page::{Page, Pagination};
-use payin_core::pool::{ImportAddressesRequest, ImportResult, PoolStatus};
-use payin_core::webhook::{
+use payin_types::simulate::{MineBlocksRequest, MinedBlocks, SimulatePaymentRequest, SimulatedPayment};
+use payin_types::webhook::{
     CreateWebhookRequest, CreatedWebhookEndpoint, Delivery, DeliveryListQuery, ResendRequest, Resent,
     RotateSecretRequest, RotatedSecret, WebhookEndpoint, WebhookListQuery,
 };
-use payin_core::{Error, Gateway, Result};
+pub use payin_types::{Error, Gateway, Result};
 use reqwest::{Method, RequestBuilder, Url};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -48,10 +51,15 @@ impl Client {
         if !matches!(base_url.scheme(), "http" | "https") || base_url.cannot_be_a_base() {
             return Err(invalid());
         }
+        // reqwest's rustls verifies server certificates with rustls-platform-verifier: the
+        // operating system's trust store, so a corporate CA installed there is trusted.
+        let http = reqwest::Client::builder()
+            .build()
+            .map_err(|e| Error::Internal(format!("cannot start the HTTP client: {e}")))?;
         Ok(Client {
             base_url,
             api_key: api_key.into(),
-            http: reqwest::Client::new(),
+            http,
         })
     }
 
@@ -133,74 +141,6 @@ struct ChainList {
 #[derive(Deserialize)]
 struct PoolList {
     pools: Vec<PoolStatus>,
-}
-
-/// The error envelope, as far as it is needed to rebuild the engine's error.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ErrorEnvelope {
-    code: String,
-    message: String,
-    #[serde(default)]
-    field: Option<String>,
-    #[serde(default)]
-    existing_order_id: Option<String>,
-    #[serde(default)]
-    order_id: Option<String>,
-    #[serde(default)]
-    order_reference: Option<String>,
-    #[serde(default)]
-    deposit_reference: Option<String>,
-    #[serde(default)]
-    protocol: Option<String>,
-}
-
-impl ErrorEnvelope {
-    /// The inverse of the server's `Error → ApiError` mapping: the variant with the same code,
-    /// its subject taken from the envelope's extra members.
-    fn into_error(self) -> Error {
-        let missing =
-            |member: &str| Error::Internal(format!("{}: {} (no {member} in the envelope)", self.code, self.message));
-        let invalid = |code| Error::Invalid {
-            code,
-            field: self.field.clone().unwrap_or_default(),
-            message: self.message.clone(),
-        };
-        match self.code.as_str() {
-            "VALIDATION_ERROR" => invalid(InvalidCode::Validation),
-            "INVALID_AMOUNT" => invalid(InvalidCode::Amount),
-            "INVALID_CHAIN" => invalid(InvalidCode::Chain),
-            "INVALID_CURRENCY" => invalid(InvalidCode::Currency),
-            "ORDER_NOT_FOUND" => match self.order_id.clone() {
-                Some(id) => Error::OrderNotFound(id),
-                None => missing("orderId"),
-            },
-            "DUPLICATE_ORDER_REFERENCE" => match (self.order_reference.clone(), self.existing_order_id.clone()) {
-                (Some(reference), Some(existing_order_id)) => Error::DuplicateOrderReference {
-                    reference,
-                    existing_order_id,
-                },
-                _ => missing("orderReference and existingOrderId"),
-            },
-            "DUPLICATE_DEPOSIT_REFERENCE" => Error::DuplicateDepositReference {
-                message: self.message.clone(),
-            },
-            "DEPOSIT_REFERENCE_NOT_FOUND" => match self.deposit_reference.clone() {
-                Some(reference) => Error::DepositReferenceNotFound(reference),
-                None => missing("depositReference"),
-            },
-            "NOT_FOUND" => Error::NotFound(self.message.clone()),
-            "NO_AVAILABLE_ADDRESSES" => match self.protocol.as_deref().map(|p| Protocol::parse("protocol", p)) {
-                Some(Ok(protocol)) => Error::NoAvailableAddresses(protocol),
-                _ => missing("protocol"),
-            },
-            "UNAUTHORIZED" => Error::Unauthorized,
-            "DEV_CHAIN_UNAVAILABLE" => Error::DevChainUnavailable(self.message.clone()),
-            "INTERNAL_ERROR" => Error::Internal(self.message.clone()),
-            // Codes of the HTTP layer itself (METHOD_NOT_ALLOWED …): a client/server mismatch.
-            _ => Error::Internal(format!("{}: {}", self.code, self.message)),
-        }
-    }
 }
 
 #[async_trait]
@@ -338,80 +278,6 @@ impl Gateway for Client {
 mod tests {
     use super::*;
 
-    fn envelope(body: Value) -> Error {
-        serde_json::from_value::<ErrorEnvelope>(body).unwrap().into_error()
-    }
-
-    #[test]
-    fn error_envelopes_become_the_engine_variant_with_the_same_code() {
-        let cases = [
-            Error::invalid(InvalidCode::Amount, "amount", "amount has too many decimals"),
-            Error::validation("orderReference", "orderReference is required"),
-            Error::OrderNotFound("ord_x".into()),
-            Error::DuplicateOrderReference {
-                reference: "inv-1".into(),
-                existing_order_id: "ord_winner".into(),
-            },
-            Error::DuplicateDepositReference {
-                message: "already bound".into(),
-            },
-            Error::DepositReferenceNotFound("user-1".into()),
-            Error::NotFound("Event 'evt_x' not found".into()),
-            Error::NoAvailableAddresses(Protocol::Evm),
-            Error::Unauthorized,
-            Error::DevChainUnavailable("the local chain did not answer".into()),
-        ];
-        for original in cases {
-            let (code, text) = (original.code(), original.to_string());
-            let field = match &original {
-                Error::Invalid { field, .. } => Some(field.clone()),
-                _ => None,
-            };
-            let back = envelope(serde_json::to_value(crate::ApiError::from(original)).unwrap());
-            assert_eq!(back.code(), code);
-            assert_eq!(back.to_string(), text);
-            if let Some(field) = field {
-                assert!(
-                    matches!(&back, Error::Invalid { field: f, .. } if *f == field),
-                    "{back:?}"
-                );
-            }
-            if code == "DUPLICATE_ORDER_REFERENCE" {
-                assert!(
-                    matches!(&back, Error::DuplicateOrderReference { existing_order_id, .. } if existing_order_id == "ord_winner"),
-                    "{back:?}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn error_envelopes_name_their_subject_in_members_of_their_own() {
-        let envelope = |e: Error| serde_json::to_value(crate::ApiError::from(e)).unwrap();
-        let not_found = envelope(Error::OrderNotFound("ord_x".into()));
-        assert_eq!(not_found["orderId"], "ord_x");
-        let duplicate = envelope(Error::DuplicateOrderReference {
-            reference: "it's/odd".into(),
-            existing_order_id: "ord_w".into(),
-        });
-        assert_eq!(
-            (&duplicate["orderReference"], &duplicate["existingOrderId"]),
-            (&json!("it's/odd"), &json!("ord_w"))
-        );
-        assert_eq!(
-            envelope(Error::DepositReferenceNotFound("u 1".into()))["depositReference"],
-            "u 1"
-        );
-        assert_eq!(envelope(Error::NoAvailableAddresses(Protocol::Evm))["protocol"], "evm");
-        // Rebuilt from the members, not the message: a message in another wording still works.
-        let mut reworded = not_found.clone();
-        reworded["message"] = json!("That order does not exist");
-        assert!(matches!(
-            serde_json::from_value::<ErrorEnvelope>(reworded).unwrap().into_error(),
-            Error::OrderNotFound(id) if id == "ord_x"
-        ));
-    }
-
     #[test]
     fn a_reference_with_slashes_stays_one_path_segment() {
         let c = Client::new("http://localhost:8080/", "pk_x").unwrap();
@@ -429,5 +295,14 @@ mod tests {
             matches!(err, Error::Invalid { ref field, .. } if field == "baseUrl"),
             "{err}"
         );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_an_internal_error_not_a_panic() {
+        // Port 9 (discard) on loopback: nothing listens, the connection is refused.
+        let c = Client::new("http://127.0.0.1:9", "pk_x").unwrap();
+        let err = c.get_order("ord_x").await.unwrap_err();
+        assert!(err.is_internal(), "{err:?}");
+        assert!(err.to_string().contains("PayIn API request failed"), "{err}");
     }
 }

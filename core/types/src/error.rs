@@ -1,0 +1,248 @@
+//! The errors a client of PayIn can see. Every variant has a stable `code`; the REST error
+//! envelope carries it with the message, the `field` of invalid input and members naming the
+//! error's subject (`existingOrderId` …), and [`ErrorEnvelope::into_error`] reads it back.
+
+use serde::Deserialize;
+
+use crate::chain::Protocol;
+
+/// Result alias of the wire types and the [`crate::Gateway`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Machine-readable codes of invalid input, as published in the API reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvalidCode {
+    Validation,
+    Amount,
+    Chain,
+    Currency,
+}
+
+impl InvalidCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvalidCode::Validation => "VALIDATION_ERROR",
+            InvalidCode::Amount => "INVALID_AMOUNT",
+            InvalidCode::Chain => "INVALID_CHAIN",
+            InvalidCode::Currency => "INVALID_CURRENCY",
+        }
+    }
+
+    /// The code of a `code` string, if it is one of invalid input.
+    pub fn parse(code: &str) -> Option<InvalidCode> {
+        match code {
+            "VALIDATION_ERROR" => Some(InvalidCode::Validation),
+            "INVALID_AMOUNT" => Some(InvalidCode::Amount),
+            "INVALID_CHAIN" => Some(InvalidCode::Chain),
+            "INVALID_CURRENCY" => Some(InvalidCode::Currency),
+            _ => None,
+        }
+    }
+
+    /// A short human title (the envelope's `error` field).
+    pub fn title(self) -> &'static str {
+        match self {
+            InvalidCode::Validation => "Validation error",
+            InvalidCode::Amount => "Invalid amount",
+            InvalidCode::Chain => "Invalid chain",
+            InvalidCode::Currency => "Invalid currency",
+        }
+    }
+}
+
+/// An error as a client sees it, whether the engine runs in-process or behind the REST API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// Input that can never succeed as sent; `field` names the offending field.
+    #[error("{message}")]
+    Invalid {
+        code: InvalidCode,
+        field: String,
+        message: String,
+    },
+    #[error("Order '{0}' not found")]
+    OrderNotFound(String),
+    #[error("Order with reference '{reference}' already exists")]
+    DuplicateOrderReference {
+        reference: String,
+        existing_order_id: String,
+    },
+    #[error("{message}")]
+    DuplicateDepositReference { message: String },
+    #[error("No deposit reference found for '{0}'")]
+    DepositReferenceNotFound(String),
+    /// Any other missing resource (event, API key, …).
+    #[error("{0}")]
+    NotFound(String),
+    #[error("Address pool exhausted for protocol '{0}'")]
+    NoAvailableAddresses(Protocol),
+    #[error("Invalid API key")]
+    Unauthorized,
+    /// The dev chain of `payin dev` is not recorded or does not answer.
+    #[error("{0}")]
+    DevChainUnavailable(String),
+    /// A failure of the server (or of the connection to it), not of the request.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// An invalid-input error with the field it concerns.
+    pub fn invalid(code: InvalidCode, field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            code,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A `VALIDATION_ERROR` about `field`.
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::invalid(InvalidCode::Validation, field, message)
+    }
+
+    /// The stable machine code clients branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Invalid { code, .. } => code.as_str(),
+            Error::OrderNotFound(_) => "ORDER_NOT_FOUND",
+            Error::DuplicateOrderReference { .. } => "DUPLICATE_ORDER_REFERENCE",
+            Error::DuplicateDepositReference { .. } => "DUPLICATE_DEPOSIT_REFERENCE",
+            Error::DepositReferenceNotFound(_) => "DEPOSIT_REFERENCE_NOT_FOUND",
+            Error::NotFound(_) => "NOT_FOUND",
+            Error::NoAvailableAddresses(_) => "NO_AVAILABLE_ADDRESSES",
+            Error::Unauthorized => "UNAUTHORIZED",
+            Error::DevChainUnavailable(_) => "DEV_CHAIN_UNAVAILABLE",
+            Error::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    /// A short human title (the envelope's `error` field).
+    pub fn title(&self) -> &'static str {
+        match self {
+            Error::Invalid { code, .. } => code.title(),
+            Error::OrderNotFound(_) => "Order not found",
+            Error::DuplicateOrderReference { .. } => "Duplicate order reference",
+            Error::DuplicateDepositReference { .. } => "Duplicate deposit reference",
+            Error::DepositReferenceNotFound(_) => "Deposit reference not found",
+            Error::NotFound(_) => "Not found",
+            Error::NoAvailableAddresses(_) => "No available addresses",
+            Error::Unauthorized => "Unauthorized",
+            Error::DevChainUnavailable(_) => "Dev chain unavailable",
+            Error::Internal(_) => "Internal error",
+        }
+    }
+
+    /// True for failures of the server rather than of the request.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Error::Internal(_))
+    }
+
+    /// The field of invalid input, when the error is about one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+/// The REST error envelope (`{"success": false, "error", "code", "message", "statusCode",
+/// "field"?, …members}`), as far as it is needed to rebuild the [`Error`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorEnvelope {
+    pub code: String,
+    pub message: String,
+    #[serde(default)]
+    pub field: Option<String>,
+    #[serde(default)]
+    pub existing_order_id: Option<String>,
+    #[serde(default)]
+    pub order_id: Option<String>,
+    #[serde(default)]
+    pub order_reference: Option<String>,
+    #[serde(default)]
+    pub deposit_reference: Option<String>,
+    #[serde(default)]
+    pub protocol: Option<String>,
+}
+
+impl ErrorEnvelope {
+    /// The inverse of the server's `Error → envelope` mapping: the variant with the same code,
+    /// its subject taken from the envelope's extra members.
+    pub fn into_error(self) -> Error {
+        let missing =
+            |member: &str| Error::Internal(format!("{}: {} (no {member} in the envelope)", self.code, self.message));
+        if let Some(code) = InvalidCode::parse(&self.code) {
+            return Error::Invalid {
+                code,
+                field: self.field.clone().unwrap_or_default(),
+                message: self.message.clone(),
+            };
+        }
+        match self.code.as_str() {
+            "ORDER_NOT_FOUND" => match self.order_id.clone() {
+                Some(id) => Error::OrderNotFound(id),
+                None => missing("orderId"),
+            },
+            "DUPLICATE_ORDER_REFERENCE" => match (self.order_reference.clone(), self.existing_order_id.clone()) {
+                (Some(reference), Some(existing_order_id)) => Error::DuplicateOrderReference {
+                    reference,
+                    existing_order_id,
+                },
+                _ => missing("orderReference and existingOrderId"),
+            },
+            "DUPLICATE_DEPOSIT_REFERENCE" => Error::DuplicateDepositReference {
+                message: self.message.clone(),
+            },
+            "DEPOSIT_REFERENCE_NOT_FOUND" => match self.deposit_reference.clone() {
+                Some(reference) => Error::DepositReferenceNotFound(reference),
+                None => missing("depositReference"),
+            },
+            "NOT_FOUND" => Error::NotFound(self.message.clone()),
+            "NO_AVAILABLE_ADDRESSES" => match self.protocol.as_deref().map(|p| Protocol::parse("protocol", p)) {
+                Some(Ok(protocol)) => Error::NoAvailableAddresses(protocol),
+                _ => missing("protocol"),
+            },
+            "UNAUTHORIZED" => Error::Unauthorized,
+            "DEV_CHAIN_UNAVAILABLE" => Error::DevChainUnavailable(self.message.clone()),
+            "INTERNAL_ERROR" => Error::Internal(self.message.clone()),
+            // Codes of the HTTP layer itself (METHOD_NOT_ALLOWED …): a client/server mismatch.
+            _ => Error::Internal(format!("{}: {}", self.code, self.message)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn read(body: serde_json::Value) -> Error {
+        serde_json::from_value::<ErrorEnvelope>(body).unwrap().into_error()
+    }
+
+    #[test]
+    fn invalid_input_keeps_its_code_and_field() {
+        let e = read(json!({"code": "INVALID_AMOUNT", "message": "amount: too precise", "field": "amount"}));
+        assert_eq!(e, Error::invalid(InvalidCode::Amount, "amount", "amount: too precise"));
+        assert_eq!(
+            (e.code(), e.title(), e.field()),
+            ("INVALID_AMOUNT", "Invalid amount", Some("amount"))
+        );
+    }
+
+    #[test]
+    fn an_envelope_missing_its_subject_is_an_internal_error_naming_the_member() {
+        let e = read(json!({"code": "ORDER_NOT_FOUND", "message": "gone"}));
+        assert!(e.is_internal());
+        assert!(e.to_string().contains("no orderId"), "{e}");
+    }
+
+    #[test]
+    fn unknown_codes_are_internal_and_keep_the_code() {
+        let e = read(json!({"code": "METHOD_NOT_ALLOWED", "message": "PATCH is not allowed"}));
+        assert_eq!(e, Error::Internal("METHOD_NOT_ALLOWED: PATCH is not allowed".into()));
+    }
+}

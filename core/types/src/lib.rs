@@ -1,0 +1,28 @@
+//! PayIn's wire types: what the REST API, the MCP tools and the language bindings send and
+//! receive — orders, deposits, events, webhook endpoints, chains, settings, pages — the
+//! [`Gateway`] trait of the operations, and the [`Error`] a client can see (code, message,
+//! field and the members naming its subject).
+//!
+//! Light on purpose: serde, chrono, rust_decimal and url, no database, chain or HTTP stack,
+//! so the typed client and the Python/Node packages built on it stay small.
+
+pub mod amount;
+pub mod chain;
+pub mod config;
+pub mod deposit;
+pub mod error;
+pub mod event;
+pub mod gateway;
+pub mod ids;
+pub mod metadata;
+pub mod order;
+pub mod page;
+pub mod pool;
+#[cfg(feature = "dev")]
+pub mod simulate;
+pub mod time;
+pub mod webhook;
+
+pub use amount::Amount;
+pub use error::{Error, Result};
+pub use gateway::Gateway;

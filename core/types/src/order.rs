@@ -1,0 +1,325 @@
+//! Orders: one-time payments, each with its own address from the pool.
+//! `pending → completed | expired`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::amount::Amount;
+use crate::chain::{Currency, Protocol};
+use crate::error::Error;
+use crate::metadata::Metadata;
+use crate::page::{PageRequest, SortOrder};
+use crate::time::{Timestamp, serde_millis};
+
+pub const MAX_REFERENCE_LEN: usize = 255;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum OrderStatus {
+    Pending,
+    Completed,
+    Expired,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "pending",
+            OrderStatus::Completed => "completed",
+            OrderStatus::Expired => "expired",
+        }
+    }
+
+    pub fn parse(field: &str, s: &str) -> Result<OrderStatus, Error> {
+        match s {
+            "pending" => Ok(OrderStatus::Pending),
+            "completed" => Ok(OrderStatus::Completed),
+            "expired" => Ok(OrderStatus::Expired),
+            _ => Err(Error::validation(
+                field,
+                format!("{field} must be one of pending, completed, expired"),
+            )),
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        self != OrderStatus::Pending
+    }
+}
+
+/// The body of `POST /orders` (and the MCP `create_order` tool), as the client sends it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateOrderRequest {
+    /// Your unique order identifier (at most 255 characters).
+    pub order_reference: String,
+    /// Decimal string, e.g. "100.00"; at most the token's decimals.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "100.00"))]
+    pub amount: Value,
+    /// USDT, USDC or DAI.
+    pub currency: String,
+    /// Chain id string, e.g. "ethereum" or "polygon-amoy" (see GET /chains).
+    pub chain_id: String,
+    /// At most 10 key/value pairs, echoed in responses and webhooks.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub metadata: Option<Value>,
+    pub success_url: Option<String>,
+    pub cancel_url: Option<String>,
+    /// Overrides the configured payment window for this order (1 to 10080).
+    pub payment_window_minutes: Option<u32>,
+    /// Overrides the configured grace period for this order (0 to 1440).
+    pub grace_minutes: Option<u32>,
+}
+
+/// Parses an order reference (or deposit reference): 1 to 255 characters, no control characters.
+pub fn parse_reference(field: &str, s: &str) -> Result<String, Error> {
+    if s.is_empty() {
+        return Err(Error::validation(field, format!("{field} must not be empty")));
+    }
+    if s.chars().count() > MAX_REFERENCE_LEN {
+        return Err(Error::validation(
+            field,
+            format!("{field} must be at most {MAX_REFERENCE_LEN} characters"),
+        ));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(Error::validation(
+            field,
+            format!("{field} must not contain control characters"),
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// A one-time payment order as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    #[cfg_attr(feature = "openapi", schema(example = "ord_k3j9x2m4p7q1w8e5"))]
+    pub order_id: String,
+    pub order_reference: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "100.00"))]
+    pub amount: Amount,
+    pub currency: Currency,
+    pub chain_id: String,
+    pub protocol: Protocol,
+    pub address: String,
+    pub status: OrderStatus,
+    /// Sum of counted payments so far, in the order's scale.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "0.00"))]
+    pub amount_received: Amount,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub metadata: Metadata,
+    pub success_url: Option<String>,
+    pub cancel_url: Option<String>,
+    /// Hosted payment page for this order.
+    pub payment_url: String,
+    pub payment_window_minutes: u32,
+    pub grace_minutes: u32,
+    #[serde(with = "serde_millis")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: Timestamp,
+    #[serde(with = "serde_millis")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub expires_at: Timestamp,
+    #[serde(with = "serde_millis::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub completed_at: Option<Timestamp>,
+    #[serde(with = "serde_millis::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub expired_at: Option<Timestamp>,
+    /// The completing payment's transaction (set when the order completes).
+    pub tx_hash: Option<String>,
+    pub block_number: Option<u64>,
+    pub confirmations: Option<u64>,
+    /// What was paid beyond `amount`, once completed by an overpayment.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub surplus: Option<Amount>,
+}
+
+impl Order {
+    /// When payments stop counting: `expiresAt + grace`.
+    pub fn grace_ends_at(&self) -> Timestamp {
+        self.expires_at + chrono::Duration::minutes(i64::from(self.grace_minutes))
+    }
+
+    /// Where the payer goes once the order has ended: `successUrl` when completed, `cancelUrl`
+    /// when expired, with `orderReference, status, amount, currency, chainId` (and `txHash` of
+    /// a completed order) appended to its query. `None` while pending or without a URL.
+    pub fn redirect_url(&self) -> Option<String> {
+        let base = match self.status {
+            OrderStatus::Pending => return None,
+            OrderStatus::Completed => self.success_url.as_deref()?,
+            OrderStatus::Expired => self.cancel_url.as_deref()?,
+        };
+        // Validated when the order was created; a URL that no longer parses gets no redirect.
+        let mut url = url::Url::parse(base).ok()?;
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("orderReference", &self.order_reference)
+                .append_pair("status", self.status.as_str())
+                .append_pair("amount", &self.amount.to_string())
+                .append_pair("currency", self.currency.as_str())
+                .append_pair("chainId", &self.chain_id);
+            if let Some(tx_hash) = &self.tx_hash {
+                query.append_pair("txHash", tx_hash);
+            }
+        }
+        Some(url.into())
+    }
+}
+
+/// Fields `GET /orders` sorts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderSortBy {
+    #[default]
+    CreatedAt,
+    Amount,
+    ExpiresAt,
+}
+
+impl OrderSortBy {
+    pub fn parse(s: Option<&str>) -> Result<OrderSortBy, Error> {
+        match s {
+            None | Some("createdAt") => Ok(OrderSortBy::CreatedAt),
+            Some("amount") => Ok(OrderSortBy::Amount),
+            Some("expiresAt") => Ok(OrderSortBy::ExpiresAt),
+            Some(_) => Err(Error::validation(
+                "sortBy",
+                "sortBy must be one of createdAt, amount, expiresAt",
+            )),
+        }
+    }
+}
+
+/// A validated `GET /orders` query.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub page: PageRequest,
+    pub status: Option<OrderStatus>,
+    pub currency: Option<Currency>,
+    pub chain_id: Option<String>,
+    /// Substring match on the order reference, case-insensitive.
+    pub order_reference: Option<String>,
+    pub sort_by: OrderSortBy,
+    pub sort_order: SortOrder,
+}
+
+/// Query of `GET /orders`, as sent (parsed by the engine so every front-end reports the same errors).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[serde(rename_all = "camelCase")]
+pub struct OrderListQuery {
+    /// Page number, from 1.
+    pub page: Option<String>,
+    /// Items per page, 1 to 100 (default 20).
+    pub limit: Option<String>,
+    /// pending, completed or expired.
+    pub status: Option<String>,
+    pub currency: Option<String>,
+    pub chain_id: Option<String>,
+    /// Case-insensitive substring of the order reference.
+    pub order_reference: Option<String>,
+    /// createdAt (default), amount or expiresAt.
+    pub sort_by: Option<String>,
+    /// asc or desc (default).
+    pub sort_order: Option<String>,
+}
+
+impl OrderListQuery {
+    /// The query as sent, parsed once into a validated filter. `chain` resolves a chain id
+    /// (the registry is the server's); fields are checked in the order they are listed, so
+    /// the first bad one is the one reported.
+    pub fn parse<E: From<Error>>(&self, chain: impl FnOnce(&str) -> Result<String, E>) -> Result<OrderFilter, E> {
+        Ok(OrderFilter {
+            page: PageRequest::parse(self.page.as_deref(), self.limit.as_deref())?,
+            status: self
+                .status
+                .as_deref()
+                .map(|s| OrderStatus::parse("status", s))
+                .transpose()?,
+            currency: self
+                .currency
+                .as_deref()
+                .map(|c| Currency::parse("currency", c))
+                .transpose()?,
+            chain_id: self.chain_id.as_deref().map(chain).transpose()?,
+            order_reference: self.order_reference.clone().filter(|s| !s.is_empty()),
+            sort_by: OrderSortBy::parse(self.sort_by.as_deref())?,
+            sort_order: SortOrder::parse(self.sort_order.as_deref())?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_bounded() {
+        assert!(parse_reference("orderReference", "ORDER-2025-001").is_ok());
+        assert!(parse_reference("orderReference", &"x".repeat(255)).is_ok());
+        assert!(parse_reference("orderReference", &"x".repeat(256)).is_err());
+        assert!(parse_reference("orderReference", "").is_err());
+        assert!(parse_reference("orderReference", "a\nb").is_err());
+    }
+
+    fn known_chain(id: &str) -> Result<String, Error> {
+        match id {
+            "ethereum" => Ok(id.to_string()),
+            _ => Err(Error::invalid(
+                crate::error::InvalidCode::Chain,
+                "chainId",
+                "unknown chain",
+            )),
+        }
+    }
+
+    #[test]
+    fn an_order_list_query_parses_into_a_typed_filter() {
+        let q = OrderListQuery {
+            page: Some("2".into()),
+            limit: Some("50".into()),
+            status: Some("completed".into()),
+            currency: Some("USDC".into()),
+            chain_id: Some("ethereum".into()),
+            order_reference: Some(String::new()),
+            sort_by: Some("amount".into()),
+            sort_order: Some("asc".into()),
+        };
+        let f = q.parse(known_chain).unwrap();
+        assert_eq!(f.page, PageRequest { page: 2, limit: 50 });
+        assert_eq!(
+            (f.status, f.currency),
+            (Some(OrderStatus::Completed), Some(Currency::Usdc))
+        );
+        assert_eq!(f.chain_id.as_deref(), Some("ethereum"));
+        assert_eq!(f.order_reference, None, "an empty search is no search");
+        assert_eq!((f.sort_by, f.sort_order), (OrderSortBy::Amount, SortOrder::Asc));
+        let defaults = OrderListQuery::default().parse(known_chain).unwrap();
+        assert_eq!(
+            (defaults.sort_by, defaults.sort_order),
+            (OrderSortBy::CreatedAt, SortOrder::Desc)
+        );
+    }
+
+    #[test]
+    fn the_first_bad_field_of_a_list_query_is_the_one_reported() {
+        let q = OrderListQuery {
+            currency: Some("EUR".into()),
+            chain_id: Some("mars".into()),
+            sort_by: Some("colour".into()),
+            ..OrderListQuery::default()
+        };
+        assert_eq!(q.parse(known_chain).unwrap_err().field(), Some("currency"));
+        let q = OrderListQuery { currency: None, ..q };
+        assert_eq!(q.parse(known_chain).unwrap_err().code(), "INVALID_CHAIN");
+        let q = OrderListQuery { chain_id: None, ..q };
+        assert_eq!(q.parse(known_chain).unwrap_err().field(), Some("sortBy"));
+    }
+}
