@@ -9,9 +9,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::apikey::{self, ApiKey, NewApiKey};
-use crate::chain::{ChainRegistry, ChainStatus, ChainStatusBoard, Currency, Protocol, normalize_address};
+use crate::chain::{ChainRegistry, ChainStatus, ChainStatusBoard, Currency, Network, Protocol, normalize_address};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{self, FileConfig, MAX_GRACE_MINUTES, MAX_WINDOW_MINUTES, Settings};
+use crate::config::{FileConfig, Settings};
 use crate::deposit::{
     BindProtocolRequest, BindReferenceRequest, BoundProtocol, BoundReference, Deposit, DepositReference,
     DepositReferenceSummary, Unbound,
@@ -20,7 +20,7 @@ use crate::error::{Error, InvalidCode, Result};
 use crate::event::Event;
 use crate::ids;
 use crate::metadata;
-use crate::order::{CreateOrderRequest, NewOrder, Order, parse_reference};
+use crate::order::{CreateOrderRequest, NewOrder, Order, OrderDraft, parse_reference};
 use crate::page::Page;
 use crate::pool::{ImportAddressesRequest, ImportResult, MAX_IMPORT, PoolStatus};
 use crate::store::{self, ChainStore, NewBinding, Store};
@@ -248,41 +248,35 @@ impl Engine {
     // ---- orders ----------------------------------------------------------------------
 
     pub async fn create_order(&self, req: CreateOrderRequest) -> Result<Order> {
-        let order_reference = parse_reference("orderReference", &req.order_reference)?;
-        let amount = match &req.amount {
-            Value::String(s) => crate::Amount::parse_positive("amount", s)?,
-            Value::Null => return Err(Error::invalid(InvalidCode::Amount, "amount", "amount is required")),
-            _ => {
-                return Err(Error::invalid(
-                    InvalidCode::Amount,
-                    "amount",
-                    "amount must be a decimal string like \"100.00\", not a JSON number",
-                ));
-            }
-        };
-        let currency = Currency::parse("currency", &req.currency)?;
-        let network = self.chains.parse("chainId", &req.chain_id)?;
-        let token = network.configured_token(currency)?;
-        network.check_watched("chainId")?;
-        amount.check_precision("amount", token.decimals, currency.as_str())?;
-        let metadata = metadata::parse("metadata", req.metadata.as_ref())?;
+        let draft = req.parse(|chain_id, currency, amount| {
+            let network = self.chains.parse("chainId", chain_id)?;
+            let token = network.configured_token(currency)?;
+            network.check_watched("chainId")?;
+            amount.check_precision("amount", token.decimals, currency.as_str())?;
+            Ok::<_, Error>(network)
+        })?;
+        self.open_order(draft).await
+    }
+
+    /// Opens a parsed order: the configured defaults fill what the request left out, the
+    /// store claims an address and writes the order with its `order.created` event.
+    async fn open_order(&self, draft: OrderDraft<&Network>) -> Result<Order> {
         let settings = self.settings();
-        let success_url = match req.success_url.as_deref() {
-            Some(u) => Some(config::redirect_url("successUrl", u)?),
-            None => settings.default_order_success_url.clone(),
-        };
-        let cancel_url = match req.cancel_url.as_deref() {
-            Some(u) => Some(config::redirect_url("cancelUrl", u)?),
-            None => settings.default_order_cancel_url.clone(),
-        };
-        let payment_window_minutes = match req.payment_window_minutes {
-            Some(m) => config::minutes("paymentWindowMinutes", &m.into(), 1, MAX_WINDOW_MINUTES)?,
-            None => settings.payment_window_minutes,
-        };
-        let grace_minutes = match req.grace_minutes {
-            Some(m) => config::minutes("graceMinutes", &m.into(), 0, MAX_GRACE_MINUTES)?,
-            None => settings.grace_minutes,
-        };
+        let OrderDraft {
+            order_reference,
+            amount,
+            currency,
+            chain: network,
+            metadata,
+            success_url,
+            cancel_url,
+            payment_window_minutes,
+            grace_minutes,
+        } = draft;
+        let success_url = success_url.or_else(|| settings.default_order_success_url.clone());
+        let cancel_url = cancel_url.or_else(|| settings.default_order_cancel_url.clone());
+        let payment_window_minutes = payment_window_minutes.unwrap_or(settings.payment_window_minutes);
+        let grace_minutes = grace_minutes.unwrap_or(settings.grace_minutes);
         let now = self.now();
         let order_id = ids::order_id();
         let order = NewOrder {

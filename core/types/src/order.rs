@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::amount::Amount;
 use crate::chain::{Currency, Protocol};
-use crate::error::Error;
+use crate::error::{Error, InvalidCode};
 use crate::metadata::Metadata;
 use crate::page::{PageRequest, SortOrder};
 use crate::time::{Timestamp, serde_millis};
@@ -72,6 +72,78 @@ pub struct CreateOrderRequest {
     pub payment_window_minutes: Option<u32>,
     /// Overrides the configured grace period for this order (0 to 1440).
     pub grace_minutes: Option<u32>,
+}
+
+/// A create-order request parsed into domain values: what the engine opens an order from.
+/// `C` is what the server's chain lookup resolved `chainId` to (its network).
+#[derive(Debug, Clone)]
+pub struct OrderDraft<C> {
+    pub order_reference: String,
+    pub amount: Amount,
+    pub currency: Currency,
+    pub chain: C,
+    pub metadata: Metadata,
+    /// `None`: the configured default.
+    pub success_url: Option<String>,
+    pub cancel_url: Option<String>,
+    pub payment_window_minutes: Option<u32>,
+    pub grace_minutes: Option<u32>,
+}
+
+impl CreateOrderRequest {
+    /// The request as sent, parsed once into an [`OrderDraft`]. `chain` resolves `chainId` for
+    /// the currency and amount (known, watched, with the token configured, within the token's
+    /// decimals: the registry is the server's). Fields are checked in the order they are
+    /// listed, so the first bad one is the one reported.
+    pub fn parse<C, E: From<Error>>(
+        &self,
+        chain: impl FnOnce(&str, Currency, &Amount) -> Result<C, E>,
+    ) -> Result<OrderDraft<C>, E> {
+        let order_reference = parse_reference("orderReference", &self.order_reference)?;
+        let amount = match &self.amount {
+            Value::String(s) => Amount::parse_positive("amount", s)?,
+            Value::Null => return Err(Error::invalid(InvalidCode::Amount, "amount", "amount is required").into()),
+            _ => {
+                return Err(Error::invalid(
+                    InvalidCode::Amount,
+                    "amount",
+                    "amount must be a decimal string like \"100.00\", not a JSON number",
+                )
+                .into());
+            }
+        };
+        let currency = Currency::parse("currency", &self.currency)?;
+        let chain = chain(&self.chain_id, currency, &amount)?;
+        let metadata = crate::metadata::parse("metadata", self.metadata.as_ref())?;
+        let redirect = |field: &str, url: &Option<String>| {
+            url.as_deref()
+                .map(|u| crate::config::redirect_url(field, u))
+                .transpose()
+        };
+        let success_url = redirect("successUrl", &self.success_url)?;
+        let cancel_url = redirect("cancelUrl", &self.cancel_url)?;
+        let minutes = |field: &str, value: Option<u32>, min: u32, max: u32| {
+            value
+                .map(|m| crate::config::minutes(field, &m.into(), min, max))
+                .transpose()
+        };
+        Ok(OrderDraft {
+            order_reference,
+            amount,
+            currency,
+            chain,
+            metadata,
+            success_url,
+            cancel_url,
+            payment_window_minutes: minutes(
+                "paymentWindowMinutes",
+                self.payment_window_minutes,
+                1,
+                crate::config::MAX_WINDOW_MINUTES,
+            )?,
+            grace_minutes: minutes("graceMinutes", self.grace_minutes, 0, crate::config::MAX_GRACE_MINUTES)?,
+        })
+    }
 }
 
 /// Parses an order reference (or deposit reference): 1 to 255 characters, no control characters.
@@ -321,5 +393,61 @@ mod tests {
         assert_eq!(q.parse(known_chain).unwrap_err().code(), "INVALID_CHAIN");
         let q = OrderListQuery { chain_id: None, ..q };
         assert_eq!(q.parse(known_chain).unwrap_err().field(), Some("sortBy"));
+    }
+
+    fn request(amount: Value) -> CreateOrderRequest {
+        CreateOrderRequest {
+            order_reference: "ORDER-1".into(),
+            amount,
+            currency: "USDT".into(),
+            chain_id: "ethereum".into(),
+            ..Default::default()
+        }
+    }
+
+    fn parse(req: &CreateOrderRequest) -> Result<OrderDraft<String>, Error> {
+        req.parse(|id, _, _| known_chain(id))
+    }
+
+    #[test]
+    fn a_create_order_request_parses_into_a_draft_leaving_defaults_to_the_server() {
+        let draft = parse(&request(Value::String("10.50".into()))).unwrap();
+        assert_eq!(draft.order_reference, "ORDER-1");
+        assert_eq!(draft.amount, Amount::parse_positive("amount", "10.5").unwrap());
+        assert_eq!(draft.currency, Currency::Usdt);
+        assert_eq!(draft.chain, "ethereum");
+        assert!(draft.metadata.is_empty());
+        assert_eq!(
+            (draft.success_url, draft.payment_window_minutes, draft.grace_minutes),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn the_amount_must_be_a_decimal_string() {
+        for (amount, message) in [
+            (serde_json::json!(10), "not a JSON number"),
+            (Value::Null, "amount is required"),
+            (Value::String("-1".into()), ""),
+        ] {
+            let e = parse(&request(amount.clone())).unwrap_err();
+            assert_eq!((e.code(), e.field()), ("INVALID_AMOUNT", Some("amount")), "{amount}");
+            assert!(e.to_string().contains(message), "{amount}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_first_bad_field_in_request_order_is_reported() {
+        let mut req = request(Value::String("1".into()));
+        req.chain_id = "nowhere".into();
+        req.grace_minutes = Some(100_000);
+        let e = parse(&req).unwrap_err();
+        assert_eq!((e.code(), e.field()), ("INVALID_CHAIN", Some("chainId")));
+        req.chain_id = "ethereum".into();
+        let e = parse(&req).unwrap_err();
+        assert_eq!((e.code(), e.field()), ("VALIDATION_ERROR", Some("graceMinutes")));
+        req.grace_minutes = Some(0);
+        req.success_url = Some("javascript:alert(1)".into());
+        assert_eq!(parse(&req).unwrap_err().field(), Some("successUrl"));
     }
 }
