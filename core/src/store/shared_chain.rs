@@ -3,15 +3,19 @@
 //! Locking (PostgreSQL's cursor and order row locks) and what differs in a table's columns
 //! stay in the backend's `settle.rs`.
 
-use sqlx::{AssertSqlSafe, Database, Decode, Encode, Executor, FromRow, IntoArguments, Pool, Transaction, Type};
+use sqlx::{
+    AssertSqlSafe, ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Pool, Row, Transaction,
+    Type,
+};
 
 use super::rows::DbTime;
 use super::shared::Dialect;
+use crate::amount::Amount;
 use crate::deposit::Deposit;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::event::{Event, EventType};
 use crate::order::Order;
-use crate::settle::rules::{self, AddressCooldown, PaymentConfirmed, TransferEffect, TransferKind};
+use crate::settle::rules::{self, AddressCooldown, PaymentConfirmed, Reversal, TransferEffect, TransferKind};
 use crate::settle::{ObservedTransfer, PaymentEventData, PendingTransfer};
 use crate::time::Timestamp;
 
@@ -295,6 +299,20 @@ where
 pub(crate) trait SettleDb: Dialect {
     async fn insert_event(tx: &mut Transaction<'static, Self>, event: &Event) -> Result<()>;
     async fn insert_deposit(tx: &mut Transaction<'static, Self>, d: &Deposit, block_hash: &str) -> Result<()>;
+    /// An order and the sum of its confirmed payments, for counting one more (PostgreSQL
+    /// locks the order row until commit).
+    async fn load_order_confirmed(tx: &mut Transaction<'static, Self>, order_id: &str) -> Result<(Order, Amount)>;
+    /// A deposit, for confirming it (PostgreSQL locks its row until commit).
+    async fn load_deposit(tx: &mut Transaction<'static, Self>, deposit_id: &str) -> Result<Option<Deposit>>;
+    /// The order a reversed transfer of `kind` counted for (PostgreSQL locks a payment's
+    /// order row, whose amount changes, until commit).
+    async fn load_order_to_reverse(
+        tx: &mut Transaction<'static, Self>,
+        order_id: &str,
+        kind: TransferKind,
+    ) -> Result<Order>;
+    /// Deletes a reversed deposit and returns it as it was.
+    async fn delete_deposit(tx: &mut Transaction<'static, Self>, deposit_id: &str) -> Result<Deposit>;
 }
 
 /// The reference holding a deposit address at `at` (already widened by the clock skew), and
@@ -455,4 +473,102 @@ where
     .execute(&mut **tx)
     .await?;
     Ok(Some(e))
+}
+
+/// Counts a transfer just marked confirmed (`row`, the transfer's row as updated) toward its
+/// order or deposit, read through the backend (under a row lock on PostgreSQL), and persists
+/// what the rules decided. Returns the event it reports, if any.
+pub(crate) async fn confirm_transfer<DB>(
+    tx: &mut Transaction<'static, DB>,
+    row: &DB::Row,
+    t: &ObservedTransfer,
+    confirmations: u64,
+    now: Timestamp,
+    cooldown_until: Timestamp,
+) -> Result<Option<Event>>
+where
+    DB: SettleDb,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> &'a str: Encode<'a, DB> + Type<DB> + Decode<'a, DB> + ColumnIndex<DB::Row>,
+    for<'a> String: Encode<'a, DB> + Type<DB> + Decode<'a, DB>,
+    for<'a> i64: Encode<'a, DB> + Type<DB>,
+    for<'a> DbTime: Encode<'a, DB> + Type<DB>,
+    for<'a> Option<DbTime>: Encode<'a, DB> + Type<DB>,
+    for<'a> Option<&'a str>: Encode<'a, DB> + Type<DB>,
+    for<'a> Option<String>: Encode<'a, DB> + Type<DB>,
+    for<'a> Option<i64>: Encode<'a, DB> + Type<DB>,
+{
+    match TransferKind::from_stored(row.try_get("kind")?) {
+        Some(TransferKind::Payment) => {
+            let order_id: String = row.try_get("order_id")?;
+            let (order, confirmed) = DB::load_order_confirmed(tx, &order_id).await?;
+            let c = rules::on_payment_confirmed(&order, confirmed, t, confirmations, now, cooldown_until);
+            save_payment_confirmed(tx, &order_id, &c, now).await
+        }
+        Some(TransferKind::Deposit) => {
+            let deposit_id: String = row.try_get("deposit_id")?;
+            let Some(deposit) = DB::load_deposit(tx, &deposit_id).await? else {
+                return Ok(None);
+            };
+            save_deposit_confirmed(tx, &deposit, confirmations, now).await
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Uncounts a transfer just marked reversed (`row`, the transfer's row as updated) and reports
+/// the reversal if the transfer was reported; the order is read through the backend (a
+/// payment's under a row lock on PostgreSQL).
+pub(crate) async fn reverse_transfer<DB>(
+    tx: &mut Transaction<'static, DB>,
+    row: &DB::Row,
+    t: &ObservedTransfer,
+    now: Timestamp,
+) -> Result<Option<Event>>
+where
+    DB: SettleDb,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> &'a str: Encode<'a, DB> + Type<DB> + Decode<'a, DB> + ColumnIndex<DB::Row>,
+    for<'a> String: Encode<'a, DB> + Type<DB>,
+    for<'a> Option<String>: Decode<'a, DB> + Type<DB>,
+{
+    let Some(kind) = TransferKind::from_stored(row.try_get("kind")?) else {
+        return Ok(None);
+    };
+    let order_id: Option<String> = row.try_get("order_id")?;
+    let deposit_id: Option<String> = row.try_get("deposit_id")?;
+    let order = match order_id {
+        Some(id) if rules::reversal_needs_order(kind) => Some(DB::load_order_to_reverse(tx, &id, kind).await?),
+        _ => None,
+    };
+    let data = match rules::on_reversed(kind, order, t) {
+        Reversal::PaymentUncounted(order) => {
+            save_amount_received(tx, &order).await?;
+            serde_json::to_value(PaymentEventData {
+                subject: &*order,
+                transfer: t,
+            })
+        }
+        Reversal::LatePayment(order) => serde_json::to_value(PaymentEventData {
+            subject: &*order,
+            transfer: t,
+        }),
+        Reversal::DeleteDeposit => {
+            let Some(id) = deposit_id else {
+                return Ok(None);
+            };
+            let deposit = DB::delete_deposit(tx, &id).await?;
+            serde_json::to_value(PaymentEventData {
+                subject: &deposit,
+                transfer: t,
+            })
+        }
+        Reversal::Silent => return Ok(None),
+    }
+    .map_err(|e| Error::Internal(format!("event data: {e}")))?;
+    let event = Event::new(EventType::PaymentReversed, now, &data)?;
+    DB::insert_event(tx, &event).await?;
+    Ok(Some(event))
 }

@@ -10,14 +10,14 @@ use super::{SqliteStore, Tx, deposit_from_row, insert_event, order_from_row};
 use crate::amount::Amount;
 use crate::chain::{Currency, Protocol};
 use crate::deposit::Deposit;
-use crate::error::{Error, Result};
-use crate::event::{Event, EventType};
+use crate::error::Result;
+use crate::event::Event;
 use crate::ids;
 use crate::order::Order;
-use crate::settle::rules::{self, Holder, Reversal, TransferKind};
-use crate::settle::{CLOCK_SKEW, Confirmation, ObservedTransfer, PaymentEventData, PendingTransfer, Scan};
+use crate::settle::rules::{self, Holder, TransferKind};
+use crate::settle::{CLOCK_SKEW, Confirmation, ObservedTransfer, PendingTransfer, Scan};
 use crate::store::ChainStore;
-use crate::store::shared_chain::{self, SettleDb, save_amount_received};
+use crate::store::shared_chain::{self, SettleDb};
 use crate::time::{Timestamp, from_millis, to_millis};
 
 async fn holder_at(tx: &mut Tx, address: &str, at: Timestamp) -> Result<Holder> {
@@ -82,10 +82,6 @@ fn transfer_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ObservedTransfer> {
     })
 }
 
-fn transfer_kind(r: &sqlx::sqlite::SqliteRow) -> Result<Option<TransferKind>> {
-    Ok(TransferKind::from_stored(r.try_get("kind")?))
-}
-
 /// Reverses one unconfirmed transfer: uncounts it and reports the reversal if it was reported.
 async fn reverse(tx: &mut Tx, chain_id: &str, tx_hash: &str, log_index: u64, now: Timestamp) -> Result<Option<Event>> {
     let Some(row) = sqlx::query(
@@ -102,79 +98,7 @@ async fn reverse(tx: &mut Tx, chain_id: &str, tx_hash: &str, log_index: u64, now
         return Ok(None);
     };
     let t = transfer_from_row(&row)?;
-    let Some(kind) = transfer_kind(&row)? else {
-        return Ok(None);
-    };
-    let order_id: Option<String> = row.try_get("order_id")?;
-    let deposit_id: Option<String> = row.try_get("deposit_id")?;
-    let order = match order_id {
-        Some(id) if rules::reversal_needs_order(kind) => Some(load_order(tx, &id).await?),
-        _ => None,
-    };
-    let data = match rules::on_reversed(kind, order, &t) {
-        Reversal::PaymentUncounted(order) => {
-            save_amount_received(tx, &order).await?;
-            serde_json::to_value(PaymentEventData {
-                subject: &*order,
-                transfer: &t,
-            })
-        }
-        Reversal::LatePayment(order) => serde_json::to_value(PaymentEventData {
-            subject: &*order,
-            transfer: &t,
-        }),
-        Reversal::DeleteDeposit => {
-            let Some(id) = deposit_id else {
-                return Ok(None);
-            };
-            let row = sqlx::query("DELETE FROM deposits WHERE deposit_id = $1 RETURNING *")
-                .bind(&id)
-                .fetch_one(&mut **tx)
-                .await?;
-            let deposit = deposit_from_row(&row)?;
-            serde_json::to_value(PaymentEventData {
-                subject: &deposit,
-                transfer: &t,
-            })
-        }
-        Reversal::Silent => return Ok(None),
-    }
-    .map_err(|e| Error::Internal(format!("event data: {e}")))?;
-    let event = Event::new(EventType::PaymentReversed, now, &data)?;
-    insert_event(tx, &event).await?;
-    Ok(Some(event))
-}
-
-/// Counts a confirmed payment toward its order and persists what [`rules::on_payment_confirmed`]
-/// decided. Returns the `order.completed` event if the order completed.
-async fn confirm_payment(
-    tx: &mut Tx,
-    order_id: &str,
-    t: &ObservedTransfer,
-    confirmations: u64,
-    now: Timestamp,
-    cooldown_until: Timestamp,
-) -> Result<Option<Event>> {
-    let row = sqlx::query("SELECT * FROM orders WHERE order_id = $1")
-        .bind(order_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    let order = order_from_row(&row)?;
-    let confirmed = Amount::from_stored(row.try_get("amount_confirmed")?)?;
-    let c = rules::on_payment_confirmed(&order, confirmed, t, confirmations, now, cooldown_until);
-    shared_chain::save_payment_confirmed(tx, order_id, &c, now).await
-}
-
-/// Confirms a pending deposit, reporting it as `deposit.confirmed` (the event completion waits on).
-async fn confirm_deposit(tx: &mut Tx, deposit_id: &str, confirmations: u64, now: Timestamp) -> Result<Option<Event>> {
-    let Some(row) = sqlx::query("SELECT * FROM deposits WHERE deposit_id = $1")
-        .bind(deposit_id)
-        .fetch_optional(&mut **tx)
-        .await?
-    else {
-        return Ok(None);
-    };
-    shared_chain::save_deposit_confirmed(tx, &deposit_from_row(&row)?, confirmations, now).await
+    shared_chain::reverse_transfer(tx, &row, &t, now).await
 }
 
 impl SettleDb for sqlx::Sqlite {
@@ -184,6 +108,37 @@ impl SettleDb for sqlx::Sqlite {
 
     async fn insert_deposit(tx: &mut Tx, d: &Deposit, block_hash: &str) -> Result<()> {
         insert_deposit(tx, d, block_hash).await
+    }
+
+    async fn load_order_confirmed(tx: &mut Tx, order_id: &str) -> Result<(Order, Amount)> {
+        let row = sqlx::query("SELECT * FROM orders WHERE order_id = $1")
+            .bind(order_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        Ok((
+            order_from_row(&row)?,
+            Amount::from_stored(row.try_get("amount_confirmed")?)?,
+        ))
+    }
+
+    async fn load_deposit(tx: &mut Tx, deposit_id: &str) -> Result<Option<Deposit>> {
+        let row = sqlx::query("SELECT * FROM deposits WHERE deposit_id = $1")
+            .bind(deposit_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        row.as_ref().map(deposit_from_row).transpose()
+    }
+
+    async fn load_order_to_reverse(tx: &mut Tx, order_id: &str, _kind: TransferKind) -> Result<Order> {
+        load_order(tx, order_id).await
+    }
+
+    async fn delete_deposit(tx: &mut Tx, deposit_id: &str) -> Result<Deposit> {
+        let row = sqlx::query("DELETE FROM deposits WHERE deposit_id = $1 RETURNING *")
+            .bind(deposit_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        deposit_from_row(&row)
     }
 }
 
@@ -287,17 +242,7 @@ impl ChainStore for SqliteStore {
                 continue;
             };
             let t = transfer_from_row(&row)?;
-            match transfer_kind(&row)? {
-                Some(TransferKind::Payment) => {
-                    let order_id: String = row.try_get("order_id")?;
-                    events.extend(confirm_payment(&mut tx, &order_id, &t, confirmations, now, cooldown_until).await?);
-                }
-                Some(TransferKind::Deposit) => {
-                    let deposit_id: String = row.try_get("deposit_id")?;
-                    events.extend(confirm_deposit(&mut tx, &deposit_id, confirmations, now).await?);
-                }
-                _ => {}
-            }
+            events.extend(shared_chain::confirm_transfer(&mut tx, &row, &t, confirmations, now, cooldown_until).await?);
         }
         tx.commit().await?;
         Ok(events)
