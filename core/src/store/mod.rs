@@ -37,6 +37,7 @@ macro_rules! deposit_columns {
 pub mod postgres;
 mod rows;
 mod shared;
+mod shared_chain;
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -40,6 +40,9 @@ pub(crate) trait Dialect: Database {
     const AMOUNT_SORT: &'static str;
     /// The distinct `protocol`s of a group, comma-separated.
     const DISTINCT_PROTOCOLS: &'static str;
+    /// Follows a text parameter written to an amount column: amounts are text on SQLite and
+    /// NUMERIC on PostgreSQL.
+    const AS_NUMERIC: &'static str;
     /// Rows a statement changed.
     fn rows_affected(done: &Self::QueryResult) -> u64;
 }
@@ -48,6 +51,7 @@ impl Dialect for Sqlite {
     const ILIKE: &'static str = "LIKE";
     const AMOUNT_SORT: &'static str = "amount_sort";
     const DISTINCT_PROTOCOLS: &'static str = "group_concat(DISTINCT protocol)";
+    const AS_NUMERIC: &'static str = "";
     fn rows_affected(done: &Self::QueryResult) -> u64 {
         done.rows_affected()
     }
@@ -57,6 +61,7 @@ impl Dialect for Postgres {
     const ILIKE: &'static str = "ILIKE";
     const AMOUNT_SORT: &'static str = "amount";
     const DISTINCT_PROTOCOLS: &'static str = "string_agg(DISTINCT protocol, ',')";
+    const AS_NUMERIC: &'static str = "::numeric";
     fn rows_affected(done: &Self::QueryResult) -> u64 {
         done.rows_affected()
     }

@@ -4,21 +4,21 @@
 use async_trait::async_trait;
 use sqlx::Row;
 
+pub(super) use crate::store::shared_chain::cool_down;
+
 use super::{SqliteStore, Tx, deposit_from_row, insert_event, order_from_row};
 use crate::amount::Amount;
 use crate::chain::{Currency, Protocol};
 use crate::deposit::Deposit;
-use crate::error::{Error, Result};
-use crate::event::{Event, EventType};
+use crate::error::Result;
+use crate::event::Event;
 use crate::ids;
 use crate::order::Order;
-use crate::settle::rules::{self, AddressCooldown, Holder, Reversal, TransferEffect, TransferKind};
-use crate::settle::{CLOCK_SKEW, Confirmation, ObservedTransfer, PaymentEventData, PendingTransfer, Scan};
+use crate::settle::rules::{self, Holder, TransferKind};
+use crate::settle::{CLOCK_SKEW, Confirmation, ObservedTransfer, PendingTransfer, Scan};
 use crate::store::ChainStore;
+use crate::store::shared_chain::{self, SettleDb};
 use crate::time::{Timestamp, from_millis, to_millis};
-
-/// Block hashes kept per chain for reorg detection.
-const KEPT_BLOCKS: i64 = 512;
 
 async fn holder_at(tx: &mut Tx, address: &str, at: Timestamp) -> Result<Holder> {
     let at = at + CLOCK_SKEW;
@@ -29,48 +29,8 @@ async fn holder_at(tx: &mut Tx, address: &str, at: Timestamp) -> Result<Holder> 
             .fetch_optional(&mut **tx)
             .await?;
     let order = order.as_ref().map(order_from_row).transpose()?;
-    let deposit: Option<(String, i64)> = sqlx::query_as(
-        "SELECT deposit_reference, created_at FROM deposit_addresses
-         WHERE address = $1 AND created_at <= $2 ORDER BY created_at DESC LIMIT 1",
-    )
-    .bind(address)
-    .bind(to_millis(&at))
-    .fetch_optional(&mut **tx)
-    .await?;
-    Ok(rules::holder(order, deposit.map(|(r, since)| (r, from_millis(since)))))
-}
-
-async fn insert_transfer(
-    tx: &mut Tx,
-    t: &ObservedTransfer,
-    kind: TransferKind,
-    order_id: Option<&str>,
-    deposit_id: Option<&str>,
-    now: Timestamp,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO transfers (chain_id, tx_hash, log_index, block_number, block_hash, block_time, token, currency,
-             from_address, to_address, amount, status, kind, order_id, deposit_id, detected_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'unconfirmed', $12, $13, $14, $15)",
-    )
-    .bind(&t.chain_id)
-    .bind(&t.tx_hash)
-    .bind(t.log_index as i64)
-    .bind(t.block_number as i64)
-    .bind(&t.block_hash)
-    .bind(to_millis(&t.block_time))
-    .bind(&t.token)
-    .bind(t.currency.as_str())
-    .bind(&t.from)
-    .bind(&t.to)
-    .bind(t.amount.to_string())
-    .bind(kind.as_str())
-    .bind(order_id)
-    .bind(deposit_id)
-    .bind(to_millis(&now))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    let deposit = shared_chain::deposit_holder_at(tx, address, at).await?;
+    Ok(rules::holder(order, deposit))
 }
 
 async fn insert_deposit(tx: &mut Tx, d: &Deposit, block_hash: &str) -> Result<()> {
@@ -106,30 +66,6 @@ async fn load_order(tx: &mut Tx, order_id: &str) -> Result<Order> {
     order_from_row(&row)
 }
 
-async fn save_amount_received(tx: &mut Tx, order: &Order) -> Result<()> {
-    sqlx::query("UPDATE orders SET amount_received = $2 WHERE order_id = $1")
-        .bind(&order.order_id)
-        .bind(order.amount_received.to_string())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// Moves an ended order's address to cooldown, if the order still holds it.
-pub(super) async fn cool_down(tx: &mut Tx, c: &AddressCooldown) -> Result<()> {
-    sqlx::query(
-        "UPDATE pool_addresses SET state = 'cooldown', cooldown_until = $1
-         WHERE protocol = $2 AND address = $3 AND state = 'assigned' AND assigned_ref = $4",
-    )
-    .bind(to_millis(&c.until))
-    .bind(c.protocol.as_str())
-    .bind(&c.address)
-    .bind(&c.order_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 fn transfer_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ObservedTransfer> {
     Ok(ObservedTransfer {
         chain_id: r.try_get("chain_id")?,
@@ -144,10 +80,6 @@ fn transfer_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ObservedTransfer> {
         to: r.try_get("to_address")?,
         amount: Amount::from_stored(r.try_get("amount")?)?,
     })
-}
-
-fn transfer_kind(r: &sqlx::sqlite::SqliteRow) -> Result<Option<TransferKind>> {
-    Ok(TransferKind::from_stored(r.try_get("kind")?))
 }
 
 /// Reverses one unconfirmed transfer: uncounts it and reports the reversal if it was reported.
@@ -166,137 +98,58 @@ async fn reverse(tx: &mut Tx, chain_id: &str, tx_hash: &str, log_index: u64, now
         return Ok(None);
     };
     let t = transfer_from_row(&row)?;
-    let Some(kind) = transfer_kind(&row)? else {
-        return Ok(None);
-    };
-    let order_id: Option<String> = row.try_get("order_id")?;
-    let deposit_id: Option<String> = row.try_get("deposit_id")?;
-    let order = match order_id {
-        Some(id) if rules::reversal_needs_order(kind) => Some(load_order(tx, &id).await?),
-        _ => None,
-    };
-    let data = match rules::on_reversed(kind, order, &t) {
-        Reversal::PaymentUncounted(order) => {
-            save_amount_received(tx, &order).await?;
-            serde_json::to_value(PaymentEventData {
-                subject: &*order,
-                transfer: &t,
-            })
-        }
-        Reversal::LatePayment(order) => serde_json::to_value(PaymentEventData {
-            subject: &*order,
-            transfer: &t,
-        }),
-        Reversal::DeleteDeposit => {
-            let Some(id) = deposit_id else {
-                return Ok(None);
-            };
-            let row = sqlx::query("DELETE FROM deposits WHERE deposit_id = $1 RETURNING *")
-                .bind(&id)
-                .fetch_one(&mut **tx)
-                .await?;
-            let deposit = deposit_from_row(&row)?;
-            serde_json::to_value(PaymentEventData {
-                subject: &deposit,
-                transfer: &t,
-            })
-        }
-        Reversal::Silent => return Ok(None),
+    shared_chain::reverse_transfer(tx, &row, &t, now).await
+}
+
+impl SettleDb for sqlx::Sqlite {
+    async fn insert_event(tx: &mut Tx, event: &Event) -> Result<()> {
+        insert_event(tx, event).await
     }
-    .map_err(|e| Error::Internal(format!("event data: {e}")))?;
-    let event = Event::new(EventType::PaymentReversed, now, &data)?;
-    insert_event(tx, &event).await?;
-    Ok(Some(event))
-}
 
-/// Counts a confirmed payment toward its order and persists what [`rules::on_payment_confirmed`]
-/// decided. Returns the `order.completed` event if the order completed.
-async fn confirm_payment(
-    tx: &mut Tx,
-    order_id: &str,
-    t: &ObservedTransfer,
-    confirmations: u64,
-    now: Timestamp,
-    cooldown_until: Timestamp,
-) -> Result<Option<Event>> {
-    let row = sqlx::query("SELECT * FROM orders WHERE order_id = $1")
-        .bind(order_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    let order = order_from_row(&row)?;
-    let confirmed = Amount::from_stored(row.try_get("amount_confirmed")?)?;
-    let c = rules::on_payment_confirmed(&order, confirmed, t, confirmations, now, cooldown_until);
-    let o = &c.order;
-    sqlx::query(
-        "UPDATE orders SET amount_confirmed = $2, status = $3, completed_at = $4, tx_hash = $5, block_number = $6,
-             confirmations = $7, surplus = $8
-         WHERE order_id = $1",
-    )
-    .bind(order_id)
-    .bind(c.amount_confirmed.to_string())
-    .bind(o.status.as_str())
-    .bind(o.completed_at.as_ref().map(to_millis))
-    .bind(&o.tx_hash)
-    .bind(o.block_number.map(|n| n as i64))
-    .bind(o.confirmations.map(|n| n as i64))
-    .bind(o.surplus.map(|s| s.to_string()))
-    .execute(&mut **tx)
-    .await?;
-    let Some(cooldown) = &c.completed else {
-        return Ok(None);
-    };
-    cool_down(tx, cooldown).await?;
-    let e = Event::new(EventType::OrderCompleted, now, o)?;
-    insert_event(tx, &e).await?;
-    Ok(Some(e))
-}
+    async fn insert_deposit(tx: &mut Tx, d: &Deposit, block_hash: &str) -> Result<()> {
+        insert_deposit(tx, d, block_hash).await
+    }
 
-/// Confirms a pending deposit, reporting it as `deposit.confirmed` (the event completion waits on).
-async fn confirm_deposit(tx: &mut Tx, deposit_id: &str, confirmations: u64, now: Timestamp) -> Result<Option<Event>> {
-    let Some(row) = sqlx::query("SELECT * FROM deposits WHERE deposit_id = $1")
-        .bind(deposit_id)
-        .fetch_optional(&mut **tx)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let Some(d) = rules::on_deposit_confirmed(&deposit_from_row(&row)?, confirmations, now) else {
-        return Ok(None);
-    };
-    let e = Event::new(EventType::DepositConfirmed, now, &d)?;
-    insert_event(tx, &e).await?;
-    sqlx::query(
-        "UPDATE deposits SET status = $2, confirmations = $3, confirmed_at = $4, confirmed_event_id = $5
-         WHERE deposit_id = $1",
-    )
-    .bind(deposit_id)
-    .bind(d.status.as_str())
-    .bind(d.confirmations as i64)
-    .bind(d.confirmed_at.as_ref().map(to_millis))
-    .bind(&e.id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(Some(e))
+    async fn load_order_confirmed(tx: &mut Tx, order_id: &str) -> Result<(Order, Amount)> {
+        let row = sqlx::query("SELECT * FROM orders WHERE order_id = $1")
+            .bind(order_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        Ok((
+            order_from_row(&row)?,
+            Amount::from_stored(row.try_get("amount_confirmed")?)?,
+        ))
+    }
+
+    async fn load_deposit(tx: &mut Tx, deposit_id: &str) -> Result<Option<Deposit>> {
+        let row = sqlx::query("SELECT * FROM deposits WHERE deposit_id = $1")
+            .bind(deposit_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        row.as_ref().map(deposit_from_row).transpose()
+    }
+
+    async fn load_order_to_reverse(tx: &mut Tx, order_id: &str, _kind: TransferKind) -> Result<Order> {
+        load_order(tx, order_id).await
+    }
+
+    async fn delete_deposit(tx: &mut Tx, deposit_id: &str) -> Result<Deposit> {
+        let row = sqlx::query("DELETE FROM deposits WHERE deposit_id = $1 RETURNING *")
+            .bind(deposit_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        deposit_from_row(&row)
+    }
 }
 
 #[async_trait]
 impl ChainStore for SqliteStore {
     async fn chain_cursor(&self, chain_id: &str) -> Result<Option<u64>> {
-        let next: Option<i64> = sqlx::query_scalar("SELECT next_block FROM chain_cursors WHERE chain_id = $1")
-            .bind(chain_id)
-            .fetch_optional(&self.reader)
-            .await?;
-        Ok(next.map(|n| n as u64))
+        shared_chain::chain_cursor(&self.reader, chain_id).await
     }
 
     async fn recent_blocks(&self, chain_id: &str, limit: u32) -> Result<Vec<(u64, String)>> {
-        let rows: Vec<(i64, String)> =
-            sqlx::query_as("SELECT number, hash FROM chain_blocks WHERE chain_id = $1 ORDER BY number DESC LIMIT $2")
-                .bind(chain_id)
-                .bind(i64::from(limit))
-                .fetch_all(&self.reader)
-                .await?;
-        Ok(rows.into_iter().map(|(n, h)| (n as u64, h)).collect())
+        shared_chain::recent_blocks(&self.reader, chain_id, limit).await
     }
 
     async fn watched_addresses(&self, protocol: Protocol, assigned_since: Option<Timestamp>) -> Result<Vec<String>> {
@@ -323,82 +176,14 @@ impl ChainStore for SqliteStore {
         }
         let mut events = Vec::new();
         for t in &scan.transfers {
-            let seen: Option<String> = sqlx::query_scalar(
-                "SELECT status FROM transfers WHERE chain_id = $1 AND tx_hash = $2 AND log_index = $3",
-            )
-            .bind(&t.chain_id)
-            .bind(&t.tx_hash)
-            .bind(t.log_index as i64)
-            .fetch_optional(&mut *tx)
-            .await?;
-            match seen.as_deref() {
-                None => {}
-                // Reorged out earlier and mined again: it starts over.
-                Some("reversed") => {
-                    sqlx::query("DELETE FROM transfers WHERE chain_id = $1 AND tx_hash = $2 AND log_index = $3")
-                        .bind(&t.chain_id)
-                        .bind(&t.tx_hash)
-                        .bind(t.log_index as i64)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                // Recorded once, never twice (a rescan after a restart or a rewind).
-                Some(_) => continue,
+            if shared_chain::already_recorded(&mut tx, t).await? {
+                continue;
             }
             let holder = holder_at(&mut tx, &t.to, t.block_time).await?;
-            match rules::on_transfer(holder, t, ids::deposit_id, scan.now) {
-                TransferEffect::Order { kind, order, event } => {
-                    insert_transfer(&mut tx, t, kind, Some(&order.order_id), None, scan.now).await?;
-                    if kind == TransferKind::Payment {
-                        save_amount_received(&mut tx, &order).await?;
-                    }
-                    if let Some(event_type) = event {
-                        let e = Event::new(
-                            event_type,
-                            scan.now,
-                            &PaymentEventData {
-                                subject: &*order,
-                                transfer: t,
-                            },
-                        )?;
-                        insert_event(&mut tx, &e).await?;
-                        events.push(e);
-                    }
-                }
-                TransferEffect::Deposit(deposit) => {
-                    insert_deposit(&mut tx, &deposit, &t.block_hash).await?;
-                    insert_transfer(
-                        &mut tx,
-                        t,
-                        TransferKind::Deposit,
-                        None,
-                        Some(&deposit.deposit_id),
-                        scan.now,
-                    )
-                    .await?;
-                    let e = Event::new(EventType::DepositPending, scan.now, &*deposit)?;
-                    insert_event(&mut tx, &e).await?;
-                    events.push(e);
-                }
-                TransferEffect::Unmatched => {
-                    insert_transfer(&mut tx, t, TransferKind::Unmatched, None, None, scan.now).await?
-                }
-            }
+            let effect = rules::on_transfer(holder, t, ids::deposit_id, scan.now);
+            events.extend(shared_chain::record_transfer(&mut tx, t, effect, scan.now).await?);
         }
-        sqlx::query(
-            "INSERT INTO chain_blocks (chain_id, number, hash) VALUES ($1, $2, $3)
-             ON CONFLICT (chain_id, number) DO UPDATE SET hash = excluded.hash",
-        )
-        .bind(&scan.chain_id)
-        .bind(scan.to as i64)
-        .bind(&scan.to_hash)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM chain_blocks WHERE chain_id = $1 AND number < $2")
-            .bind(&scan.chain_id)
-            .bind(scan.to as i64 - KEPT_BLOCKS)
-            .execute(&mut *tx)
-            .await?;
+        shared_chain::keep_block(&mut tx, &scan.chain_id, scan.to, &scan.to_hash).await?;
         sqlx::query(
             "INSERT INTO chain_cursors (chain_id, next_block, scanned_block_time, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (chain_id) DO UPDATE SET next_block = excluded.next_block,
@@ -415,22 +200,7 @@ impl ChainStore for SqliteStore {
     }
 
     async fn unconfirmed_transfers(&self, chain_id: &str) -> Result<Vec<PendingTransfer>> {
-        let rows: Vec<(String, i64, i64, String)> = sqlx::query_as(
-            "SELECT tx_hash, log_index, block_number, block_hash FROM transfers
-             WHERE chain_id = $1 AND status = 'unconfirmed' ORDER BY block_number, log_index",
-        )
-        .bind(chain_id)
-        .fetch_all(&self.reader)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(tx_hash, log_index, block_number, block_hash)| PendingTransfer {
-                tx_hash,
-                log_index: log_index as u64,
-                block_number: block_number as u64,
-                block_hash,
-            })
-            .collect())
+        shared_chain::unconfirmed_transfers(&self.reader, chain_id).await
     }
 
     async fn apply_confirmations(
@@ -472,17 +242,7 @@ impl ChainStore for SqliteStore {
                 continue;
             };
             let t = transfer_from_row(&row)?;
-            match transfer_kind(&row)? {
-                Some(TransferKind::Payment) => {
-                    let order_id: String = row.try_get("order_id")?;
-                    events.extend(confirm_payment(&mut tx, &order_id, &t, confirmations, now, cooldown_until).await?);
-                }
-                Some(TransferKind::Deposit) => {
-                    let deposit_id: String = row.try_get("deposit_id")?;
-                    events.extend(confirm_deposit(&mut tx, &deposit_id, confirmations, now).await?);
-                }
-                _ => {}
-            }
+            events.extend(shared_chain::confirm_transfer(&mut tx, &row, &t, confirmations, now, cooldown_until).await?);
         }
         tx.commit().await?;
         Ok(events)
@@ -490,34 +250,11 @@ impl ChainStore for SqliteStore {
 
     async fn rewind(&self, chain_id: &str, keep_through: u64, now: Timestamp) -> Result<Vec<Event>> {
         let mut tx = self.begin().await?;
-        let orphaned: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT tx_hash, log_index FROM transfers
-             WHERE chain_id = $1 AND status = 'unconfirmed' AND block_number > $2 ORDER BY block_number, log_index",
-        )
-        .bind(chain_id)
-        .bind(keep_through as i64)
-        .fetch_all(&mut *tx)
-        .await?;
         let mut events = Vec::new();
-        for (tx_hash, log_index) in orphaned {
-            events.extend(reverse(&mut tx, chain_id, &tx_hash, log_index as u64, now).await?);
+        for (tx_hash, log_index) in shared_chain::orphaned_transfers(&mut tx, chain_id, keep_through).await? {
+            events.extend(reverse(&mut tx, chain_id, &tx_hash, log_index, now).await?);
         }
-        sqlx::query("DELETE FROM chain_blocks WHERE chain_id = $1 AND number > $2")
-            .bind(chain_id)
-            .bind(keep_through as i64)
-            .execute(&mut *tx)
-            .await?;
-        // The scanned block time goes with the blocks: expiry waits until the rescan passes
-        // the deadline again, since a reversed payment may come back in the new blocks.
-        sqlx::query(
-            "UPDATE chain_cursors SET next_block = $2, scanned_block_time = NULL, updated_at = $3
-             WHERE chain_id = $1 AND next_block > $2",
-        )
-        .bind(chain_id)
-        .bind(keep_through as i64 + 1)
-        .bind(to_millis(&now))
-        .execute(&mut *tx)
-        .await?;
+        shared_chain::rewind_cursor(&mut tx, chain_id, keep_through, now).await?;
         tx.commit().await?;
         Ok(events)
     }
