@@ -38,6 +38,7 @@ pub mod postgres;
 mod rows;
 mod shared;
 mod shared_chain;
+mod shared_webhooks;
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -21,9 +21,12 @@ use crate::deposit::{Deposit, DepositBinding, DepositStatus};
 #[cfg(feature = "dev")]
 use crate::dev::recorded::RecordedChain;
 use crate::error::{Error, Result};
+use crate::event::EventType;
 use crate::metadata::Metadata;
 use crate::order::{Order, OrderStatus};
 use crate::time::{Timestamp, from_millis, to_millis};
+use crate::webhook::outbox;
+use crate::webhook::{Delivery, DeliveryAttempt, DeliveryStatus, EndpointStatus, WebhookEndpoint};
 
 /// A stored point in time: Unix milliseconds (INTEGER) on SQLite, `timestamptz` on PostgreSQL.
 /// Bind it wherever a query compares or writes a time column, on either backend.
@@ -333,6 +336,114 @@ impl TryFrom<RecordedChainRow> for RecordedChain {
 
     fn try_from(r: RecordedChainRow) -> Result<RecordedChain> {
         RecordedChain::from_stored(r.chain_id, r.rpc_url, r.tokens.0, r.updated_at.into())
+    }
+}
+
+/// A `webhook_endpoints` row; `events` is a JSON array of event type names (TEXT on SQLite,
+/// JSONB on PostgreSQL), empty for every type.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct WebhookEndpointRow {
+    pub id: String,
+    pub url: String,
+    pub description: Option<String>,
+    pub events: Json<Vec<String>>,
+    pub status: String,
+    pub created_at: DbTime,
+    pub disabled_at: Option<DbTime>,
+    pub disabled_reason: Option<String>,
+}
+
+impl TryFrom<WebhookEndpointRow> for WebhookEndpoint {
+    type Error = Error;
+    fn try_from(r: WebhookEndpointRow) -> Result<WebhookEndpoint> {
+        Ok(WebhookEndpoint {
+            events: outbox::stored_event_types(&r.events.0)?,
+            status: EndpointStatus::from_stored(&r.status)?,
+            id: r.id,
+            url: r.url,
+            description: r.description,
+            created_at: r.created_at.into(),
+            disabled_at: opt_time(r.disabled_at),
+            disabled_reason: r.disabled_reason,
+        })
+    }
+}
+
+/// A `webhook_deliveries` row. Its event type and attempts live in other tables: see
+/// [`DeliveryRow::into_delivery`].
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct DeliveryRow {
+    pub id: String,
+    pub event_id: String,
+    pub endpoint_id: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: Option<DbTime>,
+    pub last_http_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub last_duration_ms: Option<i64>,
+    pub created_at: DbTime,
+    pub delivered_at: Option<DbTime>,
+}
+
+impl DeliveryRow {
+    pub fn into_delivery(self, event_type: EventType, attempts: Vec<DeliveryAttempt>) -> Result<Delivery> {
+        Ok(Delivery {
+            status: DeliveryStatus::from_stored(&self.status)?,
+            id: self.id,
+            event_id: self.event_id,
+            event_type,
+            endpoint_id: self.endpoint_id,
+            attempt_count: self.attempts as u32,
+            next_attempt_at: opt_time(self.next_attempt_at),
+            last_http_status: self.last_http_status.map(|s| s as u16),
+            last_error: self.last_error,
+            last_duration_ms: self.last_duration_ms.map(unsigned),
+            created_at: self.created_at.into(),
+            delivered_at: opt_time(self.delivered_at),
+            attempts,
+        })
+    }
+}
+
+/// A delivery row joined with its event's `type` (as `event_type`), as deliveries are listed.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct ListedDeliveryRow {
+    #[sqlx(flatten)]
+    pub delivery: DeliveryRow,
+    pub event_type: String,
+}
+
+impl ListedDeliveryRow {
+    pub fn into_delivery(self, attempts: Vec<DeliveryAttempt>) -> Result<Delivery> {
+        let event_type = EventType::parse("type", &self.event_type).map_err(|e| Error::Internal(e.to_string()))?;
+        self.delivery.into_delivery(event_type, attempts)
+    }
+}
+
+/// A `webhook_attempts` row; `headers` is the receiver's answer headers as a JSON object.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct DeliveryAttemptRow {
+    pub delivery_id: String,
+    pub attempt: i32,
+    pub started_at: DbTime,
+    pub http_status: Option<i32>,
+    pub error: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub headers: Option<String>,
+}
+
+impl TryFrom<DeliveryAttemptRow> for DeliveryAttempt {
+    type Error = Error;
+    fn try_from(r: DeliveryAttemptRow) -> Result<DeliveryAttempt> {
+        Ok(DeliveryAttempt {
+            attempt: r.attempt as u32,
+            started_at: r.started_at.into(),
+            http_status: r.http_status.map(|s| s as u16),
+            error: r.error,
+            duration_ms: r.duration_ms.map(unsigned),
+            headers: super::attempt_headers(r.headers)?,
+        })
     }
 }
 
