@@ -606,4 +606,69 @@ mod tests {
         assert_eq!(chain.tokens.0, serde_json::json!([]));
         assert_eq!(chain.updated_at, DbTime(from_millis(5)));
     }
+
+    #[tokio::test]
+    async fn webhook_rows_decode_on_sqlite_and_convert() {
+        let pool = sqlite().await;
+        let endpoint: WebhookEndpointRow = sqlx::query_as(
+            "SELECT 'whe_1' AS id, 'https://shop.example/hook' AS url, NULL AS description,
+                    '[\"order.completed\"]' AS events, 'disabled' AS status, 1000 AS created_at,
+                    2000 AS disabled_at, 'deleted' AS disabled_reason, 'ignored' AS secret",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        let endpoint = WebhookEndpoint::try_from(endpoint).unwrap();
+        assert_eq!(endpoint.events, vec![EventType::OrderCompleted]);
+        assert_eq!(endpoint.status, EndpointStatus::Disabled);
+        assert_eq!(endpoint.disabled_at, Some(from_millis(2000)));
+
+        let delivery: ListedDeliveryRow = sqlx::query_as(
+            "SELECT 'whd_1' AS id, 'evt_1' AS event_id, 'whe_1' AS endpoint_id, 'failed' AS status, 3 AS attempts,
+                    NULL AS next_attempt_at, 503 AS last_http_status, NULL AS last_error, 42 AS last_duration_ms,
+                    1000 AS created_at, NULL AS delivered_at, 'order.completed' AS event_type",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        let attempt: DeliveryAttemptRow = sqlx::query_as(
+            "SELECT 'whd_1' AS delivery_id, 3 AS attempt, 1500 AS started_at, 503 AS http_status,
+                    NULL AS error, 42 AS duration_ms, '{\"retry-after\":\"5\"}' AS headers",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        let attempt = DeliveryAttempt::try_from(attempt).unwrap();
+        assert_eq!(attempt.headers.as_ref().unwrap()["retry-after"], "5");
+        let delivery = delivery.into_delivery(vec![attempt]).unwrap();
+        assert_eq!(delivery.event_type, EventType::OrderCompleted);
+        assert_eq!(delivery.status, DeliveryStatus::Failed);
+        assert_eq!(
+            (
+                delivery.attempt_count,
+                delivery.last_http_status,
+                delivery.last_duration_ms
+            ),
+            (3, Some(503), Some(42))
+        );
+        assert_eq!(delivery.attempts[0].started_at, from_millis(1500));
+    }
+
+    #[test]
+    fn a_stored_delivery_with_an_unknown_status_is_an_error() {
+        let row = DeliveryRow {
+            id: "whd_1".into(),
+            event_id: "evt_1".into(),
+            endpoint_id: "whe_1".into(),
+            status: "lost".into(),
+            attempts: 0,
+            next_attempt_at: None,
+            last_http_status: None,
+            last_error: None,
+            last_duration_ms: None,
+            created_at: DbTime(from_millis(0)),
+            delivered_at: None,
+        };
+        assert!(row.into_delivery(EventType::OrderCompleted, Vec::new()).is_err());
+    }
 }
