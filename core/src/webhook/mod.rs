@@ -16,7 +16,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::event::EventType;
 use crate::ids;
-use crate::page::{Page, PageRequest};
+use crate::page::Page;
 use crate::time::Timestamp;
 
 pub use payin_types::webhook::*;
@@ -193,8 +193,7 @@ impl Engine {
 
     /// Endpoints, newest first (deleted ones are not listed).
     pub async fn list_webhook_endpoints(&self, q: &WebhookListQuery) -> Result<Page<WebhookEndpoint>> {
-        let page = PageRequest::parse(q.page.as_deref(), q.limit.as_deref())?;
-        self.store().list_webhook_endpoints(page).await
+        self.store().list_webhook_endpoints(q.parse()?).await
     }
 
     pub async fn get_webhook_endpoint(&self, id: &str) -> Result<WebhookEndpoint> {
@@ -242,17 +241,7 @@ impl Engine {
 
     /// Deliveries, newest first, each with its attempts.
     pub async fn list_webhook_deliveries(&self, q: &DeliveryListQuery) -> Result<Page<Delivery>> {
-        let filter = DeliveryFilter {
-            page: PageRequest::parse(q.page.as_deref(), q.limit.as_deref())?,
-            event_id: q.event_id.clone().filter(|s| !s.is_empty()),
-            endpoint_id: q.endpoint_id.clone().filter(|s| !s.is_empty()),
-            status: q
-                .status
-                .as_deref()
-                .map(|s| DeliveryStatus::parse("status", s))
-                .transpose()?,
-        };
-        self.store().list_deliveries(&filter).await
+        self.store().list_deliveries(&q.parse()?).await
     }
 
     /// Queues the event again: to one named endpoint (active and subscribed to the event's
