@@ -19,6 +19,8 @@ fn evm(id: &str, name: &str, chain_id: u64, testnet: bool, confirmations: u32, t
         evm_chain_id: Some(chain_id),
         testnet,
         rpc_urls: Vec::new(),
+        rpc_timeouts: super::RpcTimeouts::default(),
+        poll_interval: None,
         confirmations,
         tokens,
     }
@@ -139,6 +141,8 @@ pub(super) fn networks() -> Vec<Network> {
             evm_chain_id: None,
             testnet: false,
             rpc_urls: Vec::new(),
+            rpc_timeouts: super::RpcTimeouts::default(),
+            poll_interval: None,
             confirmations: 19,
             tokens: vec![
                 token(Usdt, Some("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"), 6),
@@ -152,6 +156,8 @@ pub(super) fn networks() -> Vec<Network> {
             evm_chain_id: None,
             testnet: true,
             rpc_urls: Vec::new(),
+            rpc_timeouts: super::RpcTimeouts::default(),
+            poll_interval: None,
             confirmations: 19,
             tokens: vec![token(Usdt, None, 6), token(Usdc, None, 6)],
         },

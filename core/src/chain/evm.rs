@@ -1,15 +1,16 @@
 //! The EVM [`ChainSource`]: one `eth_getLogs` per block range, filtered by the chain's token
 //! contracts and the ERC-20 `Transfer` topic, matched locally against the watched addresses.
-//! Several RPC URLs are tried in turn.
+//! Its calls go through [`RpcEndpoints`]: a timeout on each, the next URL when one fails.
 
 use std::collections::HashMap;
 use std::str::FromStr;
 
 use alloy::primitives::{Address, B256, U256, b256};
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::providers::Provider;
 use alloy::rpc::types::{BlockNumberOrTag, Filter, Log};
 use async_trait::async_trait;
 
+use super::rpc::{CallError, RpcEndpoints};
 use super::source::{ChainSource, RangeError, RangeScan, WatchSet};
 use super::{Currency, Network};
 use crate::amount::{Amount, AmountUnits};
@@ -85,12 +86,11 @@ fn rpc_err(e: impl std::fmt::Display) -> Error {
 /// An EVM network's RPC endpoints and token contracts.
 pub struct EvmSource {
     matcher: LogMatcher,
-    providers: Vec<DynProvider>,
-    active: usize,
+    rpc: RpcEndpoints,
 }
 
 impl EvmSource {
-    /// A source for `network`'s RPC URLs and configured token contracts.
+    /// A source for `network`'s RPC URLs (with its timeouts) and configured token contracts.
     pub fn new(network: &Network) -> Result<EvmSource> {
         let tokens: HashMap<Address, (Currency, u8)> = network
             .tokens
@@ -100,42 +100,19 @@ impl EvmSource {
                 Some((contract, (t.currency, t.decimals)))
             })
             .collect();
-        let providers = network
-            .rpc_urls
-            .iter()
-            .map(|u| {
-                let url = u
-                    .parse()
-                    .map_err(|e| Error::validation(format!("chains.{}.rpc_urls", network.id), format!("{u}: {e}")))?;
-                Ok(ProviderBuilder::new()
-                    .disable_recommended_fillers()
-                    .connect_http(url)
-                    .erased())
-            })
-            .collect::<Result<Vec<_>>>()?;
-        if providers.is_empty() {
-            return Err(Error::validation(
-                format!("chains.{}.rpc_urls", network.id),
-                "an EVM source needs at least one RPC URL",
-            ));
-        }
         Ok(EvmSource {
             matcher: LogMatcher::new(&network.id, tokens),
-            providers,
-            active: 0,
+            rpc: RpcEndpoints::new(&network.id, &network.rpc_urls, network.rpc_timeouts)?,
         })
-    }
-
-    fn rpc(&self) -> &DynProvider {
-        &self.providers[self.active]
     }
 
     async fn block_hash_and_time(&self, number: u64) -> Result<Option<(String, Timestamp)>> {
         let block = self
-            .rpc()
-            .get_block_by_number(BlockNumberOrTag::Number(number))
-            .await
-            .map_err(rpc_err)?;
+            .rpc
+            .call("eth_getBlockByNumber", |p| async move {
+                p.get_block_by_number(BlockNumberOrTag::Number(number)).await
+            })
+            .await?;
         Ok(block.map(|b| (b.header.hash.to_string(), block_time(b.header.timestamp))))
     }
 }
@@ -148,7 +125,10 @@ fn block_time(secs: u64) -> Timestamp {
 #[async_trait]
 impl ChainSource for EvmSource {
     async fn head(&self) -> Result<u64> {
-        self.rpc().get_block_number().await.map_err(rpc_err)
+        Ok(self
+            .rpc
+            .call("eth_blockNumber", |p| async move { p.get_block_number().await })
+            .await?)
     }
 
     async fn block_hashes(&self, numbers: &[u64]) -> Result<Vec<Option<String>>> {
@@ -165,13 +145,20 @@ impl ChainSource for EvmSource {
             .to_block(to)
             .address(self.matcher.contracts())
             .event_signature(TRANSFER_TOPIC);
-        // Nodes cap ranges by blocks or by results, each with its own error; any failure of
-        // the log query is taken as a refusal, and the scanner narrows the range.
+        // Nodes cap ranges by blocks or by results, each with its own JSON-RPC error: any error
+        // answer is taken as a refusal, and the scanner narrows the range. A node that does not
+        // answer at all is a failure (the call already tried every URL).
         let logs = self
-            .rpc()
-            .get_logs(&filter)
+            .rpc
+            .call("eth_getLogs", |p| {
+                let filter = filter.clone();
+                async move { p.get_logs(&filter).await }
+            })
             .await
-            .map_err(|e| RangeError::Refused(e.to_string()))?;
+            .map_err(|e| match e {
+                CallError::Answered(refusal) => RangeError::Refused(refusal),
+                unreachable => RangeError::Failed(unreachable.into()),
+            })?;
         let Some((to_hash, to_time)) = self.block_hash_and_time(to).await? else {
             return Err(rpc_err(format!("block {to} not found")).into());
         };
@@ -207,7 +194,7 @@ impl ChainSource for EvmSource {
     }
 
     fn fail_over(&mut self) {
-        self.active = (self.active + 1) % self.providers.len();
+        self.rpc.fail_over();
     }
 }
 

@@ -1,23 +1,27 @@
 //! The registry of networks PayIn knows: built-in defaults overridden by the config file.
 //!
 //! Watching them: [`scanner`] is the one loop (cursor, ranges, reorgs, confirmations) over a
-//! [`source::ChainSource`] per chain family ([`evm`] so far); [`watcher`] starts one scanner
-//! per watched network for the engine; [`status`] is their progress as `/health` shows it.
+//! [`source::ChainSource`] per chain family ([`evm`] so far, its calls through [`rpc`]: timeouts
+//! and failover across a chain's URLs); [`watcher`] starts one scanner per watched network for
+//! the engine; [`status`] is their progress as `/health` shows it.
 
 mod address;
 mod defaults;
 pub mod evm;
+pub mod rpc;
 pub mod scanner;
 pub mod source;
 pub mod status;
 pub mod watcher;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::Deserialize;
 
 pub use address::normalize_address;
 pub use payin_types::chain::{ChainInfo, Currency, Protocol, TokenInfo};
+pub use rpc::RpcTimeouts;
 pub use status::{ChainStatus, ChainStatusBoard};
 
 use crate::error::{Error, InvalidCode};
@@ -41,6 +45,11 @@ pub struct Network {
     pub evm_chain_id: Option<u64>,
     pub testnet: bool,
     pub rpc_urls: Vec<String>,
+    /// Connect and per-call timeouts of every RPC URL.
+    pub rpc_timeouts: RpcTimeouts,
+    /// Pause between passes once caught up; `None`: 50 ms on a local dev chain (EVM chain id
+    /// 31337), 1 s elsewhere.
+    pub poll_interval: Option<Duration>,
     pub confirmations: u32,
     pub tokens: Vec<Token>,
 }
@@ -148,6 +157,8 @@ impl ChainRegistry {
                     evm_chain_id: None,
                     testnet: false,
                     rpc_urls: Vec::new(),
+                    rpc_timeouts: RpcTimeouts::default(),
+                    poll_interval: None,
                     confirmations: 1,
                     tokens: Vec::new(),
                 });
@@ -171,6 +182,25 @@ impl ChainRegistry {
         }
         if let Some(urls) = &o.rpc_urls {
             n.rpc_urls.clone_from(urls);
+        }
+        let millis = |key: &str, value: Option<u64>, min: u64, max: u64| -> Result<Option<Duration>, Error> {
+            match value {
+                None => Ok(None),
+                Some(ms) if (min..=max).contains(&ms) => Ok(Some(Duration::from_millis(ms))),
+                Some(_) => Err(Error::validation(
+                    format!("chains.{id}.{key}"),
+                    format!("chains.{id}.{key} must be a whole number of milliseconds from {min} to {max}"),
+                )),
+            }
+        };
+        if let Some(t) = millis("rpc_connect_timeout_ms", o.rpc_connect_timeout_ms, 1, 600_000)? {
+            n.rpc_timeouts.connect = t;
+        }
+        if let Some(t) = millis("rpc_request_timeout_ms", o.rpc_request_timeout_ms, 1, 600_000)? {
+            n.rpc_timeouts.request = t;
+        }
+        if let Some(t) = millis("poll_interval_ms", o.poll_interval_ms, 10, 3_600_000)? {
+            n.poll_interval = Some(t);
         }
         if let Some(c) = o.confirmations {
             n.confirmations = c;
@@ -272,6 +302,12 @@ pub struct ChainOverride {
     pub evm_chain_id: Option<u64>,
     pub testnet: Option<bool>,
     pub rpc_urls: Option<Vec<String>>,
+    /// Connecting to an RPC URL may take this long (default 5,000).
+    pub rpc_connect_timeout_ms: Option<u64>,
+    /// One RPC call may take this long before the next URL is asked (default 10,000).
+    pub rpc_request_timeout_ms: Option<u64>,
+    /// Pause between watcher passes once caught up (default 1,000; 50 on a local dev chain).
+    pub poll_interval_ms: Option<u64>,
     pub confirmations: Option<u32>,
     #[serde(default)]
     pub tokens: BTreeMap<String, TokenOverride>,
@@ -342,6 +378,32 @@ mod tests {
         let l2 = r.get("my-l2").unwrap();
         assert_eq!(l2.confirmations, 4);
         assert_eq!(l2.configured_token(Currency::Usdc).unwrap().decimals, 6);
+    }
+
+    #[test]
+    fn rpc_timeouts_and_poll_interval_come_from_the_config_within_bounds() {
+        let r = ChainRegistry::default();
+        let polygon = r.get("polygon").unwrap();
+        assert_eq!(polygon.rpc_timeouts, RpcTimeouts::default());
+        assert_eq!(
+            (polygon.rpc_timeouts.connect, polygon.rpc_timeouts.request),
+            (Duration::from_secs(5), Duration::from_secs(10))
+        );
+        let overrides: BTreeMap<String, ChainOverride> = toml::from_str(
+            "[polygon]\nrpc_connect_timeout_ms = 750\nrpc_request_timeout_ms = 2500\npoll_interval_ms = 4000\n",
+        )
+        .unwrap();
+        let r = ChainRegistry::with_overrides(&overrides).unwrap();
+        let polygon = r.get("polygon").unwrap();
+        assert_eq!(polygon.rpc_timeouts.connect, Duration::from_millis(750));
+        assert_eq!(polygon.rpc_timeouts.request, Duration::from_millis(2_500));
+        assert_eq!(polygon.poll_interval, Some(Duration::from_secs(4)));
+
+        let zero: BTreeMap<String, ChainOverride> = toml::from_str("[polygon]\nrpc_request_timeout_ms = 0\n").unwrap();
+        match ChainRegistry::with_overrides(&zero).err() {
+            Some(Error::Invalid { field, .. }) => assert_eq!(field, "chains.polygon.rpc_request_timeout_ms"),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
     }
 
     #[test]

@@ -196,6 +196,9 @@ fn merge(base: ChainOverride, top: &ChainOverride) -> ChainOverride {
         evm_chain_id: top.evm_chain_id.or(base.evm_chain_id),
         testnet: top.testnet.or(base.testnet),
         rpc_urls: top.rpc_urls.clone().or(base.rpc_urls),
+        rpc_connect_timeout_ms: top.rpc_connect_timeout_ms.or(base.rpc_connect_timeout_ms),
+        rpc_request_timeout_ms: top.rpc_request_timeout_ms.or(base.rpc_request_timeout_ms),
+        poll_interval_ms: top.poll_interval_ms.or(base.poll_interval_ms),
         confirmations: top.confirmations.or(base.confirmations),
         tokens,
     }

@@ -1,0 +1,292 @@
+//! A chain's RPC endpoints: every call runs under a request timeout (and every connection under
+//! a connect timeout), and a URL that hangs, refuses or errors hands the same call to the next
+//! URL at once, so one bad node costs at most one timeout. The URL that answered stays in use.
+//!
+//! Each attempt is counted per chain and URL (`payin_rpc_requests_total`, and
+//! `payin_rpc_errors_total` when it failed) through the `metrics` facade. URLs appear in labels,
+//! logs and errors only as scheme, host and port ([`redact_url`]): RPC URLs often carry an API
+//! key in their path or query.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::client::RpcClient;
+use alloy::transports::{RpcError, TransportError};
+
+use crate::error::{Error, Result};
+
+/// How long an RPC call may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RpcTimeouts {
+    /// Establishing a TCP (and TLS) connection to a node.
+    pub connect: Duration,
+    /// One JSON-RPC call, from sending the request to the end of the answer.
+    pub request: Duration,
+}
+
+impl Default for RpcTimeouts {
+    fn default() -> Self {
+        RpcTimeouts {
+            connect: Duration::from_secs(5),
+            request: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A URL as logs, metric labels and `/health` may show it: scheme, host and port only (paths,
+/// queries and credentials often hold API keys).
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => match (u.host_str(), u.port()) {
+            (Some(host), Some(port)) => format!("{}://{host}:{port}", u.scheme()),
+            (Some(host), None) => format!("{}://{host}", u.scheme()),
+            (None, _) => format!("{}:", u.scheme()),
+        },
+        Err(_) => "(invalid URL)".to_string(),
+    }
+}
+
+/// Why a call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// A node answered with a JSON-RPC error (e.g. a log range it refuses to serve). Asking
+    /// another node would most likely get the same answer, so no other URL was tried.
+    #[error("rpc: {0}")]
+    Answered(String),
+    /// No URL answered: each one's failure, in the order they were tried.
+    #[error("rpc: every RPC URL failed: {}", .0.join("; "))]
+    Unreachable(Vec<String>),
+}
+
+impl From<CallError> for Error {
+    fn from(e: CallError) -> Error {
+        Error::Internal(e.to_string())
+    }
+}
+
+struct Endpoint {
+    provider: DynProvider,
+    /// [`redact_url`] of the URL.
+    label: String,
+    /// The URL as written and as `url` normalizes it: scrubbed out of error texts.
+    secrets: [String; 2],
+}
+
+/// The RPC URLs of one chain, tried in order from the last one that answered.
+pub struct RpcEndpoints {
+    chain_id: String,
+    endpoints: Vec<Endpoint>,
+    active: AtomicUsize,
+    request_timeout: Duration,
+}
+
+impl RpcEndpoints {
+    /// Endpoints for `urls`; a URL that does not parse is a config error naming
+    /// `chains.<chain_id>.rpc_urls`.
+    pub fn new(chain_id: &str, urls: &[String], timeouts: RpcTimeouts) -> Result<RpcEndpoints> {
+        let field = || format!("chains.{chain_id}.rpc_urls");
+        if urls.is_empty() {
+            return Err(Error::validation(field(), "an EVM source needs at least one RPC URL"));
+        }
+        let endpoints = urls
+            .iter()
+            .map(|raw| {
+                let label = redact_url(raw);
+                let url: reqwest::Url = raw
+                    .parse()
+                    .map_err(|e| Error::validation(field(), format!("{label}: {e}")))?;
+                // The request timeout is applied around each call (see `call`), so that it covers
+                // the whole call and reads the same whatever part of it hung.
+                let http = reqwest::Client::builder()
+                    .connect_timeout(timeouts.connect)
+                    .build()
+                    .map_err(|e| Error::Internal(format!("rpc client for {label}: {e}")))?;
+                let client = RpcClient::new_http_with_client(http, url.clone());
+                Ok(Endpoint {
+                    provider: ProviderBuilder::new()
+                        .disable_recommended_fillers()
+                        .connect_client(client)
+                        .erased(),
+                    label,
+                    secrets: [raw.clone(), url.to_string()],
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(RpcEndpoints {
+            chain_id: chain_id.to_string(),
+            endpoints,
+            active: AtomicUsize::new(0),
+            request_timeout: timeouts.request,
+        })
+    }
+
+    /// The redacted URLs, in configured order.
+    pub fn labels(&self) -> Vec<&str> {
+        self.endpoints.iter().map(|e| e.label.as_str()).collect()
+    }
+
+    /// Moves on to the next URL for the calls that follow.
+    pub fn fail_over(&self) {
+        let next = (self.active.load(Ordering::Relaxed) + 1) % self.endpoints.len();
+        self.active.store(next, Ordering::Relaxed);
+    }
+
+    /// Runs `call` (`method` names it in logs) on the URL in use; when that URL fails to answer
+    /// within the request timeout, or fails at the transport (refused, reset, HTTP error, not
+    /// JSON-RPC), on the next one, until one answers or every URL failed once.
+    pub async fn call<T, F, Fut>(&self, method: &'static str, call: F) -> std::result::Result<T, CallError>
+    where
+        F: Fn(DynProvider) -> Fut,
+        Fut: Future<Output = std::result::Result<T, TransportError>>,
+    {
+        let n = self.endpoints.len();
+        let first = self.active.load(Ordering::Relaxed) % n;
+        let mut failures = Vec::new();
+        for i in 0..n {
+            let index = (first + i) % n;
+            let endpoint = &self.endpoints[index];
+            let labels = [
+                ("chain", self.chain_id.clone()),
+                ("url", endpoint.label.clone()),
+            ];
+            metrics::counter!("payin_rpc_requests_total", &labels).increment(1);
+            let failure = match tokio::time::timeout(self.request_timeout, call(endpoint.provider.clone())).await {
+                Ok(Ok(value)) => {
+                    if index != first {
+                        self.active.store(index, Ordering::Relaxed);
+                        tracing::info!(chain = %self.chain_id, url = %endpoint.label, "RPC calls now go to this URL");
+                    }
+                    return Ok(value);
+                }
+                Ok(Err(RpcError::ErrorResp(payload))) => {
+                    metrics::counter!("payin_rpc_errors_total", &labels).increment(1);
+                    return Err(CallError::Answered(endpoint.scrub(&payload.to_string())));
+                }
+                Ok(Err(e)) => endpoint.scrub(&error_chain(&e)),
+                Err(_) => format!("no answer within {} ms", self.request_timeout.as_millis()),
+            };
+            metrics::counter!("payin_rpc_errors_total", &labels).increment(1);
+            tracing::warn!(
+                chain = %self.chain_id,
+                url = %endpoint.label,
+                method,
+                error = %failure,
+                "RPC call failed{}",
+                if i + 1 < n { "; trying the next URL" } else { "" }
+            );
+            failures.push(format!("{}: {failure}", endpoint.label));
+        }
+        Err(CallError::Unreachable(failures))
+    }
+}
+
+impl Endpoint {
+    /// `text` with the URL (which may hold an API key) replaced by its redacted form, and
+    /// reqwest's " for url (…)" dropped (the URL is named beside the error anyway).
+    fn scrub(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        for secret in &self.secrets {
+            text = text.replace(secret.as_str(), &self.label);
+        }
+        text.replace(&format!(" for url ({})", self.label), "")
+    }
+}
+
+/// An error and its sources, `: `-separated: reqwest says "error sending request" and keeps
+/// the reason ("connection refused") in its source.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    #[test]
+    fn redacted_urls_keep_scheme_host_and_port_only() {
+        for (url, shown) in [
+            ("https://mainnet.infura.io/v3/0123456789abcdef", "https://mainnet.infura.io"),
+            ("https://user:secret@rpc.example:8443/key?apikey=x", "https://rpc.example:8443"),
+            ("http://127.0.0.1:8545", "http://127.0.0.1:8545"),
+            ("not a url", "(invalid URL)"),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
+    }
+
+    /// Test double of a node that accepts connections and never answers.
+    async fn hanging_node() -> (String, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v3/secret-key", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        (url, task)
+    }
+
+    /// A port nobody listens on: connections are refused.
+    fn refusing_url() -> String {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        format!("http://127.0.0.1:{port}/?apikey=secret-key")
+    }
+
+    fn short() -> RpcTimeouts {
+        RpcTimeouts {
+            connect: Duration::from_millis(300),
+            request: Duration::from_millis(300),
+        }
+    }
+
+    #[tokio::test]
+    async fn every_url_failing_names_each_failure_without_the_secret_parts() {
+        let (hanging, _task) = hanging_node().await;
+        let refusing = refusing_url();
+        let rpc = RpcEndpoints::new("polygon", &[hanging, refusing], short()).unwrap();
+        let started = Instant::now();
+        let err = rpc.call("eth_blockNumber", |p| async move { p.get_block_number().await }).await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        let CallError::Unreachable(failures) = &err else {
+            panic!("expected every URL to fail, got {err:?}");
+        };
+        assert_eq!(failures.len(), 2, "{failures:?}");
+        assert!(failures[0].contains("no answer within 300 ms"), "{failures:?}");
+        assert!(failures[1].to_lowercase().contains("refused"), "{failures:?}");
+        assert!(!err.to_string().contains("secret-key"), "{err}");
+    }
+
+    #[cfg(feature = "testing")]
+    #[tokio::test]
+    async fn a_hanging_url_hands_the_call_to_the_next_within_one_timeout() {
+        let Some(chain) = crate::testing::anvil_with_tokens().await else {
+            return;
+        };
+        let (hanging, _task) = hanging_node().await;
+        let rpc = RpcEndpoints::new("local", &[hanging, chain.rpc_url().to_string()], short()).unwrap();
+        let started = Instant::now();
+        let head = rpc.call("eth_blockNumber", |p| async move { p.get_block_number().await }).await.unwrap();
+        assert!(head > 0);
+        let first = started.elapsed();
+        assert!(first < Duration::from_millis(1_500), "{first:?}");
+        // The URL that answered stays in use: the next call costs no timeout.
+        let started = Instant::now();
+        rpc.call("eth_blockNumber", |p| async move { p.get_block_number().await }).await.unwrap();
+        assert!(started.elapsed() < Duration::from_millis(250), "{:?}", started.elapsed());
+    }
+}
