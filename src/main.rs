@@ -38,6 +38,14 @@ struct Global {
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
     log_format: LogFormat,
+    /// PostgreSQL: the most connections this process opens (default 16, or the config file's
+    /// [database] max_connections).
+    #[arg(long, env = "PAYIN_DB_MAX_CONNECTIONS", global = true)]
+    db_max_connections: Option<u32>,
+    /// This process's name in the chain watchers' leases and /health (default: host name,
+    /// process id and a random suffix).
+    #[arg(long, env = "PAYIN_REPLICA_ID", global = true)]
+    replica_id: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -184,6 +192,12 @@ async fn open_engine(global: &Global, public_url: Option<String>) -> anyhow::Res
     };
     let mut options = EngineOptions::new(global.database_url.clone());
     options.config = config;
+    if let Some(n) = global.db_max_connections {
+        options.config.database.max_connections = Some(n);
+    }
+    if let Some(id) = &global.replica_id {
+        options.replica_id.clone_from(id);
+    }
     if let Some(url) = public_url {
         options.default_public_url = url;
     }
@@ -229,10 +243,18 @@ async fn run_server(engine: Arc<Engine>, listener: tokio::net::TcpListener, tick
     tracing::info!(
         listen = %local,
         database = engine.backend(),
+        replica = engine.replica_id(),
         version = env!("CARGO_PKG_VERSION"),
         "PayIn listening on http://{local} (REST at /api/v1, MCP at /mcp)"
     );
-    let workers = Workers::start(&engine, WorkerOptions { tick }, CancellationToken::new())?;
+    let workers = Workers::start(
+        &engine,
+        WorkerOptions {
+            tick,
+            ..WorkerOptions::default()
+        },
+        CancellationToken::new(),
+    )?;
     let stop_mcp = CancellationToken::new();
     let app = payin_http::router(engine.clone()).merge(mcp_endpoint(&engine, stop_mcp.child_token()));
     axum::serve(listener, app)
@@ -293,7 +315,10 @@ async fn mcp(global: &Global, args: McpArgs) -> anyhow::Result<()> {
                 let tick = Duration::from_millis(args.tick_ms.max(10));
                 Some(Workers::start(
                     &engine,
-                    WorkerOptions { tick },
+                    WorkerOptions {
+                        tick,
+                        ..WorkerOptions::default()
+                    },
                     CancellationToken::new(),
                 )?)
             } else {

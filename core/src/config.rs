@@ -18,6 +18,19 @@ pub struct FileConfig {
     /// Network overrides and additions, keyed by chain id.
     #[serde(default)]
     pub chains: BTreeMap<String, ChainOverride>,
+    /// The `[database]` table.
+    #[serde(default)]
+    pub database: DatabaseConfig,
+}
+
+/// The `[database]` table of the config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// PostgreSQL: the most connections this process opens (default 16; `payin` takes
+    /// `PAYIN_DB_MAX_CONNECTIONS` / `--db-max-connections` over it). Every replica opens its
+    /// own pool, so replicas × this must stay below the server's `max_connections`.
+    pub max_connections: Option<u32>,
 }
 
 impl FileConfig {

@@ -34,6 +34,9 @@ pub struct EngineOptions {
     /// Base URL for `paymentUrl` when the config file names none.
     pub default_public_url: String,
     pub clock: Arc<dyn Clock>,
+    /// This process's name in the chain watchers' leases and `/health` (default: host name,
+    /// process id and a random suffix).
+    pub replica_id: String,
 }
 
 impl EngineOptions {
@@ -43,6 +46,7 @@ impl EngineOptions {
             config: FileConfig::default(),
             default_public_url: "http://127.0.0.1:8080".to_string(),
             clock: Arc::new(SystemClock),
+            replica_id: crate::chain::lease::default_replica_id(),
         }
     }
 }
@@ -70,14 +74,19 @@ pub use payin_types::order::OrderListQuery;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Health {
-    /// healthy or unhealthy.
+    /// `healthy`; `degraded` when a watched chain is stalled (no successful pass for its
+    /// `stalledAfterMs`, on whichever replica holds its lease); `unhealthy` when the database
+    /// does not answer.
+    #[cfg_attr(feature = "openapi", schema(example = "healthy"))]
     pub status: &'static str,
     pub version: &'static str,
     #[serde(with = "crate::time::serde_millis")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub timestamp: Timestamp,
+    /// The replica answering: its name in the chains' `leaseHolder`.
+    pub replica_id: String,
     pub database: DatabaseHealth,
-    /// Each watched chain's head, cursor and lag.
+    /// Each watched chain's head, cursor, lag, last success and error, and lease holder.
     pub chains: Vec<ChainStatus>,
 }
 
@@ -89,6 +98,9 @@ pub struct DatabaseHealth {
     /// ok or error.
     pub status: &'static str,
 }
+
+/// How long a health check waits for the database before calling it down.
+const HEALTH_DB_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// What one maintenance pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -105,7 +117,7 @@ const EXPIRY_BATCH: u32 = 500;
 impl Engine {
     /// Connects, migrates and loads settings.
     pub async fn open(options: EngineOptions) -> Result<Engine> {
-        let store = store::connect(&options.database_url).await?;
+        let store = store::connect_with(&options.database_url, &options.config.database).await?;
         store.migrate().await?;
         // With the dev chain support, chain `local` as `payin dev` recorded it in the database.
         #[cfg(feature = "dev")]
@@ -122,7 +134,7 @@ impl Engine {
         let engine = Engine {
             store,
             events: tokio::sync::Notify::new(),
-            chain_status: ChainStatusBoard::default(),
+            chain_status: ChainStatusBoard::new(options.replica_id),
             chains,
             #[cfg(feature = "dev")]
             config_chains: options.config.chains,
@@ -160,6 +172,11 @@ impl Engine {
 
     pub fn backend(&self) -> &'static str {
         self.store.backend()
+    }
+
+    /// This process's name in the chain watchers' leases and `/health`.
+    pub fn replica_id(&self) -> &str {
+        self.chain_status.replica_id()
     }
 
     /// The store, for engine operations defined beside their concept (e.g. [`crate::webhook`]).
@@ -515,17 +532,43 @@ impl Engine {
 
     // ---- health and maintenance ------------------------------------------------------
 
+    /// `/health`: the database, and every chain this process watches, as the replica holding
+    /// its lease reports it.
     pub async fn health(&self) -> Health {
-        let ok = self.store.ping().await.is_ok();
+        let database = self.database_health().await;
+        let up = database.status == "ok";
+        let shared = if up {
+            match tokio::time::timeout(HEALTH_DB_TIMEOUT, self.store.watcher_leases()).await {
+                Ok(Ok(records)) => Some(records),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        let chains = self.chain_status.report(shared.as_deref());
         Health {
-            status: if ok { "healthy" } else { "unhealthy" },
+            status: match (up, chains.iter().any(|c| c.stalled)) {
+                (false, _) => "unhealthy",
+                (true, true) => "degraded",
+                (true, false) => "healthy",
+            },
             version: env!("CARGO_PKG_VERSION"),
             timestamp: self.now(),
-            database: DatabaseHealth {
-                backend: self.store.backend(),
-                status: if ok { "ok" } else { "error" },
-            },
-            chains: self.chain_status.snapshot(),
+            replica_id: self.replica_id().to_string(),
+            database,
+            chains,
+        }
+    }
+
+    /// Whether the database answers a round trip within a few seconds (readiness).
+    pub async fn database_health(&self) -> DatabaseHealth {
+        let ok = matches!(
+            tokio::time::timeout(HEALTH_DB_TIMEOUT, self.store.ping()).await,
+            Ok(Ok(()))
+        );
+        DatabaseHealth {
+            backend: self.store.backend(),
+            status: if ok { "ok" } else { "error" },
         }
     }
 

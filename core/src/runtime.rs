@@ -2,9 +2,11 @@
 //! chain scanner per watched network, the webhook dispatcher, and maintenance (order expiry,
 //! address cooldown, deposit completion) — started by one call and stopped by one token.
 //!
-//! This is the one place that decides which workers a process runs, so the leader lease of a
-//! later step (one watcher per chain across replicas) wraps [`Workers::start`] rather than the
-//! binary's wiring.
+//! This is the one place that decides which workers a process runs. Every replica runs them
+//! all: each chain's scanner passes only while this replica holds the chain's lease
+//! ([`crate::chain::lease`]: one watcher per chain across replicas), while the dispatcher
+//! (deliveries claimed under a lease row each) and maintenance (expiry and cooldown skip or
+//! wait on locked rows) are safe on every replica at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +14,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::chain::lease::LeaseOptions;
 use crate::chain::watcher::spawn_watchers;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -23,12 +26,15 @@ pub struct WorkerOptions {
     /// The dispatcher's poll interval (it is also woken when events are written) and the
     /// maintenance interval.
     pub tick: Duration,
+    /// The chain watchers' leases: lifetime and renewal interval.
+    pub lease: LeaseOptions,
 }
 
 impl Default for WorkerOptions {
     fn default() -> Self {
         WorkerOptions {
             tick: Duration::from_secs(1),
+            lease: LeaseOptions::default(),
         }
     }
 }
@@ -53,7 +59,7 @@ impl Workers {
                 let _ = stop_tx.send(true);
             }
         })];
-        tasks.extend(spawn_watchers(engine, stop_rx.clone())?);
+        tasks.extend(spawn_watchers(engine, options.lease, stop_rx.clone())?);
         let dispatcher = Dispatcher::new(
             engine.clone(),
             DispatcherOptions {

@@ -79,8 +79,8 @@ pub fn every_chain_watched() -> crate::config::FileConfig {
         })
         .collect();
     crate::config::FileConfig {
-        public_url: None,
         chains,
+        ..Default::default()
     }
 }
 

@@ -100,7 +100,7 @@ async fn main() {
     let usdt = chain.token(Currency::Usdt).clone();
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let watchers = payin_core::chain::watcher::spawn_watchers(&engine, stopped.clone()).unwrap();
+    let watchers = payin_core::chain::watcher::spawn_watchers(&engine, Default::default(), stopped.clone()).unwrap();
     let dispatcher = Arc::new(Dispatcher::new(engine.clone(), DispatcherOptions::default()).unwrap());
     tokio::spawn(dispatcher.clone().run(stopped.clone()));
 

@@ -91,6 +91,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
 
     Router::new()
         .route("/health", get(routes::health::health))
+        .route("/livez", get(routes::health::livez))
+        .route("/readyz", get(routes::health::readyz))
         .route("/pay/{order_id}", get(routes::pay::page))
         .route("/pay/{order_id}/status", get(routes::pay::status))
         .nest("/api/v1", api)

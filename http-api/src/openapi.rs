@@ -105,7 +105,7 @@ impl Modify for Security {
         routes::webhooks::create, routes::webhooks::list, routes::webhooks::get, routes::webhooks::delete,
         routes::webhooks::list_deliveries, routes::webhooks::rotate_secret,
         routes::pay::page, routes::pay::status,
-        routes::health::health,
+        routes::health::health, routes::health::livez, routes::health::readyz,
     ),
     modifiers(&Security),
     security(("bearer" = []), ("apiKey" = [])),

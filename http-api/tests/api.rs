@@ -90,7 +90,13 @@ async fn health_reports_database(backend: Backend) {
             Backend::Postgres => "postgres",
         };
         assert_eq!(body["data"]["database"]["backend"], expected);
+        assert!(body["data"]["replicaId"].as_str().is_some_and(|r| !r.is_empty()), "{body}");
     }
+    let (status, body) = app.send(app.client.get(app.url("/livez"))).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("alive")));
+    let (status, body) = app.send(app.client.get(app.url("/readyz"))).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ready")));
+    assert_eq!(body["database"]["status"], "ok");
 }
 
 /// Every endpoint is documented, with the request and response schemas it uses.
@@ -133,6 +139,8 @@ async fn openapi_document_covers_every_endpoint() {
         ("get", "/pay/{orderId}"),
         ("get", "/pay/{orderId}/status"),
         ("get", "/health"),
+        ("get", "/livez"),
+        ("get", "/readyz"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();

@@ -3,11 +3,13 @@
 //! Watching them: [`scanner`] is the one loop (cursor, ranges, reorgs, confirmations) over a
 //! [`source::ChainSource`] per chain family ([`evm`] so far, its calls through [`rpc`]: timeouts
 //! and failover across a chain's URLs); [`watcher`] starts one scanner per watched network for
-//! the engine; [`status`] is their progress as `/health` shows it.
+//! the engine, each scanning only while this replica holds the chain's [`lease`]; [`status`] is
+//! their progress as `/health` shows it.
 
 mod address;
 mod defaults;
 pub mod evm;
+pub mod lease;
 pub mod rpc;
 pub mod scanner;
 pub mod source;

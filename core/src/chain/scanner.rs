@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use chrono::Duration as ChronoDuration;
 
+use super::lease::Leadership;
 use super::source::{self, ChainSource, RangeError, WatchSet};
-use super::status::{ChainStatus, ChainStatusBoard};
+use super::status::ChainStatusBoard;
 use super::{Network, Protocol};
 use crate::error::{Error, Result};
 use crate::settle::{Confirmation, PendingTransfer, Scan};
@@ -54,11 +55,14 @@ pub struct ScanOptions {
 }
 
 impl ScanOptions {
-    /// Defaults per network: a local dev chain is polled fast, public chains gently.
+    /// Defaults per network: its configured poll interval, else a local dev chain is polled
+    /// fast, public chains gently.
     pub fn for_network(network: &Network) -> Self {
         let local = network.evm_chain_id == Some(31_337);
         ScanOptions {
-            poll_interval: Duration::from_millis(if local { 50 } else { 1_000 }),
+            poll_interval: network
+                .poll_interval
+                .unwrap_or(Duration::from_millis(if local { 50 } else { 1_000 })),
             max_range: 1_000,
             start_block: None,
         }
@@ -125,11 +129,22 @@ impl Scanner {
         &self.chain_id
     }
 
-    /// Passes until `shutdown` flips: back-to-back while catching up, then every poll
-    /// interval. RPC and database errors are logged and retried with backoff.
-    pub async fn run(mut self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    /// Passes while `leadership` holds, until `shutdown` flips: back-to-back while catching
+    /// up, then every poll interval. RPC and database errors are logged and retried with
+    /// backoff. Without the lease it waits for it.
+    pub async fn run(mut self, mut leadership: Leadership, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let mut backoff = self.options.poll_interval;
         loop {
+            if !leadership.is_held() {
+                tokio::select! {
+                    _ = leadership.changed() => {}
+                    _ = shutdown.changed() => {}
+                }
+                if *shutdown.borrow() {
+                    break;
+                }
+                continue;
+            }
             let pause = match self.pass().await {
                 Ok(report) => {
                     backoff = self.options.poll_interval;
@@ -240,13 +255,7 @@ impl Scanner {
 
         report.events += self.confirm(head, now).await?;
         let cursor = store.chain_cursor(&chain_id).await?;
-        host.chain_status().record(ChainStatus {
-            chain_id,
-            head: Some(head),
-            cursor,
-            lag: cursor.map(|c| head.saturating_sub(c.saturating_sub(1))),
-            last_error: None,
-        });
+        host.chain_status().record_success(&chain_id, head, cursor);
         Ok(report)
     }
 
@@ -516,8 +525,8 @@ mod tests {
             ..ChainOverride::default()
         };
         options.config = FileConfig {
-            public_url: None,
             chains: BTreeMap::from([(CHAIN.to_string(), local)]),
+            ..FileConfig::default()
         };
         let engine = Arc::new(Engine::open(options).await.unwrap());
         engine

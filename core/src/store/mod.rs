@@ -44,6 +44,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 
 use crate::apikey::ApiKey;
+use crate::chain::lease::{LeaseClaim, LeaseRecord};
 use crate::chain::{Currency, Protocol};
 use crate::deposit::{Deposit, DepositFilter, DepositReference, DepositReferenceSummary, NewDeposit, ReferenceFilter};
 #[cfg(feature = "dev")]
@@ -104,6 +105,16 @@ pub trait ChainStore: Send + Sync {
     /// After a reorg: reverses unconfirmed transfers above `keep_through` and rescans from the
     /// block after it.
     async fn rewind(&self, chain_id: &str, keep_through: u64, now: Timestamp) -> Result<Vec<Event>>;
+
+    // The watcher lease (see `chain::lease`); its times are the database's clock on PostgreSQL.
+    /// Takes the chain's lease for the claim's holder until `ttl` from now, or renews it, unless
+    /// another holder's lease has not expired; while held, stores the holder's progress. True
+    /// when the claim's holder holds the lease now.
+    async fn claim_watcher_lease(&self, claim: &LeaseClaim<'_>) -> Result<bool>;
+    /// Ends `holder`'s lease of `chain_id` now, if it still holds it.
+    async fn release_watcher_lease(&self, chain_id: &str, holder: &str) -> Result<()>;
+    /// Every chain's lease with the progress its holder last stored and the chain's cursor.
+    async fn watcher_leases(&self) -> Result<Vec<LeaseRecord>>;
 }
 
 /// Webhook endpoints and the delivery outbox. Deliveries of new events are not written here
@@ -256,10 +267,16 @@ fn attempt_headers(stored: Option<String>) -> Result<Option<std::collections::BT
 
 /// Opens the store a database URL names: `sqlite://path` or `postgres://…`.
 pub async fn connect(url: &str) -> Result<Box<dyn Store>> {
+    connect_with(url, &crate::config::DatabaseConfig::default()).await
+}
+
+/// [`connect`] with the config file's `[database]` settings.
+pub async fn connect_with(url: &str, config: &crate::config::DatabaseConfig) -> Result<Box<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Box::new(sqlite::SqliteStore::connect(url).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Box::new(postgres::PgStore::connect(url).await?))
+        let max_connections = config.max_connections.unwrap_or(postgres::DEFAULT_MAX_CONNECTIONS);
+        Ok(Box::new(postgres::PgStore::connect_with(url, max_connections).await?))
     } else {
         Err(Error::validation(
             "database-url",

@@ -10,12 +10,13 @@
 //! match SQLite's byte order whatever the database's locale, and the claim index serves them.
 
 use std::collections::BTreeMap;
+use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
-use sqlx::{FromRow, Pool, Postgres, Row};
+use sqlx::{Connection, FromRow, Pool, Postgres, Row};
 
 use super::rows::{DepositRow, OrderRow};
 use super::shared::{self, Pools};
@@ -28,6 +29,7 @@ use crate::event::{Event, EventType};
 use crate::order::{NewOrder, Order};
 use crate::time::Timestamp;
 
+mod lease;
 mod settle;
 mod webhooks;
 
@@ -40,16 +42,66 @@ pub struct PgStore {
 
 type Tx = sqlx::Transaction<'static, Postgres>;
 
+/// Connections per process unless the config says otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+
+/// How long opening the store waits for the server before giving up with a clear error.
+const STARTUP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl PgStore {
-    /// Connects to a `postgres://` URL.
+    /// Connects to a `postgres://` URL with a pool of [`DEFAULT_MAX_CONNECTIONS`].
     pub async fn connect(url: &str) -> Result<PgStore> {
+        PgStore::connect_with(url, DEFAULT_MAX_CONNECTIONS).await
+    }
+
+    /// Connects to a `postgres://` URL with a pool of at most `max_connections`. A server that
+    /// does not answer fails at once (within a few seconds), naming its host and port.
+    pub async fn connect_with(url: &str, max_connections: u32) -> Result<PgStore> {
+        let options = PgConnectOptions::from_str(url)?;
+        // One plain connection first: the pool would retry until its acquire timeout and then
+        // report only that it timed out, not why.
+        match tokio::time::timeout(STARTUP_CONNECT_TIMEOUT, PgConnection::connect_with(&options)).await {
+            Ok(Ok(conn)) => {
+                let _ = conn.close().await;
+            }
+            Ok(Err(e)) => return Err(Error::Internal(unreachable_server(&options, &e))),
+            Err(_) => {
+                return Err(Error::Internal(format!(
+                    "cannot connect to PostgreSQL at {}: no answer within {} s",
+                    server_address(&options),
+                    STARTUP_CONNECT_TIMEOUT.as_secs()
+                )));
+            }
+        }
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(30))
-            .connect(url)
+            .connect_with(options)
             .await?;
         Ok(PgStore { pool })
     }
+}
+
+/// `host:port` (or the socket path) a connection goes to.
+fn server_address(options: &PgConnectOptions) -> String {
+    match options.get_socket() {
+        Some(socket) => socket.display().to_string(),
+        None => format!("{}:{}", options.get_host(), options.get_port()),
+    }
+}
+
+/// Why the server could not be reached, in words an operator acts on.
+fn unreachable_server(options: &PgConnectOptions, e: &sqlx::Error) -> String {
+    let at = server_address(options);
+    let reason = match e {
+        sqlx::Error::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
+            std::io::ErrorKind::TimedOut => "connection timed out".to_string(),
+            _ => io.to_string(),
+        },
+        other => other.to_string(),
+    };
+    format!("cannot connect to PostgreSQL at {at}: {reason}")
 }
 
 /// Inserts an event and its webhook deliveries (the outbox), due at the event's time. The

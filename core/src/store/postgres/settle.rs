@@ -18,6 +18,7 @@ pub(super) use crate::store::shared_chain::cool_down;
 
 use super::{PgStore, Tx, deposit_from_row, insert_event, order_from_row};
 use crate::amount::Amount;
+use crate::chain::lease::{LeaseClaim, LeaseRecord};
 use crate::chain::{Currency, Protocol};
 use crate::deposit::Deposit;
 use crate::error::Result;
@@ -350,5 +351,17 @@ impl ChainStore for PgStore {
         shared_chain::rewind_cursor(&mut tx, chain_id, keep_through, now).await?;
         tx.commit().await?;
         Ok(events)
+    }
+
+    async fn claim_watcher_lease(&self, claim: &LeaseClaim<'_>) -> Result<bool> {
+        super::lease::claim(self, claim).await
+    }
+
+    async fn release_watcher_lease(&self, chain_id: &str, holder: &str) -> Result<()> {
+        super::lease::release(self, chain_id, holder).await
+    }
+
+    async fn watcher_leases(&self) -> Result<Vec<LeaseRecord>> {
+        super::lease::records(self).await
     }
 }

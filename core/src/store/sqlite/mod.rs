@@ -2,6 +2,7 @@
 //! anyway; a single connection queues them fairly instead of spinning on `SQLITE_BUSY`) and a
 //! pool of readers over WAL.
 
+mod lease;
 mod settle;
 mod webhooks;
 
