@@ -8,6 +8,8 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_payin");
@@ -69,6 +71,8 @@ pub struct Server {
     pub child: Child,
     /// e.g. `http://127.0.0.1:41234`
     pub base: String,
+    /// Every line the server wrote to stderr so far.
+    pub log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -95,8 +99,15 @@ impl Server {
             }
         };
         // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Server { child, base }
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let kept = log.clone();
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(|l| kept.lock().unwrap().push(l)));
+        Server { child, base, log }
+    }
+
+    /// The server's stderr so far, one string.
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
     }
 
     /// SIGTERM, then the exit status of the graceful shutdown (within 10 s).
@@ -222,5 +233,78 @@ pub fn anvil_installed() -> bool {
             eprintln!("SKIPPED: {e}; this test did not run");
             false
         }
+    }
+}
+
+/// A counting HTTP proxy on 127.0.0.1 in front of a JSON-RPC node: forwards every request to
+/// `upstream` and counts it, so a test can measure the RPC traffic of the servers behind it.
+/// Switched off, it answers 503 to everything (a node that errors).
+pub struct RpcProxy {
+    /// e.g. `http://127.0.0.1:41235`
+    pub url: String,
+    requests: Arc<AtomicU64>,
+    off: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RpcProxy {
+    /// A proxy on a free port.
+    pub async fn start(upstream: &str) -> RpcProxy {
+        RpcProxy::start_on(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(), upstream)
+    }
+
+    /// A proxy on `listener`.
+    pub fn start_on(listener: tokio::net::TcpListener, upstream: &str) -> RpcProxy {
+        let requests = Arc::new(AtomicU64::new(0));
+        let off = Arc::new(AtomicBool::new(false));
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (upstream, counted, switched) = (upstream.to_string(), requests.clone(), off.clone());
+        let client = reqwest::Client::new();
+        let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+            let (upstream, counted, switched, client) = (upstream.clone(), counted.clone(), switched.clone(), client.clone());
+            async move {
+                counted.fetch_add(1, Ordering::Relaxed);
+                if switched.load(Ordering::Relaxed) {
+                    return (axum::http::StatusCode::SERVICE_UNAVAILABLE, Vec::new());
+                }
+                match client
+                    .post(&upstream)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                {
+                    Ok(r) => {
+                        let status = axum::http::StatusCode::from_u16(r.status().as_u16()).unwrap();
+                        (status, r.bytes().await.map(|b| b.to_vec()).unwrap_or_default())
+                    }
+                    Err(_) => (axum::http::StatusCode::BAD_GATEWAY, Vec::new()),
+                }
+            }
+        });
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        RpcProxy { url, requests, off, task }
+    }
+
+    /// Requests received since the last reset.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn reset(&self) {
+        self.requests.store(0, Ordering::Relaxed);
+    }
+
+    /// Answers 503 to everything while `off`.
+    pub fn set_off(&self, off: bool) {
+        self.off.store(off, Ordering::Relaxed);
+    }
+}
+
+impl Drop for RpcProxy {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
