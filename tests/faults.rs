@@ -116,7 +116,10 @@ async fn health_until(base: &str, within: Duration, what: &str, done: impl Fn(u1
         if done(status, &body, &local) {
             return body;
         }
-        assert!(Instant::now() < deadline, "{what}: not within {within:?}; last /health: {status} {body}");
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not within {within:?}; last /health: {status} {body}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -162,7 +165,13 @@ async fn list_all(base: &str, key: &str, path: &str, plural: &str) -> Vec<Value>
     let mut all = Vec::new();
     for page in 1.. {
         let sep = if path.contains('?') { '&' } else { '?' };
-        let (status, body) = call("GET", &format!("{base}/api/v1/{path}{sep}limit=100&page={page}"), key, None).await;
+        let (status, body) = call(
+            "GET",
+            &format!("{base}/api/v1/{path}{sep}limit=100&page={page}"),
+            key,
+            None,
+        )
+        .await;
         assert_eq!(status, 200, "{body}");
         all.extend(body["data"][plural].as_array().unwrap().iter().cloned());
         if body["data"]["pagination"]["hasMore"] != true {
@@ -181,7 +190,7 @@ async fn three_replicas_kill_9_of_the_lease_holder_during_200_transfers_loses_an
         return;
     };
     let gw = Gateway::new(&db.url, &chain, &[chain.rpc_url().to_string()], "", 60);
-    let mut servers = vec![gw.serve("r1"), gw.serve("r2"), gw.serve("r3")];
+    let mut servers = [gw.serve("r1"), gw.serve("r2"), gw.serve("r3")];
     let base = servers[0].base.clone();
     let key = gw.key.clone();
 
@@ -200,9 +209,12 @@ async fn three_replicas_kill_9_of_the_lease_holder_during_200_transfers_loses_an
     .await;
     assert_eq!(status, 201, "{bound}");
     let deposit_to: Address = bound["data"]["address"].as_str().unwrap().parse().unwrap();
-    health_until(&base, Duration::from_secs(15), "a replica holds the lease", |_, _, l| {
-        l["leaseHolder"].is_string()
-    })
+    health_until(
+        &base,
+        Duration::from_secs(15),
+        "a replica holds the lease",
+        |_, _, l| l["leaseHolder"].is_string(),
+    )
     .await;
 
     let usdt = chain.token(Currency::Usdt).address;
@@ -214,14 +226,20 @@ async fn three_replicas_kill_9_of_the_lease_holder_during_200_transfers_loses_an
             let (order, units) = next_order.next().unwrap();
             pay(&chain, order, *units).await;
         } else {
-            chain.transfer(usdt, deposit_to, U256::from(1_000_000 + i)).await.unwrap();
+            chain
+                .transfer(usdt, deposit_to, U256::from(1_000_000 + i))
+                .await
+                .unwrap();
             deposited += Decimal::new(1_000_000 + i as i64, 6);
         }
         if i == 70 {
             let refs: Vec<&Server> = servers.iter().collect();
             killed = lease_holder(&refs).await.expect("one replica holds the lease");
             kill_9(&mut servers[killed]);
-            let survivors: Vec<String> = (0..3).filter(|&j| j != killed).map(|j| servers[j].base.clone()).collect();
+            let survivors: Vec<String> = (0..3)
+                .filter(|&j| j != killed)
+                .map(|j| servers[j].base.clone())
+                .collect();
             // The transfers go on while the lease moves.
             failover = Some(tokio::spawn(async move { lease_moves_to(&survivors).await }));
         }
@@ -235,7 +253,13 @@ async fn three_replicas_kill_9_of_the_lease_holder_during_200_transfers_loses_an
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (_, deposits) = call("GET", &format!("{base}/api/v1/deposits?limit=1"), &key, None).await;
-        let (_, completed) = call("GET", &format!("{base}/api/v1/orders?limit=1&status=completed"), &key, None).await;
+        let (_, completed) = call(
+            "GET",
+            &format!("{base}/api/v1/orders?limit=1&status=completed"),
+            &key,
+            None,
+        )
+        .await;
         let (d, c) = (
             deposits["data"]["pagination"]["total"].as_u64().unwrap_or(0),
             completed["data"]["pagination"]["total"].as_u64().unwrap_or(0),
@@ -254,7 +278,11 @@ async fn three_replicas_kill_9_of_the_lease_holder_during_200_transfers_loses_an
     assert_eq!(hashes.len(), 150, "a transfer recorded twice");
     let (_, reference) = call("GET", &format!("{base}/api/v1/deposits/references/stream"), &key, None).await;
     assert_eq!(reference["data"]["totalDeposits"], 150);
-    let total: Decimal = reference["data"]["totalAmount"]["USDT"].as_str().unwrap().parse().unwrap();
+    let total: Decimal = reference["data"]["totalAmount"]["USDT"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(total, deposited, "credited exactly the sum of the 150 transfers");
     // No credit doubled: every order received exactly its amount.
     for order in list_all(&base, &key, "orders", "orders").await {
@@ -328,7 +356,10 @@ async fn order_becomes(base: &str, key: &str, order: &Value, status: &str, withi
         if body["data"]["status"] == status {
             return started.elapsed();
         }
-        assert!(started.elapsed() < within, "order not {status} within {within:?}: {body}");
+        assert!(
+            started.elapsed() < within,
+            "order not {status} within {within:?}: {body}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -351,7 +382,10 @@ async fn a_hanging_first_rpc_url_delays_payments_by_one_timeout_at_most() {
     let order = create_order(&server.base, &gw.key, "hang-1", "7").await;
     pay(&chain, &order, 7_000_000).await;
     let seen = order_becomes(&server.base, &gw.key, &order, "completed", Duration::from_secs(20)).await;
-    assert!(seen < Duration::from_secs(4), "seen after {seen:?}: more than about one 2 s timeout");
+    assert!(
+        seen < Duration::from_secs(4),
+        "seen after {seen:?}: more than about one 2 s timeout"
+    );
 
     // The URL that answered stays in use: the next payment costs no timeout.
     let second = create_order(&server.base, &gw.key, "hang-2", "8").await;
@@ -368,7 +402,10 @@ async fn a_hanging_first_rpc_url_delays_payments_by_one_timeout_at_most() {
         log.contains(&format!("http://{port}")) && log.contains("no answer within 2000 ms"),
         "the hanging URL is named in the log:\n{log}"
     );
-    assert!(!log.contains("SECRET-API-KEY"), "the URL's path stays out of the log:\n{log}");
+    assert!(
+        !log.contains("SECRET-API-KEY"),
+        "the URL's path stays out of the log:\n{log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -378,7 +415,11 @@ async fn a_node_that_refuses_then_recovers_shows_in_health_and_payments_resume()
     };
     let sandbox = support::Sandbox::new();
     // Nobody listens on this port yet: connections are refused.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let node = format!("http://127.0.0.1:{port}");
     let gw = Gateway::new(
         &sandbox.db_url(),
@@ -392,24 +433,48 @@ async fn a_node_that_refuses_then_recovers_shows_in_health_and_payments_resume()
     pay(&chain, &order, 5_000_000).await;
 
     // 10 polls of 50 ms, but two 1 s request timeouts and a lease renewal: stalled after 3 s.
-    let body = health_until(&server.base, Duration::from_secs(15), "degraded with the refusal", |status, body, local| {
-        status == 200
-            && body["status"] == "degraded"
-            && local["stalled"] == true
-            && local["lastError"].as_str().is_some_and(|e| e.contains("refused") && e.contains(&node))
-    })
+    let body = health_until(
+        &server.base,
+        Duration::from_secs(15),
+        "degraded with the refusal",
+        |status, body, local| {
+            status == 200
+                && body["status"] == "degraded"
+                && local["stalled"] == true
+                && local["lastError"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("refused") && e.contains(&node))
+        },
+    )
     .await;
     assert_eq!(body["success"], true, "degraded still serves: {body}");
     assert_eq!(body["data"]["chains"][0]["stalledAfterMs"], 3_000, "{body}");
-    let (_, pending) = call("GET", &format!("{}/api/v1/orders/{}", server.base, order["orderId"].as_str().unwrap()), &gw.key, None).await;
+    let (_, pending) = call(
+        "GET",
+        &format!("{}/api/v1/orders/{}", server.base, order["orderId"].as_str().unwrap()),
+        &gw.key,
+        None,
+    )
+    .await;
     assert_eq!(pending["data"]["status"], "pending");
 
     // The node comes back on the same port.
-    let proxy = RpcProxy::start_on(tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap(), chain.rpc_url());
+    let proxy = RpcProxy::start_on(
+        tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap(),
+        chain.rpc_url(),
+    );
     order_becomes(&server.base, &gw.key, &order, "completed", Duration::from_secs(40)).await;
-    health_until(&server.base, Duration::from_secs(10), "healthy again", |status, body, local| {
-        status == 200 && body["status"] == "healthy" && local["lastError"].is_null() && !local["stalled"].as_bool().unwrap()
-    })
+    health_until(
+        &server.base,
+        Duration::from_secs(10),
+        "healthy again",
+        |status, body, local| {
+            status == 200
+                && body["status"] == "healthy"
+                && local["lastError"].is_null()
+                && !local["stalled"].as_bool().unwrap()
+        },
+    )
     .await;
     assert!(proxy.requests() > 0);
 }
@@ -477,29 +542,49 @@ async fn a_database_that_goes_away_makes_health_unhealthy_and_readyz_fail_while_
         async move { call("GET", &format!("{base}{path}"), "", None).await }
     };
     assert_eq!(get("/readyz").await.0, 200);
-    health_until(&server.base, Duration::from_secs(10), "healthy", |s, b, _| s == 200 && b["status"] == "healthy").await;
+    health_until(&server.base, Duration::from_secs(10), "healthy", |s, b, _| {
+        s == 200 && b["status"] == "healthy"
+    })
+    .await;
 
     relay.cut();
-    let body = health_until(&server.base, Duration::from_secs(15), "unhealthy", |s, b, _| s == 503 && b["status"] == "unhealthy").await;
+    let body = health_until(&server.base, Duration::from_secs(15), "unhealthy", |s, b, _| {
+        s == 503 && b["status"] == "unhealthy"
+    })
+    .await;
     assert_eq!(body["data"]["database"]["status"], "error", "{body}");
     assert_eq!(body["success"], false);
     let (status, ready) = get("/readyz").await;
-    assert_eq!((status, ready["status"].as_str()), (503, Some("unavailable")), "{ready}");
+    assert_eq!(
+        (status, ready["status"].as_str()),
+        (503, Some("unavailable")),
+        "{ready}"
+    );
     let (status, live) = get("/livez").await;
     assert_eq!((status, live["status"].as_str()), (200, Some("alive")), "{live}");
 
     relay.restore();
-    health_until(&server.base, Duration::from_secs(40), "healthy again", |s, b, _| s == 200 && b["status"] == "healthy").await;
+    health_until(&server.base, Duration::from_secs(40), "healthy again", |s, b, _| {
+        s == 200 && b["status"] == "healthy"
+    })
+    .await;
     assert_eq!(get("/readyz").await.0, 200);
 }
 
 #[test]
 fn an_unreachable_database_fails_at_once_naming_host_and_port() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let started = Instant::now();
     let out = Command::new(BIN)
         .args(["keys", "list"])
-        .env("PAYIN_DATABASE_URL", format!("postgres://postgres:hunter2@127.0.0.1:{port}/test"))
+        .env(
+            "PAYIN_DATABASE_URL",
+            format!("postgres://postgres:hunter2@127.0.0.1:{port}/test"),
+        )
         .env_remove("PAYIN_CONFIG")
         .output()
         .unwrap();
@@ -507,7 +592,9 @@ fn an_unreachable_database_fails_at_once_naming_host_and_port() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
-        err.contains(&format!("cannot connect to PostgreSQL at 127.0.0.1:{port}: connection refused")),
+        err.contains(&format!(
+            "cannot connect to PostgreSQL at 127.0.0.1:{port}: connection refused"
+        )),
         "{err}"
     );
     assert!(!err.contains("hunter2"), "{err}");
@@ -522,7 +609,11 @@ async fn the_postgres_pool_opens_at_most_the_configured_connections() {
         return;
     };
     let gw = Gateway::new(&db.url, &chain, &[chain.rpc_url().to_string()], "", 2);
-    let name = url::Url::parse(&db.url).unwrap().path().trim_start_matches('/').to_string();
+    let name = url::Url::parse(&db.url)
+        .unwrap()
+        .path()
+        .trim_start_matches('/')
+        .to_string();
     let admin = std::env::var("PAYIN_TEST_POSTGRES_URL").unwrap();
     let peak = |max: Option<&'static str>| {
         let (gw, name, admin) = (&gw, name.clone(), admin.clone());
@@ -591,7 +682,13 @@ async fn measure_rpc_requests_per_minute_and_lease_failover() {
     .await
     .expect("anvil");
     let proxy = RpcProxy::start(chain.rpc_url()).await;
-    let gw = Gateway::new(&db.url, &chain, std::slice::from_ref(&proxy.url), &format!("poll_interval_ms = {poll_ms}"), 2);
+    let gw = Gateway::new(
+        &db.url,
+        &chain,
+        std::slice::from_ref(&proxy.url),
+        &format!("poll_interval_ms = {poll_ms}"),
+        2,
+    );
     println!(
         "figure setup: anvil mining a block per second, poll_interval_ms = {poll_ms}, {} s windows, PostgreSQL",
         window.as_secs()
@@ -601,9 +698,12 @@ async fn measure_rpc_requests_per_minute_and_lease_failover() {
     let mut rates = Vec::new();
     for replicas in [1, 3] {
         let servers: Vec<Server> = (1..=replicas).map(|i| gw.serve(&format!("m{replicas}-{i}"))).collect();
-        health_until(&servers[0].base, Duration::from_secs(20), "a replica watches", |_, _, l| {
-            l["leaseHolder"].is_string() && l["lastSuccessAt"].is_string()
-        })
+        health_until(
+            &servers[0].base,
+            Duration::from_secs(20),
+            "a replica watches",
+            |_, _, l| l["leaseHolder"].is_string() && l["lastSuccessAt"].is_string(),
+        )
         .await;
         tokio::time::sleep(Duration::from_secs(3)).await;
         proxy.reset();
@@ -623,11 +723,20 @@ async fn measure_rpc_requests_per_minute_and_lease_failover() {
     let mut times = Vec::new();
     for run in 0..runs {
         let base = servers[0].base.clone();
-        health_until(&base, Duration::from_secs(20), "a replica holds the lease", |_, _, l| l["leaseHolder"].is_string()).await;
+        health_until(
+            &base,
+            Duration::from_secs(20),
+            "a replica holds the lease",
+            |_, _, l| l["leaseHolder"].is_string(),
+        )
+        .await;
         let refs: Vec<&Server> = servers.iter().collect();
         let holder = lease_holder(&refs).await.expect("a holder");
         kill_9(&mut servers[holder]);
-        let survivors: Vec<String> = (0..servers.len()).filter(|&j| j != holder).map(|j| servers[j].base.clone()).collect();
+        let survivors: Vec<String> = (0..servers.len())
+            .filter(|&j| j != holder)
+            .map(|j| servers[j].base.clone())
+            .collect();
         let took = lease_moves_to(&survivors).await;
         println!("figure failover run {}: {:.2} s", run + 1, took.as_secs_f64());
         times.push(took);

@@ -206,7 +206,11 @@ async fn wait_for_deposits(engine: &Engine, n: u64) {
             assert_eq!(page.pagination.total, n);
             return;
         }
-        assert!(Instant::now() < deadline, "{} of {n} deposits seen", page.pagination.total);
+        assert!(
+            Instant::now() < deadline,
+            "{} of {n} deposits seen",
+            page.pagination.total
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -51,10 +51,15 @@ async fn workers_run_maintenance_until_stopped(backend: Backend) {
         "nothing runs before the workers start"
     );
 
-    let workers = Workers::start(&engine, WorkerOptions {
-        tick: TICK,
-        ..WorkerOptions::default()
-    }, CancellationToken::new()).unwrap();
+    let workers = Workers::start(
+        &engine,
+        WorkerOptions {
+            tick: TICK,
+            ..WorkerOptions::default()
+        },
+        CancellationToken::new(),
+    )
+    .unwrap();
     let mut fired = 0;
     for _ in 0..250 {
         fired = pool_low_events(&engine).await;
@@ -76,10 +81,15 @@ async fn cancelling_the_token_stops_every_worker(backend: Backend) {
     };
     let engine = low_pool_engine(&db.url).await;
     let token = CancellationToken::new();
-    let workers = Workers::start(&engine, WorkerOptions {
-        tick: TICK,
-        ..WorkerOptions::default()
-    }, token.clone()).unwrap();
+    let workers = Workers::start(
+        &engine,
+        WorkerOptions {
+            tick: TICK,
+            ..WorkerOptions::default()
+        },
+        token.clone(),
+    )
+    .unwrap();
     token.cancel();
     tokio::time::timeout(Duration::from_secs(10), workers.join())
         .await

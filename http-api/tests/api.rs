@@ -90,7 +90,10 @@ async fn health_reports_database(backend: Backend) {
             Backend::Postgres => "postgres",
         };
         assert_eq!(body["data"]["database"]["backend"], expected);
-        assert!(body["data"]["replicaId"].as_str().is_some_and(|r| !r.is_empty()), "{body}");
+        assert!(
+            body["data"]["replicaId"].as_str().is_some_and(|r| !r.is_empty()),
+            "{body}"
+        );
     }
     let (status, body) = app.send(app.client.get(app.url("/livez"))).await;
     assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("alive")));

@@ -261,7 +261,8 @@ impl RpcProxy {
         let (upstream, counted, switched) = (upstream.to_string(), requests.clone(), off.clone());
         let client = reqwest::Client::new();
         let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
-            let (upstream, counted, switched, client) = (upstream.clone(), counted.clone(), switched.clone(), client.clone());
+            let (upstream, counted, switched, client) =
+                (upstream.clone(), counted.clone(), switched.clone(), client.clone());
             async move {
                 counted.fetch_add(1, Ordering::Relaxed);
                 if switched.load(Ordering::Relaxed) {
@@ -285,7 +286,12 @@ impl RpcProxy {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        RpcProxy { url, requests, off, task }
+        RpcProxy {
+            url,
+            requests,
+            off,
+            task,
+        }
     }
 
     /// Requests received since the last reset.

@@ -177,9 +177,5 @@ pub fn default_replica_id() -> String {
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "payin".to_string());
-    format!(
-        "{host}-{}-{}",
-        std::process::id(),
-        crate::ids::random_lower_alnum(4)
-    )
+    format!("{host}-{}-{}", std::process::id(), crate::ids::random_lower_alnum(4))
 }

@@ -147,10 +147,7 @@ impl RpcEndpoints {
         for i in 0..n {
             let index = (first + i) % n;
             let endpoint = &self.endpoints[index];
-            let labels = [
-                ("chain", self.chain_id.clone()),
-                ("url", endpoint.label.clone()),
-            ];
+            let labels = [("chain", self.chain_id.clone()), ("url", endpoint.label.clone())];
             metrics::counter!("payin_rpc_requests_total", &labels).increment(1);
             let failure = match tokio::time::timeout(self.request_timeout, call(endpoint.provider.clone())).await {
                 Ok(Ok(value)) => {
@@ -212,15 +209,59 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
     use std::time::Instant;
 
+    use metrics::{Counter, CounterFn, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
+
     use super::*;
+
+    /// Test double of a metrics exporter: every counter's total by `name{label=value,…}`.
+    #[derive(Default)]
+    struct Counted(Arc<Mutex<BTreeMap<String, u64>>>);
+
+    struct OneCounter(Arc<Mutex<BTreeMap<String, u64>>>, String);
+
+    impl CounterFn for OneCounter {
+        fn increment(&self, value: u64) {
+            *self.0.lock().unwrap().entry(self.1.clone()).or_default() += value;
+        }
+
+        fn absolute(&self, _: u64) {}
+    }
+
+    impl metrics::Recorder for Counted {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+
+        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+            let labels: Vec<String> = key.labels().map(|l| format!("{}={}", l.key(), l.value())).collect();
+            let name = format!("{}{{{}}}", key.name(), labels.join(","));
+            Counter::from_arc(Arc::new(OneCounter(self.0.clone(), name)))
+        }
+
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::noop()
+        }
+
+        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::noop()
+        }
+    }
 
     #[test]
     fn redacted_urls_keep_scheme_host_and_port_only() {
         for (url, shown) in [
-            ("https://mainnet.infura.io/v3/0123456789abcdef", "https://mainnet.infura.io"),
-            ("https://user:secret@rpc.example:8443/key?apikey=x", "https://rpc.example:8443"),
+            (
+                "https://mainnet.infura.io/v3/0123456789abcdef",
+                "https://mainnet.infura.io",
+            ),
+            (
+                "https://user:secret@rpc.example:8443/key?apikey=x",
+                "https://rpc.example:8443",
+            ),
             ("http://127.0.0.1:8545", "http://127.0.0.1:8545"),
             ("not a url", "(invalid URL)"),
         ] {
@@ -243,7 +284,11 @@ mod tests {
 
     /// A port nobody listens on: connections are refused.
     fn refusing_url() -> String {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         format!("http://127.0.0.1:{port}/?apikey=secret-key")
     }
 
@@ -256,11 +301,18 @@ mod tests {
 
     #[tokio::test]
     async fn every_url_failing_names_each_failure_without_the_secret_parts() {
+        let counted = Counted::default();
+        // A current-thread runtime: the whole test runs on this thread and its recorder.
+        let _recorder = metrics::set_default_local_recorder(&counted);
         let (hanging, _task) = hanging_node().await;
         let refusing = refusing_url();
+        let labels = [redact_url(&hanging), redact_url(&refusing)];
         let rpc = RpcEndpoints::new("polygon", &[hanging, refusing], short()).unwrap();
         let started = Instant::now();
-        let err = rpc.call("eth_blockNumber", |p| async move { p.get_block_number().await }).await.unwrap_err();
+        let err = rpc
+            .call("eth_blockNumber", |p| async move { p.get_block_number().await })
+            .await
+            .unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
         let CallError::Unreachable(failures) = &err else {
             panic!("expected every URL to fail, got {err:?}");
@@ -269,6 +321,18 @@ mod tests {
         assert!(failures[0].contains("no answer within 300 ms"), "{failures:?}");
         assert!(failures[1].to_lowercase().contains("refused"), "{failures:?}");
         assert!(!err.to_string().contains("secret-key"), "{err}");
+
+        let counters = counted.0.lock().unwrap().clone();
+        for url in &labels {
+            for name in ["payin_rpc_requests_total", "payin_rpc_errors_total"] {
+                assert_eq!(
+                    counters.get(&format!("{name}{{chain=polygon,url={url}}}")),
+                    Some(&1),
+                    "{counters:?}"
+                );
+            }
+        }
+        assert_eq!(counters.len(), 4, "{counters:?}");
     }
 
     #[cfg(feature = "testing")]
@@ -280,13 +344,22 @@ mod tests {
         let (hanging, _task) = hanging_node().await;
         let rpc = RpcEndpoints::new("local", &[hanging, chain.rpc_url().to_string()], short()).unwrap();
         let started = Instant::now();
-        let head = rpc.call("eth_blockNumber", |p| async move { p.get_block_number().await }).await.unwrap();
+        let head = rpc
+            .call("eth_blockNumber", |p| async move { p.get_block_number().await })
+            .await
+            .unwrap();
         assert!(head > 0);
         let first = started.elapsed();
         assert!(first < Duration::from_millis(1_500), "{first:?}");
         // The URL that answered stays in use: the next call costs no timeout.
         let started = Instant::now();
-        rpc.call("eth_blockNumber", |p| async move { p.get_block_number().await }).await.unwrap();
-        assert!(started.elapsed() < Duration::from_millis(250), "{:?}", started.elapsed());
+        rpc.call("eth_blockNumber", |p| async move { p.get_block_number().await })
+            .await
+            .unwrap();
+        assert!(
+            started.elapsed() < Duration::from_millis(250),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

@@ -108,7 +108,9 @@ impl ChainStatusBoard {
 
     /// Notes a chain's last failure, keeping the progress last recorded.
     pub fn record_error(&self, chain_id: &str, error: String) {
-        self.update(chain_id, |l| l.last_error = Some((error, Instant::now(), chrono::Utc::now())));
+        self.update(chain_id, |l| {
+            l.last_error = Some((error, Instant::now(), chrono::Utc::now()))
+        });
     }
 
     /// Until when this process holds the chain's lease (`None`: it does not).

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::Duration as ChronoDuration;
 
-use super::lease::{LeaseOptions, Leadership, keep_lease};
+use super::lease::{Leadership, LeaseOptions, keep_lease};
 use super::rpc::{RpcTimeouts, redact_url};
 use super::scanner::{ScanHost, ScanOptions, Scanner};
 use super::status::ChainStatusBoard;

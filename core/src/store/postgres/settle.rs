@@ -2,7 +2,8 @@
 //! What each changes is decided by [`crate::settle::rules`], as on SQLite; this file loads the
 //! state the rules need (under the locks below) and persists what they return.
 //!
-//! Two replicas may watch the same chain. Each transaction first locks the chain's cursor row,
+//! One replica scans a chain at a time (the holder of its lease, see `chain::lease`), but two may
+//! overlap while a lease changes hands. Each transaction first locks the chain's cursor row,
 //! so scans, confirmations and rewinds of one chain run one at a time across replicas; a
 //! scan that finds the cursor moved since it was read is dropped (the next pass rescans from
 //! the cursor). An order row is locked before it is read for a decision that changes its
