@@ -40,10 +40,10 @@ struct Global {
     log_format: LogFormat,
     /// PostgreSQL: the most connections this process opens (default 16, or the config file's
     /// [database] max_connections).
-    #[arg(long, env = "PAYIN_DB_MAX_CONNECTIONS", global = true)]
+    #[arg(long, env = "PAYIN_DB_MAX_CONNECTIONS", global = true, value_parser = clap::value_parser!(u32).range(1..))]
     db_max_connections: Option<u32>,
-    /// This process's name in the chain watchers' leases and /health (default: host name,
-    /// process id and a random suffix).
+    /// This process's name in the chain watchers' leases and /health, unique among the replicas
+    /// (default: host name, process id and a random suffix).
     #[arg(long, env = "PAYIN_REPLICA_ID", global = true)]
     replica_id: Option<String>,
 }
@@ -196,7 +196,10 @@ async fn open_engine(global: &Global, public_url: Option<String>) -> anyhow::Res
         options.config.database.max_connections = Some(n);
     }
     if let Some(id) = &global.replica_id {
-        options.replica_id.clone_from(id);
+        if id.trim().is_empty() {
+            bail!("--replica-id / PAYIN_REPLICA_ID must not be empty");
+        }
+        options.replica_id = id.trim().to_string();
     }
     if let Some(url) = public_url {
         options.default_public_url = url;

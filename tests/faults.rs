@@ -600,6 +600,35 @@ fn an_unreachable_database_fails_at_once_naming_host_and_port() {
     assert!(!err.contains("hunter2"), "{err}");
 }
 
+#[test]
+fn a_pool_of_no_connections_and_an_empty_replica_name_are_refused() {
+    let sandbox = support::Sandbox::new();
+    let out = sandbox
+        .cmd()
+        .args(["keys", "list"])
+        .env("PAYIN_DB_MAX_CONNECTIONS", "0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        support::stderr(&out).contains("--db-max-connections"),
+        "{}",
+        support::stderr(&out)
+    );
+    let out = sandbox
+        .cmd()
+        .args(["keys", "list"])
+        .env("PAYIN_REPLICA_ID", " ")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        support::stderr(&out).contains("PAYIN_REPLICA_ID must not be empty"),
+        "{}",
+        support::stderr(&out)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_postgres_pool_opens_at_most_the_configured_connections() {
     let Some(db) = postgres().await else {
