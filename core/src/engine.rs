@@ -18,6 +18,7 @@ use crate::deposit::{
 };
 use crate::error::{Error, InvalidCode, Result};
 use crate::event::Event;
+use crate::idempotency::{self, StoredResponse};
 use crate::ids;
 use crate::metadata;
 use crate::order::{CreateOrderRequest, NewOrder, Order, OrderDraft, parse_reference};
@@ -109,6 +110,17 @@ pub struct MaintenanceReport {
     pub released_addresses: u64,
     pub completed_deposits: u64,
     pub pool_low: Vec<Protocol>,
+    /// Idempotency keys past their retention, deleted.
+    pub purged_idempotency_keys: u64,
+}
+
+/// How a request with an `Idempotency-Key` goes on: see [`Engine::begin_idempotent`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Idempotent {
+    /// Run the request, then [`Engine::finish_idempotent`].
+    Proceed,
+    /// Answer with the first request's stored answer.
+    Replay(StoredResponse),
 }
 
 /// Orders expired per transaction in a maintenance pass.
@@ -530,6 +542,62 @@ impl Engine {
             .ok_or_else(|| Error::NotFound(format!("Event '{id}' not found")))
     }
 
+    // ---- idempotency keys --------------------------------------------------------------
+
+    /// Starts a request that carries an `Idempotency-Key` in `scope` (the API key's id):
+    /// [`Idempotent::Proceed`] when this request holds the key (then call
+    /// [`Engine::finish_idempotent`] with its answer), [`Idempotent::Replay`] with the first
+    /// request's answer. Waits up to [`idempotency::WAIT`] while a concurrent request with the
+    /// same key runs. Errors: a malformed key, the key used for a different request, or still
+    /// running after the wait.
+    pub async fn begin_idempotent(&self, scope: &str, key: &str, request_hash: &str) -> Result<Idempotent> {
+        use idempotency::Decision;
+        idempotency::validate_key(key)?;
+        let deadline = tokio::time::Instant::now() + idempotency::WAIT;
+        let mut pause = std::time::Duration::from_millis(10);
+        loop {
+            let now = self.now();
+            let locked_until = now + idempotency::RESERVATION;
+            let (inserted, record) = self
+                .store
+                .reserve_idempotency_key(scope, key, request_hash, now, locked_until)
+                .await?;
+            // Without a row the reservation was released between the two statements: try again.
+            if let Some(record) = record {
+                match idempotency::on_reserve(inserted, &record, request_hash, now) {
+                    Decision::Reserved => return Ok(Idempotent::Proceed),
+                    Decision::Completed(response) => return Ok(Idempotent::Replay(response)),
+                    Decision::Mismatch => return Err(Error::IdempotencyKeyReused(key.to_string())),
+                    Decision::TakeOver => {
+                        if self
+                            .store
+                            .take_over_idempotency_key(scope, key, now, locked_until)
+                            .await?
+                        {
+                            return Ok(Idempotent::Proceed);
+                        }
+                    }
+                    Decision::InProgress => {}
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::IdempotencyKeyInProgress(key.to_string()));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_millis(200));
+        }
+    }
+
+    /// Ends a request that [`Engine::begin_idempotent`] let proceed: a final answer (see
+    /// [`idempotency::is_final`]) is stored for replay, any other releases the key so a retry
+    /// runs again.
+    pub async fn finish_idempotent(&self, scope: &str, key: &str, response: Option<StoredResponse>) -> Result<()> {
+        match response {
+            Some(r) if idempotency::is_final(r.status) => self.store.complete_idempotency_key(scope, key, &r).await,
+            _ => self.store.release_idempotency_key(scope, key).await,
+        }
+    }
+
     // ---- health and maintenance ------------------------------------------------------
 
     /// `/health`: the database, and every chain this process watches, as the replica holding
@@ -592,6 +660,7 @@ impl Engine {
         }
         report.released_addresses = self.store.release_cooled_addresses(now).await?;
         report.completed_deposits = self.store.complete_acknowledged_deposits(now).await?;
+        report.purged_idempotency_keys = self.store.purge_idempotency_keys(now - idempotency::RETENTION).await?;
         for protocol in Protocol::ALL {
             if self
                 .store

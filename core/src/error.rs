@@ -41,6 +41,10 @@ pub enum Error {
     /// The dev chain of `payin dev` is not recorded or does not answer.
     #[error("{0}")]
     DevChainUnavailable(String),
+    #[error("Idempotency-Key '{0}' was already used for a different request; use a new key for a new request")]
+    IdempotencyKeyReused(String),
+    #[error("A request with Idempotency-Key '{0}' is still running; retry after it ends")]
+    IdempotencyKeyInProgress(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration error: {0}")]
@@ -107,6 +111,8 @@ impl Error {
             Error::NoAvailableAddresses(p) => E::NoAvailableAddresses(*p),
             Error::Unauthorized => E::Unauthorized,
             Error::DevChainUnavailable(m) => E::DevChainUnavailable(m.clone()),
+            Error::IdempotencyKeyReused(k) => E::IdempotencyKeyReused(k.clone()),
+            Error::IdempotencyKeyInProgress(k) => E::IdempotencyKeyInProgress(k.clone()),
             Error::Database(_) | Error::Migrate(_) | Error::Internal(_) => E::Internal(self.to_string()),
         }
     }
@@ -139,6 +145,8 @@ impl From<payin_types::Error> for Error {
             E::NoAvailableAddresses(p) => Error::NoAvailableAddresses(p),
             E::Unauthorized => Error::Unauthorized,
             E::DevChainUnavailable(m) => Error::DevChainUnavailable(m),
+            E::IdempotencyKeyReused(k) => Error::IdempotencyKeyReused(k),
+            E::IdempotencyKeyInProgress(k) => Error::IdempotencyKeyInProgress(k),
             E::Internal(m) => Error::Internal(m),
         }
     }
@@ -159,6 +167,8 @@ mod tests {
             },
             Error::NoAvailableAddresses(Protocol::Tron),
             Error::Unauthorized,
+            Error::IdempotencyKeyReused("k-1".into()),
+            Error::IdempotencyKeyInProgress("k-2".into()),
         ];
         for e in cases {
             let (code, title, text) = (e.code(), e.title(), e.to_string());

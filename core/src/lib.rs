@@ -26,6 +26,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod gateway;
+pub mod idempotency;
 pub mod ids;
 pub mod metadata;
 pub mod order;
@@ -40,6 +41,6 @@ pub mod time;
 pub mod webhook;
 
 pub use amount::Amount;
-pub use engine::{Engine, EngineOptions};
+pub use engine::{Engine, EngineOptions, Idempotent};
 pub use error::{Error, Result};
 pub use gateway::Gateway;

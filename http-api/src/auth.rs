@@ -8,7 +8,13 @@ use axum::response::Response;
 use crate::AppState;
 use crate::error::ApiError;
 
-pub async fn require_api_key(State(state): State<AppState>, req: Request, next: Next) -> Result<Response, ApiError> {
+/// Authenticates the request; the [`ApiKey`](payin_core::apikey::ApiKey) it used goes into the
+/// request's extensions for the layers inside (idempotency keys are scoped by it).
+pub async fn require_api_key(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     let headers = req.headers();
     let bearer = headers
         .get(axum::http::header::AUTHORIZATION)
@@ -30,6 +36,7 @@ pub async fn require_api_key(State(state): State<AppState>, req: Request, next: 
         e.field = Some("Authorization".into());
         return Err(e);
     };
-    state.engine.authenticate(key).await.map_err(ApiError::from)?;
+    let api_key = state.engine.authenticate(key).await.map_err(ApiError::from)?;
+    req.extensions_mut().insert(api_key);
     Ok(next.run(req).await)
 }

@@ -78,7 +78,10 @@ impl From<Error> for ApiError {
         let status = match &e {
             Error::Invalid { .. } => StatusCode::BAD_REQUEST,
             Error::OrderNotFound(_) | Error::DepositReferenceNotFound(_) | Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::DuplicateOrderReference { .. } | Error::DuplicateDepositReference { .. } => StatusCode::CONFLICT,
+            Error::DuplicateOrderReference { .. }
+            | Error::DuplicateDepositReference { .. }
+            | Error::IdempotencyKeyReused(_)
+            | Error::IdempotencyKeyInProgress(_) => StatusCode::CONFLICT,
             Error::NoAvailableAddresses(_) | Error::DevChainUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -108,6 +111,10 @@ impl From<Error> for ApiError {
             Error::OrderNotFound(order_id) => api.extra = extra(&[("orderId", order_id)]),
             Error::DepositReferenceNotFound(reference) => api.extra = extra(&[("depositReference", reference)]),
             Error::NoAvailableAddresses(protocol) => api.extra = extra(&[("protocol", protocol.to_string())]),
+            Error::IdempotencyKeyReused(key) | Error::IdempotencyKeyInProgress(key) => {
+                api.field = Some(payin_core::idempotency::HEADER.into());
+                api.extra = extra(&[("idempotencyKey", key)]);
+            }
             _ => {}
         }
         api
@@ -185,6 +192,8 @@ mod tests {
             Error::NoAvailableAddresses(Protocol::Evm),
             Error::Unauthorized,
             Error::DevChainUnavailable("the local chain did not answer".into()),
+            Error::IdempotencyKeyReused("key-1".into()),
+            Error::IdempotencyKeyInProgress("key-2".into()),
         ];
         for original in cases {
             let (code, text) = (original.code(), original.to_string());

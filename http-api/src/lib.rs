@@ -5,6 +5,7 @@ mod auth;
 mod envelope;
 mod error;
 mod extract;
+pub mod idempotency;
 pub mod openapi;
 mod routes;
 
@@ -82,6 +83,11 @@ pub fn router(engine: Arc<Engine>) -> Router {
     #[cfg(feature = "dev")]
     let api = api.merge(routes::dev::routes());
     let api = api
+        // Inside authentication: idempotency keys are scoped by the API key.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotent,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_key,

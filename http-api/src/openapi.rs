@@ -118,7 +118,60 @@ pub fn document() -> utoipa::openapi::OpenApi {
     // The dev chain's routes, only in builds that serve them.
     #[cfg(feature = "dev")]
     let doc = doc.merge_from(routes::dev::DevApi::openapi());
+    let mut doc = doc;
+    document_idempotency_keys(&mut doc);
     doc
+}
+
+/// Every authenticated POST takes an optional `Idempotency-Key` (see `crate::idempotency`) and
+/// can answer 409 for it.
+fn document_idempotency_keys(doc: &mut utoipa::openapi::OpenApi) {
+    use payin_core::idempotency::{HEADER, MAX_KEY_LEN};
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, RefOr, Required, ResponseBuilder, Type};
+
+    const CONFLICT: &str = "IDEMPOTENCY_KEY_REUSED (the key was used for a different request) or \
+                            IDEMPOTENCY_KEY_IN_PROGRESS (its first request still runs), with idempotencyKey";
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let Some(op) = item.post.as_mut() else { continue };
+        if !path.starts_with("/api/v1/") {
+            continue;
+        }
+        let header = ParameterBuilder::new()
+            .name(HEADER)
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "Makes the POST safe to retry: for 24 hours a request with the same key and the same \
+                 method, path and body gets the first answer again (with `Idempotent-Replayed: true`), \
+                 without running twice. Answers 5xx and 429 are not kept. Scoped by API key.",
+            ))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(MAX_KEY_LEN))
+                    .pattern(Some("^[\\x21-\\x7E]+$")),
+            ))
+            .build();
+        op.parameters.get_or_insert_with(Vec::new).push(RefOr::T(header));
+        let responses = &mut op.responses.responses;
+        match responses.get_mut("409") {
+            Some(RefOr::T(existing)) => existing.description = format!("{}; or {CONFLICT}", existing.description),
+            _ => {
+                let conflict = ResponseBuilder::new()
+                    .description(CONFLICT)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ApiError")))
+                            .build(),
+                    )
+                    .build();
+                responses.insert("409".to_string(), RefOr::T(conflict));
+            }
+        }
+    }
 }
 
 pub async fn serve() -> impl IntoResponse {

@@ -51,6 +51,7 @@ use crate::deposit::{Deposit, DepositFilter, DepositReference, DepositReferenceS
 use crate::dev::recorded::RecordedChain;
 use crate::error::{Error, Result};
 use crate::event::{Event, EventFilter};
+use crate::idempotency::{KeyRecord, StoredResponse};
 use crate::metadata::Metadata;
 use crate::order::{NewOrder, Order, OrderFilter};
 use crate::page::Page;
@@ -188,6 +189,34 @@ pub trait RecordStore: Send + Sync {
     async fn list_api_keys(&self) -> Result<Vec<ApiKey>>;
     /// Revokes by id or display prefix; false when no active key matched.
     async fn revoke_api_key(&self, id_or_prefix: &str, now: Timestamp) -> Result<bool>;
+
+    // Idempotency keys (see `crate::idempotency`)
+    /// Reserves `key` for a request unless the scope already has it. Returns whether this call
+    /// inserted the reservation, and the key's row (`None` if it vanished in between: a
+    /// released reservation; try again).
+    async fn reserve_idempotency_key(
+        &self,
+        scope: &str,
+        key: &str,
+        request_hash: &str,
+        now: Timestamp,
+        locked_until: Timestamp,
+    ) -> Result<(bool, Option<KeyRecord>)>;
+    /// Renews a reservation that expired unanswered for a new holder; false when another
+    /// request took it over or answered it first.
+    async fn take_over_idempotency_key(
+        &self,
+        scope: &str,
+        key: &str,
+        now: Timestamp,
+        locked_until: Timestamp,
+    ) -> Result<bool>;
+    /// Stores the answer of the reservation's request.
+    async fn complete_idempotency_key(&self, scope: &str, key: &str, response: &StoredResponse) -> Result<()>;
+    /// Drops an unanswered reservation, so a retry runs again.
+    async fn release_idempotency_key(&self, scope: &str, key: &str) -> Result<()>;
+    /// Deletes keys created before `before`; returns how many.
+    async fn purge_idempotency_keys(&self, before: Timestamp) -> Result<u64>;
 
     // Settings
     async fn load_settings(&self) -> Result<Vec<(String, String)>>;
@@ -329,7 +358,7 @@ mod tests {
     /// SHA-384 of each released migration file. A database remembers the checksum of every
     /// migration it applied and refuses to start when a file no longer matches, so released
     /// files never change; new ones are added after them.
-    const RELEASED: [(&str, [&str; 7]); 2] = [
+    const RELEASED: [(&str, [&str; 8]); 2] = [
         (
             "sqlite",
             [
@@ -340,6 +369,7 @@ mod tests {
                 "c41c49280f921289f4dfe2eb34c32edfca77f368505541c03e5700a9fe2c801b9db2394be8d4b1dbd4ecd82f441d8d21",
                 "eeeac343d83f538a2f9ae9c094b33ae5a8667de0fbef5d92d8740eaa5fcf0aee5ae3b0d3b604bea01e9ac4afec364d5c",
                 "bbe3d4525e6114c18d1c5cf95ea50ed654c92bdeee51dead5c593cf1ee689cb2045b5b5468d5745577c1901acbe81805",
+                "38377475236c4c32398f876f398a250a68e8d0ae16807ee75f2a7550bea60459a9ae0bba397ff0365e9af814aa0b6a58",
             ],
         ),
         (
@@ -352,6 +382,7 @@ mod tests {
                 "ec1db9cbeb876d2596057dde423a04f5f8840ebe4216135ded5d59035b335cb5771424353f5000fa0dd218f05acab942",
                 "eeeac343d83f538a2f9ae9c094b33ae5a8667de0fbef5d92d8740eaa5fcf0aee5ae3b0d3b604bea01e9ac4afec364d5c",
                 "b9610937437ea4bbed6c01d3838ee8312dca4d4e7085259d00473f321316b59b141eabed4b7577bbc539a20d54c8bb67",
+                "65043cad372938fa05ca6e8ae644dbae20ef2eef8c5bf80a45d2a2638c8913356948846155c0d67f5694c78bef6cd08c",
             ],
         ),
     ];

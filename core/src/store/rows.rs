@@ -22,6 +22,7 @@ use crate::deposit::{Deposit, DepositBinding, DepositStatus};
 use crate::dev::recorded::RecordedChain;
 use crate::error::{Error, Result};
 use crate::event::EventType;
+use crate::idempotency::{KeyRecord, StoredResponse};
 use crate::metadata::Metadata;
 use crate::order::{Order, OrderStatus};
 use crate::time::{Timestamp, from_millis, to_millis};
@@ -204,6 +205,31 @@ impl TryFrom<DepositRow> for Deposit {
             address: r.address,
             tx_hash: r.tx_hash,
         })
+    }
+}
+
+/// An `idempotency_keys` row.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct IdempotencyRow {
+    pub request_hash: String,
+    pub status_code: Option<i64>,
+    pub response_body: Option<String>,
+    pub locked_until: DbTime,
+}
+
+impl From<IdempotencyRow> for KeyRecord {
+    fn from(r: IdempotencyRow) -> KeyRecord {
+        KeyRecord {
+            request_hash: r.request_hash,
+            response: match (r.status_code, r.response_body) {
+                (Some(status), Some(body)) => Some(StoredResponse {
+                    status: u16::try_from(status).unwrap_or(500),
+                    body,
+                }),
+                _ => None,
+            },
+            locked_until: r.locked_until.0,
+        }
     }
 }
 

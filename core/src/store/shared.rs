@@ -10,8 +10,8 @@ use sqlx::types::Json;
 use sqlx::{Database, Decode, Encode, Executor, FromRow, IntoArguments, Pool, Postgres, QueryBuilder, Sqlite, Type};
 
 use super::rows::{
-    ApiKeyRow, BindingRow, DbTime, DepositAmountRow, DepositRow, OrderRow, RecordedChainRow, ReferenceRow,
-    ReferenceSummaryRow,
+    ApiKeyRow, BindingRow, DbTime, DepositAmountRow, DepositRow, IdempotencyRow, OrderRow, RecordedChainRow,
+    ReferenceRow, ReferenceSummaryRow,
 };
 use super::{NewBinding, RecordStore};
 use crate::amount::Amount;
@@ -24,6 +24,7 @@ use crate::deposit::{
 use crate::dev::recorded::RecordedChain;
 use crate::error::{Error, Result};
 use crate::event::{Event, EventFilter, EventType};
+use crate::idempotency::{KeyRecord, StoredResponse};
 use crate::ids;
 use crate::metadata::Metadata;
 use crate::order::{Order, OrderFilter, OrderSortBy, like_pattern};
@@ -100,6 +101,7 @@ where
     for<'r> ReferenceSummaryRow: FromRow<'r, <S::Db as Database>::Row>,
     for<'r> DepositAmountRow: FromRow<'r, <S::Db as Database>::Row>,
     for<'r> RecordedChainRow: FromRow<'r, <S::Db as Database>::Row>,
+    for<'r> IdempotencyRow: FromRow<'r, <S::Db as Database>::Row>,
 {
     /// Inserts or replaces the recording of `chain.chain_id`.
     #[cfg(feature = "dev")]
@@ -212,6 +214,89 @@ where
             }
         }
         Ok(())
+    }
+
+    async fn reserve_idempotency_key(
+        &self,
+        scope: &str,
+        key: &str,
+        request_hash: &str,
+        now: Timestamp,
+        locked_until: Timestamp,
+    ) -> Result<(bool, Option<KeyRecord>)> {
+        let pool = self.writer();
+        let done = sqlx::query(
+            "INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, created_at, locked_until)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, idempotency_key) DO NOTHING",
+        )
+        .bind(scope)
+        .bind(key)
+        .bind(request_hash)
+        .bind(DbTime(now))
+        .bind(DbTime(locked_until))
+        .execute(pool)
+        .await?;
+        let inserted = S::Db::rows_affected(&done) == 1;
+        let row: Option<IdempotencyRow> = sqlx::query_as(
+            "SELECT request_hash, status_code, response_body, locked_until FROM idempotency_keys
+             WHERE scope = $1 AND idempotency_key = $2",
+        )
+        .bind(scope)
+        .bind(key)
+        .fetch_optional(pool)
+        .await?;
+        Ok((inserted, row.map(KeyRecord::from)))
+    }
+
+    async fn take_over_idempotency_key(
+        &self,
+        scope: &str,
+        key: &str,
+        now: Timestamp,
+        locked_until: Timestamp,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE idempotency_keys SET locked_until = $3
+             WHERE scope = $1 AND idempotency_key = $2 AND status_code IS NULL AND locked_until <= $4",
+        )
+        .bind(scope)
+        .bind(key)
+        .bind(DbTime(locked_until))
+        .bind(DbTime(now))
+        .execute(self.writer())
+        .await?;
+        Ok(S::Db::rows_affected(&done) == 1)
+    }
+
+    async fn complete_idempotency_key(&self, scope: &str, key: &str, response: &StoredResponse) -> Result<()> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET status_code = $3, response_body = $4
+             WHERE scope = $1 AND idempotency_key = $2",
+        )
+        .bind(scope)
+        .bind(key)
+        .bind(i64::from(response.status))
+        .bind(response.body.as_str())
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    async fn release_idempotency_key(&self, scope: &str, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2 AND status_code IS NULL")
+            .bind(scope)
+            .bind(key)
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    async fn purge_idempotency_keys(&self, before: Timestamp) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(DbTime(before))
+            .execute(self.writer())
+            .await?;
+        Ok(S::Db::rows_affected(&done))
     }
 
     async fn pool_counts(&self, protocol: Protocol) -> Result<PoolCounts> {

@@ -81,6 +81,12 @@ pub enum Error {
     /// The dev chain of `payin dev` is not recorded or does not answer.
     #[error("{0}")]
     DevChainUnavailable(String),
+    /// An `Idempotency-Key` sent again with a different request (method, path or body).
+    #[error("Idempotency-Key '{0}' was already used for a different request; use a new key for a new request")]
+    IdempotencyKeyReused(String),
+    /// The first request with this `Idempotency-Key` is still running.
+    #[error("A request with Idempotency-Key '{0}' is still running; retry after it ends")]
+    IdempotencyKeyInProgress(String),
     /// A failure of the server (or of the connection to it), not of the request.
     #[error("{0}")]
     Internal(String),
@@ -113,6 +119,8 @@ impl Error {
             Error::NoAvailableAddresses(_) => "NO_AVAILABLE_ADDRESSES",
             Error::Unauthorized => "UNAUTHORIZED",
             Error::DevChainUnavailable(_) => "DEV_CHAIN_UNAVAILABLE",
+            Error::IdempotencyKeyReused(_) => "IDEMPOTENCY_KEY_REUSED",
+            Error::IdempotencyKeyInProgress(_) => "IDEMPOTENCY_KEY_IN_PROGRESS",
             Error::Internal(_) => "INTERNAL_ERROR",
         }
     }
@@ -129,6 +137,8 @@ impl Error {
             Error::NoAvailableAddresses(_) => "No available addresses",
             Error::Unauthorized => "Unauthorized",
             Error::DevChainUnavailable(_) => "Dev chain unavailable",
+            Error::IdempotencyKeyReused(_) => "Idempotency key reused",
+            Error::IdempotencyKeyInProgress(_) => "Idempotency key in progress",
             Error::Internal(_) => "Internal error",
         }
     }
@@ -166,6 +176,8 @@ pub struct ErrorEnvelope {
     pub deposit_reference: Option<String>,
     #[serde(default)]
     pub protocol: Option<String>,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
 }
 
 impl ErrorEnvelope {
@@ -207,6 +219,14 @@ impl ErrorEnvelope {
             },
             "UNAUTHORIZED" => Error::Unauthorized,
             "DEV_CHAIN_UNAVAILABLE" => Error::DevChainUnavailable(self.message.clone()),
+            "IDEMPOTENCY_KEY_REUSED" => match self.idempotency_key.clone() {
+                Some(key) => Error::IdempotencyKeyReused(key),
+                None => missing("idempotencyKey"),
+            },
+            "IDEMPOTENCY_KEY_IN_PROGRESS" => match self.idempotency_key.clone() {
+                Some(key) => Error::IdempotencyKeyInProgress(key),
+                None => missing("idempotencyKey"),
+            },
             "INTERNAL_ERROR" => Error::Internal(self.message.clone()),
             // Codes of the HTTP layer itself (METHOD_NOT_ALLOWED …): a client/server mismatch.
             _ => Error::Internal(format!("{}: {}", self.code, self.message)),
