@@ -4,7 +4,8 @@
 //! field and the members naming its subject).
 //!
 //! Light on purpose: serde, chrono, rust_decimal and url, no database, chain or HTTP stack,
-//! so the typed client and the Python/Node packages built on it stay small.
+//! so the typed client and the Python/Node packages built on it stay small. The webhook
+//! [`signature`] code (HMAC-SHA256, base64, hex) is behind the `signature` feature.
 
 pub mod amount;
 pub mod chain;
@@ -18,6 +19,8 @@ pub mod metadata;
 pub mod order;
 pub mod page;
 pub mod pool;
+#[cfg(feature = "signature")]
+pub mod signature;
 #[cfg(feature = "dev")]
 pub mod simulate;
 pub mod time;
