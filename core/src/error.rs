@@ -49,6 +49,15 @@ pub enum Error {
     Database(#[from] sqlx::Error),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Too many requests (429).
+    #[error("{0}")]
+    RateLimited(String),
+    /// A connection that failed before an answer (a client's view; the engine never makes one).
+    #[error("{0}")]
+    Connection(String),
+    /// No answer within a client's timeout (a client's view; the engine never makes one).
+    #[error("{0}")]
+    Timeout(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -113,6 +122,9 @@ impl Error {
             Error::DevChainUnavailable(m) => E::DevChainUnavailable(m.clone()),
             Error::IdempotencyKeyReused(k) => E::IdempotencyKeyReused(k.clone()),
             Error::IdempotencyKeyInProgress(k) => E::IdempotencyKeyInProgress(k.clone()),
+            Error::RateLimited(m) => E::RateLimited(m.clone()),
+            Error::Connection(m) => E::Connection(m.clone()),
+            Error::Timeout(m) => E::Timeout(m.clone()),
             Error::Database(_) | Error::Migrate(_) | Error::Internal(_) => E::Internal(self.to_string()),
         }
     }
@@ -147,6 +159,9 @@ impl From<payin_types::Error> for Error {
             E::DevChainUnavailable(m) => Error::DevChainUnavailable(m),
             E::IdempotencyKeyReused(k) => Error::IdempotencyKeyReused(k),
             E::IdempotencyKeyInProgress(k) => Error::IdempotencyKeyInProgress(k),
+            E::RateLimited(m) => Error::RateLimited(m),
+            E::Connection(m) => Error::Connection(m),
+            E::Timeout(m) => Error::Timeout(m),
             E::Internal(m) => Error::Internal(m),
         }
     }
@@ -169,6 +184,9 @@ mod tests {
             Error::Unauthorized,
             Error::IdempotencyKeyReused("k-1".into()),
             Error::IdempotencyKeyInProgress("k-2".into()),
+            Error::RateLimited("slow down".into()),
+            Error::Connection("connection refused".into()),
+            Error::Timeout("no answer within 30 s".into()),
         ];
         for e in cases {
             let (code, title, text) = (e.code(), e.title(), e.to_string());

@@ -75,16 +75,14 @@ impl From<payin_core::Error> for ApiError {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
+        // Connection and Timeout come from a client (the MCP server's remote mode): as a
+        // gateway in front of PayIn would, answer 502 / 504.
         let status = match &e {
-            Error::Invalid { .. } => StatusCode::BAD_REQUEST,
-            Error::OrderNotFound(_) | Error::DepositReferenceNotFound(_) | Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::DuplicateOrderReference { .. }
-            | Error::DuplicateDepositReference { .. }
-            | Error::IdempotencyKeyReused(_)
-            | Error::IdempotencyKeyInProgress(_) => StatusCode::CONFLICT,
-            Error::NoAvailableAddresses(_) | Error::DevChainUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Unauthorized => StatusCode::UNAUTHORIZED,
-            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            other => other
+                .status_code()
+                .and_then(|s| StatusCode::from_u16(s).ok())
+                .unwrap_or(StatusCode::BAD_GATEWAY),
         };
         if e.is_internal() {
             // The detail goes to the operator's log, never to the client.
@@ -194,14 +192,18 @@ mod tests {
             Error::DevChainUnavailable("the local chain did not answer".into()),
             Error::IdempotencyKeyReused("key-1".into()),
             Error::IdempotencyKeyInProgress("key-2".into()),
+            Error::RateLimited("Too many requests".into()),
         ];
         for original in cases {
             let (code, text) = (original.code(), original.to_string());
+            let status = original.status_code().expect("an error the server answers with");
             let field = match &original {
                 Error::Invalid { field, .. } => Some(field.clone()),
                 _ => None,
             };
-            let back = envelope(serde_json::to_value(ApiError::from(original)).unwrap());
+            let api = ApiError::from(original);
+            assert_eq!(api.status_code, status, "{code}: the envelope's status is the error's");
+            let back = envelope(serde_json::to_value(api).unwrap());
             assert_eq!(back.code(), code);
             assert_eq!(back.to_string(), text);
             if let Some(field) = field {
@@ -217,6 +219,18 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_remote_gateway_failure_is_answered_as_a_gateway_would() {
+        // The MCP server's remote mode turns its client's errors into envelopes too.
+        let timeout = ApiError::from(Error::Timeout("no answer within 30 s".into()));
+        assert_eq!((timeout.status_code, timeout.code.as_str()), (504, "TIMEOUT"));
+        let refused = ApiError::from(Error::Connection("connection refused".into()));
+        assert_eq!(
+            (refused.status_code, refused.code.as_str(), refused.message.as_str()),
+            (502, "CONNECTION_ERROR", "connection refused")
+        );
     }
 
     #[test]

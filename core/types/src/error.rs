@@ -87,7 +87,19 @@ pub enum Error {
     /// The first request with this `Idempotency-Key` is still running.
     #[error("A request with Idempotency-Key '{0}' is still running; retry after it ends")]
     IdempotencyKeyInProgress(String),
-    /// A failure of the server (or of the connection to it), not of the request.
+    /// Too many requests (HTTP 429): the client already waited as the server's `Retry-After`
+    /// asked, as often as its retries allow.
+    #[error("{0}")]
+    RateLimited(String),
+    /// No answer came back: the connection was refused, reset or closed before the response
+    /// (a client-side error: the request may or may not have been processed).
+    #[error("{0}")]
+    Connection(String),
+    /// No answer came back within the client's timeout (a client-side error: the request may or
+    /// may not have been processed).
+    #[error("{0}")]
+    Timeout(String),
+    /// A failure of the server, not of the request.
     #[error("{0}")]
     Internal(String),
 }
@@ -121,6 +133,9 @@ impl Error {
             Error::DevChainUnavailable(_) => "DEV_CHAIN_UNAVAILABLE",
             Error::IdempotencyKeyReused(_) => "IDEMPOTENCY_KEY_REUSED",
             Error::IdempotencyKeyInProgress(_) => "IDEMPOTENCY_KEY_IN_PROGRESS",
+            Error::RateLimited(_) => "RATE_LIMITED",
+            Error::Connection(_) => "CONNECTION_ERROR",
+            Error::Timeout(_) => "TIMEOUT",
             Error::Internal(_) => "INTERNAL_ERROR",
         }
     }
@@ -139,6 +154,9 @@ impl Error {
             Error::DevChainUnavailable(_) => "Dev chain unavailable",
             Error::IdempotencyKeyReused(_) => "Idempotency key reused",
             Error::IdempotencyKeyInProgress(_) => "Idempotency key in progress",
+            Error::RateLimited(_) => "Too many requests",
+            Error::Connection(_) => "Connection error",
+            Error::Timeout(_) => "Timeout",
             Error::Internal(_) => "Internal error",
         }
     }
@@ -146,6 +164,29 @@ impl Error {
     /// True for failures of the server rather than of the request.
     pub fn is_internal(&self) -> bool {
         matches!(self, Error::Internal(_))
+    }
+
+    /// The HTTP status the REST API answers this error with (and a client received it with);
+    /// `None` for [`Error::Connection`] and [`Error::Timeout`], which no server answer carries.
+    pub fn status_code(&self) -> Option<u16> {
+        Some(match self {
+            Error::Invalid { .. } => 400,
+            Error::Unauthorized => 401,
+            Error::OrderNotFound(_) | Error::DepositReferenceNotFound(_) | Error::NotFound(_) => 404,
+            Error::DuplicateOrderReference { .. }
+            | Error::DuplicateDepositReference { .. }
+            | Error::IdempotencyKeyReused(_)
+            | Error::IdempotencyKeyInProgress(_) => 409,
+            Error::RateLimited(_) => 429,
+            Error::Internal(_) => 500,
+            Error::NoAvailableAddresses(_) | Error::DevChainUnavailable(_) => 503,
+            Error::Connection(_) | Error::Timeout(_) => return None,
+        })
+    }
+
+    /// True when no answer came back from the server ([`Error::Connection`], [`Error::Timeout`]).
+    pub fn is_transport(&self) -> bool {
+        matches!(self, Error::Connection(_) | Error::Timeout(_))
     }
 
     /// The field of invalid input, when the error is about one.
@@ -227,6 +268,7 @@ impl ErrorEnvelope {
                 Some(key) => Error::IdempotencyKeyInProgress(key),
                 None => missing("idempotencyKey"),
             },
+            "RATE_LIMITED" => Error::RateLimited(self.message.clone()),
             "INTERNAL_ERROR" => Error::Internal(self.message.clone()),
             // Codes of the HTTP layer itself (METHOD_NOT_ALLOWED …): a client/server mismatch.
             _ => Error::Internal(format!("{}: {}", self.code, self.message)),
@@ -258,6 +300,29 @@ mod tests {
         let e = read(json!({"code": "ORDER_NOT_FOUND", "message": "gone"}));
         assert!(e.is_internal());
         assert!(e.to_string().contains("no orderId"), "{e}");
+    }
+
+    #[test]
+    fn rate_limited_reads_back_with_its_status() {
+        let e = read(json!({"code": "RATE_LIMITED", "message": "Too many requests; retry in 2 s"}));
+        assert_eq!(e, Error::RateLimited("Too many requests; retry in 2 s".into()));
+        assert_eq!((e.code(), e.status_code()), ("RATE_LIMITED", Some(429)));
+    }
+
+    #[test]
+    fn transport_failures_have_codes_but_no_status() {
+        for (e, code) in [
+            (Error::Connection("refused".into()), "CONNECTION_ERROR"),
+            (Error::Timeout("30 s".into()), "TIMEOUT"),
+        ] {
+            assert_eq!((e.code(), e.status_code(), e.is_transport()), (code, None, true));
+            assert!(!e.is_internal());
+        }
+        assert_eq!(Error::Internal("x".into()).status_code(), Some(500));
+        assert_eq!(
+            Error::NoAvailableAddresses(Protocol::Evm).status_code(),
+            Some(503)
+        );
     }
 
     #[test]
