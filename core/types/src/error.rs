@@ -319,10 +319,7 @@ mod tests {
             assert!(!e.is_internal());
         }
         assert_eq!(Error::Internal("x".into()).status_code(), Some(500));
-        assert_eq!(
-            Error::NoAvailableAddresses(Protocol::Evm).status_code(),
-            Some(503)
-        );
+        assert_eq!(Error::NoAvailableAddresses(Protocol::Evm).status_code(), Some(503));
     }
 
     #[test]

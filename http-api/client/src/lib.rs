@@ -1,16 +1,37 @@
 //! A typed async client of the PayIn REST API (`/api/v1`): the [`Gateway`] over HTTP, for Rust
-//! programs, the MCP server's remote mode and the Python/Node packages.
+//! programs, the MCP server's remote mode and the Python/Node packages, which wrap this crate
+//! so that configuration, retries, pagination and webhook verification behave the same in
+//! every language.
 //!
 //! It sends the request types of `payin-types`, reads the same types back out of the
 //! `{"success", "data"}` envelope, and turns error envelopes back into the [`Error`] with the
 //! same `code`, `field` and subject — so a caller cannot tell it from the in-process engine
-//! except by latency and [`Error::Internal`] transport failures.
+//! except by latency and the client's own errors ([`Error::Connection`], [`Error::Timeout`]).
+//!
+//! - **Configuration** ([`ClientOptions`]): API key and base URL, falling back to
+//!   `PAYIN_API_KEY` / `PAYIN_BASE_URL`; the base URL may be the gateway's root or its `/api/v1`
+//!   URL.
+//! - **Retries** ([`retry`]): network errors, 429 (honouring `Retry-After`) and 5xx, with
+//!   exponential backoff and full jitter; never another 4xx. Every POST carries an
+//!   `Idempotency-Key`, one per call and the same on each of its retries, so a retried create
+//!   returns the first order instead of making a second ([`RequestOptions`] sets your own).
+//! - **Pagination** ([`pagination`]): [`Client::list_all`] streams every item of a list.
+//! - **Webhooks** ([`webhook`]): [`Webhook::verify`] and [`verify_signature`].
 //!
 //! Dependencies are the wire types and reqwest only (no database, chain or server stack).
 //! TLS is rustls with the platform verifier, so the operating system's certificate store
 //! (corporate CAs included) decides which servers are trusted.
 
+pub mod options;
+pub mod pagination;
+pub mod retry;
+pub mod webhook;
+
+use std::error::Error as _;
+use std::time::{Duration, SystemTime};
+
 use async_trait::async_trait;
+use futures_util::Stream;
 use payin_types::chain::ChainInfo;
 use payin_types::config::Settings;
 use payin_types::deposit::{
@@ -29,86 +50,289 @@ use payin_types::webhook::{
     RotateSecretRequest, RotatedSecret, WebhookEndpoint, WebhookListQuery,
 };
 pub use payin_types::{Error, Gateway, Result};
-use reqwest::{Method, RequestBuilder, Url};
-use serde::Deserialize;
+use reqwest::header::{HeaderValue, USER_AGENT};
+use reqwest::{Method, RequestBuilder, StatusCode, Url};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-/// A typed client of `/api/v1`, authenticating with `Authorization: Bearer pk_…`.
-#[derive(Debug, Clone)]
+pub use options::{
+    API_KEY_ENV, BASE_URL_ENV, Backoff, ClientOptions, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
+    RequestOptions, normalize_base_url,
+};
+pub use pagination::{PageQuery, next_page_query};
+pub use retry::IDEMPOTENCY_KEY_HEADER;
+pub use webhook::{Webhook, WebhookError, verify_signature};
+
+/// A typed client of `/api/v1`, authenticating with `Authorization: Bearer pk_…`. Cheap to
+/// clone (clones share one connection pool).
+#[derive(Clone)]
 pub struct Client {
     base_url: Url,
-    api_key: String,
+    auth: HeaderValue,
     http: reqwest::Client,
+    timeout: Duration,
+    max_retries: u32,
+    backoff: Backoff,
+    /// Set by [`Client::with_request_options`] for the calls made through that copy.
+    call: RequestOptions,
+}
+
+/// The key stays out of logs and panic messages.
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.base_url.as_str())
+            .field("timeout", &self.timeout)
+            .field("max_retries", &self.max_retries)
+            .field("backoff", &self.backoff)
+            .field("call", &self.call)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Client {
-    /// `base_url` is the server root (e.g. `https://pay.example.com`), without `/api/v1`.
-    /// Fails with [`Error::Invalid`] (field `baseUrl`) when it is not an absolute http(s) URL.
+    /// A client of the gateway at `base_url` (its root, e.g. `https://pay.example.com`, or its
+    /// `/api/v1` URL) with the default timeout and retries. Fails with [`Error::Invalid`]
+    /// (field `baseUrl`) when it is not an absolute http(s) URL, or (field `apiKey`) when the
+    /// key is empty.
     pub fn new(base_url: &str, api_key: impl Into<String>) -> Result<Client> {
-        let invalid = || Error::validation("baseUrl", format!("baseUrl must be an http(s) URL, got {base_url:?}"));
-        let base_url = Url::parse(base_url).map_err(|_| invalid())?;
-        if !matches!(base_url.scheme(), "http" | "https") || base_url.cannot_be_a_base() {
-            return Err(invalid());
-        }
+        Client::from_options(ClientOptions {
+            api_key: Some(api_key.into()),
+            base_url: Some(base_url.to_string()),
+            ..ClientOptions::default()
+        })
+    }
+
+    /// A client configured by `PAYIN_API_KEY` and `PAYIN_BASE_URL` alone.
+    pub fn from_env() -> Result<Client> {
+        Client::from_options(ClientOptions::from_env())
+    }
+
+    /// A client as `options` say (see [`ClientOptions::from_env`] for environment fallbacks).
+    pub fn from_options(options: ClientOptions) -> Result<Client> {
+        let api_key = options.require_api_key()?;
+        let base_url = normalize_base_url(options.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        let mut auth = HeaderValue::from_str(&format!("Bearer {api_key}")).map_err(|_| {
+            Error::validation(
+                "apiKey",
+                "the API key holds characters an HTTP header cannot carry (line breaks, control characters)",
+            )
+        })?;
+        auth.set_sensitive(true);
+        let user_agent = options
+            .user_agent
+            .clone()
+            .unwrap_or_else(|| format!("payin-rust/{}", env!("CARGO_PKG_VERSION")));
+        let user_agent = HeaderValue::from_str(&user_agent)
+            .map_err(|_| Error::validation("userAgent", "the user agent must be visible ASCII"))?;
         // reqwest's rustls verifies server certificates with rustls-platform-verifier: the
         // operating system's trust store, so a corporate CA installed there is trusted.
         let http = reqwest::Client::builder()
+            .timeout(options.timeout)
+            .default_headers([(USER_AGENT, user_agent)].into_iter().collect())
             .build()
             .map_err(|e| Error::Internal(format!("cannot start the HTTP client: {e}")))?;
         Ok(Client {
             base_url,
-            api_key: api_key.into(),
+            auth,
             http,
+            timeout: options.timeout,
+            max_retries: options.max_retries,
+            backoff: options.backoff,
+            call: RequestOptions::default(),
         })
+    }
+
+    /// The gateway's root this client calls (`…/` without `api/v1`).
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// A copy of this client whose calls use `options` (for one call, typically:
+    /// `client.with_request_options(RequestOptions { idempotency_key: Some(key), ..Default::default() }).create_order(req)`).
+    /// A key given here is sent by every POST of the copy: a second, different POST with it is
+    /// answered 409 `IDEMPOTENCY_KEY_REUSED`.
+    pub fn with_request_options(&self, options: RequestOptions) -> Client {
+        Client {
+            call: options,
+            ..self.clone()
+        }
+    }
+
+    /// Every item of the list `query` asks for, page after page (see [`pagination`]):
+    /// `client.list_all(OrderListQuery::default())` streams orders.
+    pub fn list_all<Q: PageQuery>(&self, query: Q) -> impl Stream<Item = Result<Q::Item>> + Send + 'static {
+        pagination::list_all(self.clone(), query)
+    }
+
+    /// Every page of the list `query` asks for, from its `page` on.
+    pub fn pages<Q: PageQuery>(&self, query: Q) -> impl Stream<Item = Result<Page<Q::Item>>> + Send + 'static {
+        pagination::pages(self.clone(), query)
     }
 
     /// `/api/v1/<segments…>`, each segment percent-encoded (references are merchant strings).
     fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base_url.clone();
         url.path_segments_mut()
-            .expect("checked in Client::new: the base URL can be a base")
+            .expect("checked in Client::from_options: the base URL can be a base")
             .pop_if_empty()
             .extend(["api", "v1"])
             .extend(segments);
         url
     }
 
-    fn request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
-        self.http.request(method, self.url(segments)).bearer_auth(&self.api_key)
+    fn request(&self, method: Method, segments: &[&str]) -> Call {
+        let builder = self
+            .http
+            .request(method.clone(), self.url(segments))
+            .header(reqwest::header::AUTHORIZATION, self.auth.clone());
+        Call { method, builder }
     }
 
-    /// Sends the request and unwraps `data`, or maps the error envelope back to an [`Error`].
-    async fn call<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T> {
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| Error::Internal(format!("PayIn API request failed: {e}")))?;
-        let status = resp.status();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| Error::Internal(format!("PayIn API response unreadable: {e}")))?;
-        if status.is_success() {
-            let envelope: Data<T> = serde_json::from_slice(&body)
-                .map_err(|e| Error::Internal(format!("PayIn API answered {status} with an unexpected body: {e}")))?;
-            return Ok(envelope.data);
+    /// Sends the call, retrying as [`retry`] says, and unwraps `data`, or maps the error
+    /// envelope back to an [`Error`].
+    async fn call<T: DeserializeOwned>(&self, call: Call) -> Result<T> {
+        let Call { method, mut builder } = call;
+        let max_retries = self.call.max_retries.unwrap_or(self.max_retries);
+        let timeout = self.call.timeout.unwrap_or(self.timeout);
+        if let Some(timeout) = self.call.timeout {
+            builder = builder.timeout(timeout);
         }
-        match serde_json::from_slice::<ErrorEnvelope>(&body) {
-            Ok(err) => Err(err.into_error()),
-            Err(_) => Err(Error::Internal(format!(
-                "PayIn API answered {status} without an error envelope: {}",
-                String::from_utf8_lossy(&body).chars().take(200).collect::<String>()
-            ))),
+        if method == Method::POST {
+            let key = match &self.call.idempotency_key {
+                Some(key) => {
+                    options::check_idempotency_key(key)?;
+                    key.clone()
+                }
+                None => retry::new_idempotency_key(),
+            };
+            builder = builder.header(IDEMPOTENCY_KEY_HEADER, key);
+        }
+        let mut retries = 0;
+        loop {
+            let attempt = builder
+                .try_clone()
+                .ok_or_else(|| Error::Internal("request body cannot be resent".into()))?;
+            match attempt_once(attempt, timeout).await {
+                Attempt::Done(result) => return result,
+                Attempt::Failed { error, retry_after } => {
+                    if retries >= max_retries {
+                        return Err(error);
+                    }
+                    tokio::time::sleep(self.backoff.delay(retries, retry_after)).await;
+                    retries += 1;
+                }
+            }
         }
     }
 
-    async fn list<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<Page<T>> {
-        let list: ListData<T> = self.call(req).await?;
+    async fn list<T: DeserializeOwned>(&self, call: Call) -> Result<Page<T>> {
+        let list: ListData<T> = self.call(call).await?;
         Ok(Page {
             items: list.items,
             pagination: list.pagination,
         })
+    }
+}
+
+/// A request being prepared: its method decides whether it carries an `Idempotency-Key`.
+struct Call {
+    method: Method,
+    builder: RequestBuilder,
+}
+
+impl Call {
+    fn json(self, body: &impl Serialize) -> Call {
+        Call {
+            builder: self.builder.json(body),
+            ..self
+        }
+    }
+
+    fn query(self, query: &impl Serialize) -> Call {
+        Call {
+            builder: self.builder.query(query),
+            ..self
+        }
+    }
+}
+
+/// What one attempt of a call came to.
+enum Attempt<T> {
+    /// An answer to return (success, or an error that retrying cannot fix).
+    Done(Result<T>),
+    /// A failure worth another attempt (no answer, 429, 5xx).
+    Failed {
+        error: Error,
+        retry_after: Option<Duration>,
+    },
+}
+
+async fn attempt_once<T: DeserializeOwned>(req: RequestBuilder, timeout: Duration) -> Attempt<T> {
+    let resp = match req.send().await {
+        Ok(resp) => resp,
+        Err(e) => return transport_failure(e, timeout),
+    };
+    let status = resp.status();
+    let retry_after = retry::retry_after(resp.headers(), SystemTime::now());
+    let body = match resp.bytes().await {
+        Ok(body) => body,
+        Err(e) => return transport_failure(e, timeout),
+    };
+    if status.is_success() {
+        return Attempt::Done(
+            serde_json::from_slice::<Data<T>>(&body)
+                .map(|d| d.data)
+                .map_err(|e| Error::Internal(format!("PayIn API answered {status} with an unexpected body: {e}"))),
+        );
+    }
+    let error = error_of(status, &body);
+    if retry::is_retryable_status(status) {
+        Attempt::Failed { error, retry_after }
+    } else {
+        Attempt::Done(Err(error))
+    }
+}
+
+/// A request that got no answer: a timeout or a connection failure, both retried; a request
+/// that could not even be built is not.
+fn transport_failure<T>(e: reqwest::Error, timeout: Duration) -> Attempt<T> {
+    let mut detail = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        detail.push_str(": ");
+        detail.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    let error = if e.is_timeout() {
+        Error::Timeout(format!(
+            "PayIn API request timed out (no answer within {timeout:?}): {detail}"
+        ))
+    } else if e.is_builder() {
+        return Attempt::Done(Err(Error::Internal(format!("PayIn API request not sent: {detail}"))));
+    } else {
+        Error::Connection(format!("PayIn API request failed: {detail}"))
+    };
+    Attempt::Failed {
+        error,
+        retry_after: None,
+    }
+}
+
+/// The error an answer with a non-2xx `status` carries: its envelope's, or when there is none
+/// (a proxy's page), one that says what came back.
+fn error_of(status: StatusCode, body: &[u8]) -> Error {
+    match serde_json::from_slice::<ErrorEnvelope>(body) {
+        Ok(err) => err.into_error(),
+        Err(_) => {
+            let text = String::from_utf8_lossy(body).chars().take(200).collect::<String>();
+            let message = format!("PayIn API answered {status} without an error envelope: {text}");
+            match status {
+                StatusCode::TOO_MANY_REQUESTS => Error::RateLimited(message),
+                _ => Error::Internal(message),
+            }
+        }
     }
 }
 
@@ -289,6 +513,14 @@ mod tests {
     }
 
     #[test]
+    fn the_api_v1_url_form_calls_the_same_paths() {
+        for base in ["http://localhost:8080/api/v1", "http://localhost:8080/api/v1/"] {
+            let c = Client::new(base, "pk_x").unwrap();
+            assert_eq!(c.url(&["orders"]).as_str(), "http://localhost:8080/api/v1/orders");
+        }
+    }
+
+    #[test]
     fn a_base_url_that_is_not_http_is_refused_naming_the_field() {
         let err = Client::new("ftp://x", "pk_x").unwrap_err();
         assert!(
@@ -297,12 +529,40 @@ mod tests {
         );
     }
 
+    #[test]
+    fn an_api_key_is_required_and_must_fit_a_header() {
+        assert_eq!(Client::new("http://h", "").unwrap_err().field(), Some("apiKey"));
+        assert_eq!(Client::new("http://h", "pk_a\nb").unwrap_err().field(), Some("apiKey"));
+        let err = Client::from_options(ClientOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("PAYIN_API_KEY"), "{err}");
+        assert!(!format!("{:?}", Client::new("http://h", "pk_secret").unwrap()).contains("pk_secret"));
+    }
+
     #[tokio::test]
-    async fn an_unreachable_server_is_an_internal_error_not_a_panic() {
+    async fn an_unreachable_server_is_a_connection_error_not_a_panic() {
         // Port 9 (discard) on loopback: nothing listens, the connection is refused.
-        let c = Client::new("http://127.0.0.1:9", "pk_x").unwrap();
+        let c = Client::from_options(ClientOptions {
+            api_key: Some("pk_x".into()),
+            base_url: Some("http://127.0.0.1:9".into()),
+            max_retries: 0,
+            ..ClientOptions::default()
+        })
+        .unwrap();
         let err = c.get_order("ord_x").await.unwrap_err();
-        assert!(err.is_internal(), "{err:?}");
+        assert!(matches!(err, Error::Connection(_)), "{err:?}");
+        assert_eq!((err.code(), err.status_code()), ("CONNECTION_ERROR", None));
         assert!(err.to_string().contains("PayIn API request failed"), "{err}");
+    }
+
+    #[test]
+    fn an_answer_without_an_envelope_says_what_came_back() {
+        let e = error_of(StatusCode::BAD_GATEWAY, b"<html>Bad Gateway</html>");
+        assert!(e.is_internal());
+        assert!(
+            e.to_string().contains("502 Bad Gateway") && e.to_string().contains("<html>"),
+            "{e}"
+        );
+        let limited = error_of(StatusCode::TOO_MANY_REQUESTS, b"slow down");
+        assert_eq!(limited.code(), "RATE_LIMITED");
     }
 }
