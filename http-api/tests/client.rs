@@ -14,8 +14,20 @@ use payin_core::testing::{Backend, evm_addresses};
 use payin_types::{Error, Gateway};
 use serde::Serialize;
 use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-payin_core::on_both_backends!(client_and_engine_give_the_same_results);
+use futures::TryStreamExt;
+use payin_client::{Backoff, ClientOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+payin_core::on_both_backends!(
+    client_and_engine_give_the_same_results,
+    a_create_retried_after_a_dropped_response_returns_the_first_order,
+    both_base_url_forms_work_against_the_app,
+    list_all_walks_every_page,
+);
 
 async fn client_and_engine_give_the_same_results(backend: Backend) {
     // Each side gets its own fresh database and the same manual clock, so ids aside, they
@@ -206,4 +218,182 @@ async fn scenario(g: &dyn Gateway) -> Vec<(&'static str, Value)> {
     seen.push(("chains", redacted(&chains)));
 
     seen
+}
+
+/// Reads one HTTP/1.1 message (head and a `Content-Length` body) from `socket`; `None` when the
+/// peer closes first.
+async fn read_message(socket: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + length {
+                return Some(buf);
+            }
+        }
+        match socket.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// Test double of a flaky network between the client and the real app: on its first connection
+/// it forwards the request, lets the app answer in full, and then hangs up on the client without
+/// passing the answer on (kept in `dropped`); later connections pass through untouched.
+struct DroppingProxy {
+    base: String,
+    dropped: Arc<Mutex<Option<String>>>,
+}
+
+impl DroppingProxy {
+    async fn start(upstream: &str) -> DroppingProxy {
+        let upstream = upstream.trim_start_matches("http://").to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let dropped = Arc::new(Mutex::new(None));
+        let seen = dropped.clone();
+        tokio::spawn(async move {
+            let mut first = true;
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut app = TcpStream::connect(&upstream).await.unwrap();
+                if std::mem::take(&mut first) {
+                    let Some(request) = read_message(&mut client).await else {
+                        continue;
+                    };
+                    app.write_all(&request).await.unwrap();
+                    let answer = read_message(&mut app).await.expect("the app answers");
+                    *seen.lock().unwrap() = Some(String::from_utf8_lossy(&answer).to_string());
+                    drop(client);
+                } else {
+                    tokio::spawn(async move {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut app).await;
+                    });
+                }
+            }
+        });
+        DroppingProxy { base, dropped }
+    }
+}
+
+fn quick_retries(base: &str, key: &str) -> Client {
+    Client::from_options(ClientOptions {
+        api_key: Some(key.into()),
+        base_url: Some(base.into()),
+        backoff: Backoff {
+            initial: Duration::from_millis(10),
+            max: Duration::from_millis(50),
+            ..Backoff::default()
+        },
+        ..ClientOptions::default()
+    })
+    .unwrap()
+}
+
+async fn a_create_retried_after_a_dropped_response_returns_the_first_order(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.import_evm(11, 3).await;
+    let proxy = DroppingProxy::start(&app.base).await;
+    let client = quick_retries(&proxy.base, &app.key);
+
+    let order = client
+        .create_order(order_request("RETRY-1", "25.00", "USDT"))
+        .await
+        .expect("the retry gets the first answer, not DUPLICATE_ORDER_REFERENCE");
+
+    // The app did create an order on the first attempt; its answer never reached the client.
+    let dropped = proxy
+        .dropped
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("the first answer was dropped");
+    assert!(dropped.starts_with("HTTP/1.1 201"), "{dropped}");
+    let first_body: Value = serde_json::from_str(dropped.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(order.order_id, first_body["data"]["orderId"].as_str().unwrap());
+    let all = client.list_orders(&OrderListQuery::default()).await.unwrap();
+    assert_eq!(all.pagination.total, 1, "one order, not two");
+    assert_eq!(all.items, vec![order]);
+}
+
+async fn both_base_url_forms_work_against_the_app(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    for base in [
+        app.base.clone(),
+        format!("{}/", app.base),
+        format!("{}/api/v1", app.base),
+        format!("{}/api/v1/", app.base),
+    ] {
+        let client = Client::new(&base, app.key.clone()).unwrap();
+        let chains = client.list_chains().await.unwrap_or_else(|e| panic!("{base}: {e}"));
+        assert!(chains.iter().any(|c| c.chain_id == "ethereum"), "{base}");
+        let missing = client.get_order("ord_nothere").await.unwrap_err();
+        assert_eq!(
+            (missing.code(), missing.status_code()),
+            ("ORDER_NOT_FOUND", Some(404)),
+            "{base}"
+        );
+    }
+}
+
+async fn list_all_walks_every_page(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.import_evm(12, 5).await;
+    let client = Client::new(&app.base, app.key.clone()).unwrap();
+    let mut created = Vec::new();
+    for i in 0..5 {
+        let order = client
+            .create_order(order_request(&format!("PAGE-{i}"), "1.00", "USDT"))
+            .await
+            .unwrap();
+        created.push(order.order_id);
+    }
+    let query = OrderListQuery {
+        limit: Some("2".into()),
+        sort_order: Some("asc".into()),
+        ..OrderListQuery::default()
+    };
+    let pages: Vec<_> = client.pages(query.clone()).try_collect().await.unwrap();
+    assert_eq!(
+        pages.iter().map(|p| p.items.len()).collect::<Vec<_>>(),
+        [2, 2, 1],
+        "three pages of at most two"
+    );
+    let walked: Vec<String> = client
+        .list_all(query)
+        .map_ok(|o| o.order_id)
+        .try_collect()
+        .await
+        .unwrap();
+    let mut expected = created.clone();
+    expected.sort();
+    let mut got = walked.clone();
+    got.sort();
+    assert_eq!(got, expected, "every order once");
+    assert_eq!(walked.len(), 5);
+    // Any list query walks the same way, e.g. the events those orders wrote.
+    let events: Vec<_> = client
+        .list_all(EventListQuery {
+            limit: Some("3".into()),
+            ..EventListQuery::default()
+        })
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(events.len() >= 5, "{}", events.len());
 }

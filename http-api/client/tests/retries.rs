@@ -54,7 +54,9 @@ impl ScriptedServer {
         let log = received.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((socket, _)) = listener.accept().await else { return };
+                let Ok((socket, _)) = listener.accept().await else {
+                    return;
+                };
                 let (log, script, then) = (log.clone(), script.clone(), then.clone());
                 tokio::spawn(async move {
                     let reply = script.lock().unwrap().pop_front().unwrap_or(then);
@@ -202,12 +204,20 @@ async fn other_4xx_answers_are_never_retried() {
             404,
         ),
         (
-            error(409, "IDEMPOTENCY_KEY_REUSED", r#","field":"Idempotency-Key","idempotencyKey":"k""#),
+            error(
+                409,
+                "IDEMPOTENCY_KEY_REUSED",
+                r#","field":"Idempotency-Key","idempotencyKey":"k""#,
+            ),
             "IDEMPOTENCY_KEY_REUSED",
             409,
         ),
         (
-            error(409, "IDEMPOTENCY_KEY_IN_PROGRESS", r#","field":"Idempotency-Key","idempotencyKey":"k""#),
+            error(
+                409,
+                "IDEMPOTENCY_KEY_IN_PROGRESS",
+                r#","field":"Idempotency-Key","idempotencyKey":"k""#,
+            ),
             "IDEMPOTENCY_KEY_IN_PROGRESS",
             409,
         ),
@@ -227,7 +237,10 @@ async fn a_dropped_connection_is_retried_with_the_same_idempotency_key() {
     assert_eq!(unbound.unbound_addresses, 1);
     let received = server.received();
     assert_eq!(received.len(), 3);
-    let keys: Vec<&str> = received.iter().map(|r| r.idempotency_key().expect("POST carries a key")).collect();
+    let keys: Vec<&str> = received
+        .iter()
+        .map(|r| r.idempotency_key().expect("POST carries a key"))
+        .collect();
     assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
     assert_eq!(keys[0].len(), 36, "a UUID: {}", keys[0]);
     assert_eq!(
@@ -243,7 +256,10 @@ async fn separate_calls_carry_separate_keys_and_reads_carry_none() {
     client.unbind_deposit("user-1", None).await.unwrap();
     client.unbind_deposit("user-1", None).await.unwrap();
     let received = server.received();
-    let (a, b) = (received[0].idempotency_key().unwrap(), received[1].idempotency_key().unwrap());
+    let (a, b) = (
+        received[0].idempotency_key().unwrap(),
+        received[1].idempotency_key().unwrap(),
+    );
     assert_ne!(a, b);
 
     let server = ScriptedServer::start(vec![], ok(CHAINS)).await;
@@ -344,7 +360,12 @@ async fn a_server_too_slow_for_the_timeout_is_a_timeout_error_after_the_retries(
 #[tokio::test]
 async fn a_refused_connection_is_a_connection_error_after_the_retries() {
     // A port that was just free: nothing listens, every attempt is refused.
-    let port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let server = ScriptedServer {
         base: format!("http://127.0.0.1:{port}"),
         received: Arc::default(),
