@@ -84,8 +84,8 @@ enum Command {
 
 #[derive(Args)]
 struct McpArgs {
-    /// Root URL of a PayIn deployment (e.g. https://pay.example.com): every tool calls its REST
-    /// API instead of opening the database.
+    /// Root URL of a PayIn deployment (e.g. https://pay.example.com, or its /api/v1 URL): every
+    /// tool calls its REST API instead of opening the database.
     #[arg(long, env = "PAYIN_API_URL")]
     api_url: Option<String>,
     /// API key (pk_…) for --api-url (ignored in embedded mode).
@@ -307,7 +307,8 @@ async fn mcp(global: &Global, args: McpArgs) -> anyhow::Result<()> {
                 .context("--api-url needs the API key: set PAYIN_API_KEY (or --api-key)")?;
             let client = payin_client::Client::new(api_url, key)?;
             let options = payin_mcp::ServerOptions {
-                api_url: api_url.clone(),
+                // The gateway's root, also when --api-url was given as its /api/v1 URL.
+                api_url: client.base_url().to_string(),
                 mode: payin_mcp::Mode::Remote,
             };
             (payin_mcp::PayinMcp::new(Arc::new(client), options), None)
