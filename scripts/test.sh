@@ -22,3 +22,5 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     cargo test --workspace --locked --no-fail-fast
 fi
+# nextest runs no doctests: the client's documented usage (what the README shows) must compile.
+cargo test --doc -p payin-client --locked

@@ -18,6 +18,36 @@
 //! - **Pagination** ([`pagination`]): [`Client::list_all`] streams every item of a list.
 //! - **Webhooks** ([`webhook`]): [`Webhook::verify`] and [`verify_signature`].
 //!
+//! ```no_run
+//! # use std::collections::HashMap;
+//! use futures_util::TryStreamExt;
+//! use payin_client::{Client, ClientOptions, Gateway, RequestOptions, Webhook};
+//! use payin_types::order::{CreateOrderRequest, OrderListQuery};
+//! # async fn run(raw_body: Vec<u8>, headers: HashMap<String, String>, secret: &str)
+//! #     -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::from_options(ClientOptions { max_retries: 3, ..ClientOptions::from_env() })?;
+//! let request = CreateOrderRequest {
+//!     order_reference: "order-42".into(),
+//!     amount: serde_json::json!("10.00"),
+//!     currency: "USDT".into(),
+//!     chain_id: "ethereum".into(),
+//!     ..Default::default()
+//! };
+//! let order = client.create_order(request.clone()).await?; // a fresh Idempotency-Key
+//! let same = client
+//!     .with_request_options(RequestOptions { idempotency_key: Some("order-42".into()), ..Default::default() })
+//!     .create_order(request)
+//!     .await?; // your own key
+//! let pending: Vec<_> = client
+//!     .list_all(OrderListQuery { status: Some("pending".into()), ..Default::default() })
+//!     .try_collect()
+//!     .await?;
+//! let event = Webhook::new(secret)?.verify(&raw_body, &headers)?;
+//! # let _ = (order, same, pending, event);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Dependencies are the wire types and reqwest only (no database, chain or server stack).
 //! TLS is rustls with the platform verifier, so the operating system's certificate store
 //! (corporate CAs included) decides which servers are trusted.
