@@ -321,3 +321,79 @@ fn dev_pay_without_a_recorded_chain_says_to_start_payin_dev() {
     let out = sb.run(&["dev", "pay"]);
     assert!(!out.status.success(), "an order id or --to is required");
 }
+
+/// `payin dev pay` in many processes at once, next to the server's own simulated payments
+/// (`POST /dev/simulate-payment`, what the MCP `simulate_payment` tool calls): every one pays
+/// from the same dev account, so they contend for its nonce. All succeed, and the watcher
+/// records every payment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_dev_payments_from_processes_and_the_api_all_succeed() {
+    const PROCESSES: usize = 8;
+    const API_CALLS: usize = 8;
+    let Some(anvil) = anvil() else { return };
+    let sb = Sandbox::new();
+    let dev = DevProcess::start(&sb, &anvil);
+    let api = dev.printed.get("API URL:").to_string();
+    let key = dev.printed.get("API key:").to_string();
+
+    let mut orders = Vec::new();
+    for i in 0..PROCESSES + API_CALLS {
+        let (status, created) = request(
+            "POST",
+            &format!("{api}/orders"),
+            &key,
+            Some(
+                json!({"orderReference": format!("concurrent-{i}"), "amount": format!("1.{i:02}"),
+                        "currency": "USDT", "chainId": "local"}),
+            ),
+        )
+        .await;
+        assert_eq!(status, 201, "{created}");
+        orders.push(created["data"]["orderId"].as_str().unwrap().to_string());
+    }
+
+    let (by_process, by_api) = orders.split_at(PROCESSES);
+    let children: Vec<Child> = by_process
+        .iter()
+        .map(|id| {
+            sb.cmd()
+                .args(["dev", "pay", id])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut calls = tokio::task::JoinSet::new();
+    for id in by_api {
+        let (api, key, id) = (api.clone(), key.clone(), id.clone());
+        calls.spawn(async move {
+            let body = json!({"orderId": id});
+            request("POST", &format!("{api}/dev/simulate-payment"), &key, Some(body)).await
+        });
+    }
+    while let Some(done) = calls.join_next().await {
+        let (status, body) = done.unwrap();
+        assert_eq!(status, 201, "{body}");
+    }
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "payin dev pay failed: {}", stderr(&out));
+        assert!(stdout(&out).starts_with("paid "), "{}", stdout(&out));
+    }
+
+    // Every payment is on the chain and seen: each order completes with its own amount.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for id in &orders {
+        loop {
+            let (status, order) = request("GET", &format!("{api}/orders/{id}"), &key, None).await;
+            assert_eq!(status, 200, "{order}");
+            if order["data"]["status"] == "completed" {
+                assert_eq!(order["data"]["amountReceived"], order["data"]["amount"], "{order}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "order {id} was not completed: {order}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}

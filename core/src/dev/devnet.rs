@@ -79,12 +79,57 @@ pub enum DevnetError {
     NotReady(String),
     #[error("dev chain RPC: {0}")]
     Rpc(String),
+    /// The chain answered, refusing the request (a reverted call, an unfunded payer, a nonce
+    /// still taken after every retry): the chain runs, the request was wrong.
+    #[error("the dev chain refused the transaction: {0}")]
+    Refused(String),
     #[error("{0}")]
     Invalid(String),
 }
 
 fn rpc_err(e: impl std::fmt::Display) -> DevnetError {
     DevnetError::Rpc(e.to_string())
+}
+
+/// A failed call: the node's own error answer is a refusal, anything else means it did not
+/// answer.
+fn call_err(e: alloy::transports::TransportError) -> DevnetError {
+    match e.as_error_resp() {
+        Some(answer) => DevnetError::Refused(answer.message.to_string()),
+        None => rpc_err(e),
+    }
+}
+
+/// Whether the node refused a transaction because its nonce was taken meanwhile by another
+/// sender from the same account (another process paying on the same chain).
+fn nonce_taken(e: &DevnetError) -> bool {
+    let DevnetError::Refused(message) = e else {
+        return false;
+    };
+    let m = message.to_ascii_lowercase();
+    [
+        "nonce too low",
+        "replacement transaction underpriced",
+        "already known",
+        "already imported",
+    ]
+    .iter()
+    .any(|s| m.contains(s))
+}
+
+/// How long a send keeps retrying while other senders take its nonce.
+const NONCE_RETRY_FOR: Duration = Duration::from_secs(60);
+
+/// One lock per chain (RPC URL) for the whole process: every [`DevChain`] connected to it
+/// signs as the same payer, so its sends take turns at picking a nonce.
+fn send_lock(rpc_url: &str) -> Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>> = Mutex::new(BTreeMap::new());
+    LOCKS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(rpc_url.to_string())
+        .or_default()
+        .clone()
 }
 
 /// Locates anvil: `explicit` (e.g. `--anvil`), then `PAYIN_ANVIL`, then [`NPM_ANVIL_PATH`] in
@@ -164,8 +209,8 @@ pub struct DevChain {
     rpc_url: String,
     provider: DynProvider,
     payer: Address,
-    /// One sender at a time: the nonce filler reads the pending nonce, so concurrent sends from
-    /// this process would pick the same one.
+    /// One sender of this process at a time (see [`send_lock`]): the nonce filler reads the
+    /// pending nonce, so concurrent sends would pick the same one.
     send_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -177,7 +222,14 @@ impl DevChain {
             .map_err(|e| DevnetError::Invalid(format!("RPC URL {rpc_url:?}: {e}")))?;
         let signer: PrivateKeySigner = PAYER_PRIVATE_KEY.parse().expect("the anvil dev key is valid");
         let payer = signer.address();
+        // The nonce is read from the node for every transaction (the pending count, which
+        // includes what other processes sent), never cached: a send refused for a taken nonce
+        // is retried with a fresh one.
         let provider = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .with_gas_estimation()
+            .with_simple_nonce_management()
+            .fetch_chain_id()
             .wallet(EthereumWallet::from(signer))
             .connect_http(url)
             .erased();
@@ -185,7 +237,7 @@ impl DevChain {
             rpc_url: rpc_url.to_string(),
             provider,
             payer,
-            send_lock: Arc::default(),
+            send_lock: send_lock(rpc_url),
         })
     }
 
@@ -204,13 +256,31 @@ impl DevChain {
     }
 
     /// Sends a transaction from the payer and waits until it is mined; a reverted transaction
-    /// is an error.
+    /// is an error. Other processes may send from the payer at the same time (`payin dev pay`
+    /// next to the server's simulated payments): a transaction refused because its nonce was
+    /// taken is signed again with the next free one, for up to a minute.
     async fn send(&self, tx: TransactionRequest) -> Result<(SentTx, Option<Address>), DevnetError> {
-        let receipt = {
-            let _one_at_a_time = self.send_lock.lock().await;
-            let pending = self.provider.send_transaction(tx).await.map_err(rpc_err)?;
-            pending.get_receipt().await.map_err(rpc_err)?
+        let deadline = Instant::now() + NONCE_RETRY_FOR;
+        let mut retries = 0u32;
+        let pending = loop {
+            let sent = {
+                // Held until the node has the transaction: the next sender's pending nonce counts it.
+                let _one_at_a_time = self.send_lock.lock().await;
+                self.provider.send_transaction(tx.clone()).await.map_err(call_err)
+            };
+            match sent {
+                Ok(pending) => break pending,
+                Err(e) if nonce_taken(&e) && Instant::now() < deadline => {
+                    retries += 1;
+                    // Senders that collided spread out instead of colliding again.
+                    let wait = rand::random_range(10..50u64) * u64::from(retries.min(10));
+                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                }
+                Err(e) => return Err(e),
+            }
         };
+        // Waited for outside the lock: with a block time, many payments share a block.
+        let receipt = pending.get_receipt().await.map_err(rpc_err)?;
         if !receipt.status() {
             return Err(DevnetError::Rpc(format!(
                 "transaction {} reverted",

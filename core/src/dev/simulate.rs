@@ -8,7 +8,7 @@
 
 use alloy::primitives::{Address, U256};
 
-use super::devnet::{DEV_CHAIN_ID, DevChain};
+use super::devnet::{DEV_CHAIN_ID, DevChain, DevnetError};
 use crate::amount::{Amount, AmountUnits};
 use crate::chain::{Currency, Network, Protocol, normalize_address};
 use crate::engine::Engine;
@@ -138,11 +138,15 @@ pub fn not_built() -> Error {
     Error::DevChainUnavailable("this gateway was built without dev chain support (cargo feature `dev`)".to_string())
 }
 
-/// An RPC failure talking to the dev chain: most likely `payin dev` has stopped.
-pub(crate) fn rpc_failed(e: impl std::fmt::Display) -> Error {
-    Error::DevChainUnavailable(format!(
-        "the local chain did not answer ({e}); is `payin dev` still running?"
-    ))
+/// A failure talking to the dev chain, told as it is: a chain that did not answer (most
+/// likely `payin dev` has stopped) or one that answered with a refusal.
+pub(crate) fn rpc_failed(e: DevnetError) -> Error {
+    match e {
+        DevnetError::Refused(why) => Error::DevChainUnavailable(format!("the local chain refused the payment: {why}")),
+        e => Error::DevChainUnavailable(format!(
+            "the local chain did not answer ({e}); is `payin dev` still running?"
+        )),
+    }
 }
 
 impl Engine {
