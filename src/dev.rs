@@ -13,7 +13,7 @@ use payin_core::dev::devnet::{DEV_CHAIN_ID, DEV_EVM_CHAIN_ID, Devnet, DevnetOpti
 use payin_core::dev::simulate::SimulatePaymentRequest;
 use payin_core::pool::ImportAddressesRequest;
 
-use crate::{Global, open_engine, redact, run_server};
+use crate::{Global, load_config, open_engine, open_engine_with, redact, run_server};
 
 /// Addresses `payin dev` puts in the EVM pool: well above the default low watermark (100), so
 /// a sandbox does not raise `pool.low` after its first order.
@@ -86,7 +86,14 @@ async fn sandbox(global: &Global, args: DevArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let api = format!("http://{}", listener.local_addr()?);
-    let mut engine = open_engine(global, Some(api.clone())).await?;
+    // The sandbox delivers webhooks to receivers on this machine: loopback is allowed on top
+    // of whatever the config file allows (production servers refuse it unless configured).
+    let mut config = load_config(global)?;
+    config
+        .webhooks
+        .allow_private
+        .extend(payin_core::webhook::guard::loopback());
+    let mut engine = open_engine_with(global, config, Some(api.clone())).await?;
     engine.record_chain(&devnet.recorded_chain(engine.now())).await?;
     warn_if_config_overrides(engine.chains().get(DEV_CHAIN_ID), &devnet);
     engine

@@ -186,10 +186,18 @@ fn init_logging(format: LogFormat, default_level: &str) {
 }
 
 async fn open_engine(global: &Global, public_url: Option<String>) -> anyhow::Result<Engine> {
-    let config = match &global.config {
+    open_engine_with(global, load_config(global)?, public_url).await
+}
+
+/// The config file of `--config`, or the defaults.
+fn load_config(global: &Global) -> anyhow::Result<FileConfig> {
+    Ok(match &global.config {
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
-    };
+    })
+}
+
+async fn open_engine_with(global: &Global, config: FileConfig, public_url: Option<String>) -> anyhow::Result<Engine> {
     let mut options = EngineOptions::new(global.database_url.clone());
     options.config = config;
     if let Some(n) = global.db_max_connections {

@@ -153,6 +153,11 @@ fn a_bad_config_file_is_a_clear_error() {
     let out = sb.run(&["--config", &config, "pool", "status"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("confirmatons"), "{}", stderr(&out));
+    let config = sb.write("bad-net.toml", "[webhooks]\nallow_private = [\"10.0.0.0/33\"]\n");
+    let out = sb.run(&["--config", &config, "pool", "status"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("allow_private") && err.contains("10.0.0.0/33"), "{err}");
     let out = sb
         .cmd()
         .args(["pool", "status"])

@@ -13,9 +13,13 @@ mod support;
 use support::{Sandbox, Server};
 
 /// The sandbox's binary with `ethereum` watched: orders on it need its RPC URL configured.
-/// Nothing answers on the discard port, and these tests need no payment detected.
+/// Nothing answers on the discard port, and these tests need no payment detected. The
+/// receiver listens on 127.0.0.1, which the SSRF guard refuses unless the config allows it.
 fn cmd(sb: &Sandbox) -> std::process::Command {
-    let config = sb.write("payin.toml", "[chains.ethereum]\nrpc_urls = [\"http://127.0.0.1:9\"]\n");
+    let config = sb.write(
+        "payin.toml",
+        "[chains.ethereum]\nrpc_urls = [\"http://127.0.0.1:9\"]\n[webhooks]\nallow_private = [\"127.0.0.0/8\"]\n",
+    );
     let mut c = sb.cmd();
     c.env("PAYIN_CONFIG", config);
     c

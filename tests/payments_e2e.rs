@@ -76,7 +76,8 @@ async fn call(method: &str, url: &str, key: &str, body: Option<Value>) -> (u16, 
 }
 
 /// A gateway's files for one test: a SQLite database with an API key and a pool, and a config
-/// file pointing chain `local` at `chain` with `confirmations`.
+/// file pointing chain `local` at `chain` with `confirmations`, allowing webhooks to the
+/// receivers on 127.0.0.1 (the SSRF guard refuses loopback unless the config allows it).
 struct Setup {
     dir: tempfile::TempDir,
     db: String,
@@ -93,7 +94,8 @@ impl Setup {
         std::fs::write(
             &config,
             format!(
-                "[chains.local]\nrpc_urls = [\"{}\"]\nconfirmations = {confirmations}\n[chains.local.tokens.USDT]\ncontract = \"{}\"\n",
+                "[chains.local]\nrpc_urls = [\"{}\"]\nconfirmations = {confirmations}\n[chains.local.tokens.USDT]\ncontract = \"{}\"\n\
+                 [webhooks]\nallow_private = [\"127.0.0.0/8\"]\n",
                 chain.rpc_url(),
                 usdt.address
             ),

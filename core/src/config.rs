@@ -21,6 +21,9 @@ pub struct FileConfig {
     /// The `[database]` table.
     #[serde(default)]
     pub database: DatabaseConfig,
+    /// Webhook delivery (`[webhooks]`).
+    #[serde(default)]
+    pub webhooks: WebhooksConfig,
 }
 
 /// The `[database]` table of the config file.
@@ -31,6 +34,18 @@ pub struct DatabaseConfig {
     /// `PAYIN_DB_MAX_CONNECTIONS` / `--db-max-connections` over it). Every replica opens its
     /// own pool, so replicas × this must stay below the server's `max_connections`.
     pub max_connections: Option<u32>,
+}
+
+/// The `[webhooks]` table of the config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Non-public address ranges webhook endpoints may point at anyway (CIDRs such as
+    /// `"10.0.0.0/8"` or single addresses), e.g. a receiver on the same private network. Every
+    /// other loopback, private, link-local, CGNAT, multicast or reserved address is refused at
+    /// registration and at every delivery (see [`crate::webhook::guard`]).
+    #[serde(default, deserialize_with = "crate::webhook::guard::deserialize_nets")]
+    pub allow_private: Vec<ipnet::IpNet>,
 }
 
 impl FileConfig {

@@ -64,6 +64,8 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     settings: RwLock<Settings>,
     public_url: String,
+    /// Where webhook endpoints may point (the config's `[webhooks] allow_private`).
+    webhook_policy: Arc<crate::webhook::guard::AddressPolicy>,
 }
 
 pub use payin_types::deposit::{DepositListQuery, ReferenceListQuery};
@@ -143,6 +145,9 @@ impl Engine {
             .unwrap_or(options.default_public_url)
             .trim_end_matches('/')
             .to_string();
+        let webhook_policy = Arc::new(crate::webhook::guard::AddressPolicy::new(
+            options.config.webhooks.allow_private.clone(),
+        ));
         let engine = Engine {
             store,
             events: tokio::sync::Notify::new(),
@@ -153,6 +158,7 @@ impl Engine {
             clock: options.clock,
             settings: RwLock::new(Settings::default()),
             public_url,
+            webhook_policy,
         };
         engine.reload_settings().await?;
         Ok(engine)
@@ -180,6 +186,11 @@ impl Engine {
 
     pub fn public_url(&self) -> &str {
         &self.public_url
+    }
+
+    /// The SSRF guard's policy: which addresses webhook endpoints may reach.
+    pub fn webhook_policy(&self) -> &Arc<crate::webhook::guard::AddressPolicy> {
+        &self.webhook_policy
     }
 
     pub fn backend(&self) -> &'static str {

@@ -69,6 +69,8 @@ async fn main() {
     let mut options = EngineOptions::new(db.url.clone());
     options.clock = Arc::new(SystemClock);
     options.config = payin_core::testing::local_chain_config(&chain);
+    // The receivers listen on 127.0.0.1, which the SSRF guard refuses unless allowed.
+    options.config.webhooks.allow_private = payin_core::webhook::guard::loopback();
     let engine = Arc::new(Engine::open(options).await.unwrap());
     engine
         .import_addresses(ImportAddressesRequest {

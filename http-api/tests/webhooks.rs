@@ -282,6 +282,8 @@ async fn reopen(app: &TestApp) -> Arc<Engine> {
     let mut options = EngineOptions::new(app.database_url());
     options.clock = app.clock.clone();
     options.config = payin_core::testing::every_chain_watched();
+    // As the app's own engine: the receivers listen on 127.0.0.1.
+    options.config.webhooks.allow_private = payin_core::webhook::guard::loopback();
     Arc::new(Engine::open(options).await.expect("engine reopens"))
 }
 

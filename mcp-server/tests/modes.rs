@@ -47,6 +47,8 @@ impl Modes {
         let mut options = EngineOptions::new(db.url.clone());
         options.default_public_url = base.clone();
         options.config = payin_core::testing::every_chain_watched();
+        // A webhook endpoint on 127.0.0.1 is registered below: the SSRF guard must allow it.
+        options.config.webhooks.allow_private = payin_core::webhook::guard::loopback();
         let engine = Arc::new(Engine::open(options).await.expect("engine opens"));
         engine
             .import_addresses(payin_core::pool::ImportAddressesRequest {

@@ -386,7 +386,7 @@ impl TryFrom<WebhookEndpointRow> for WebhookEndpoint {
             events: outbox::stored_event_types(&r.events.0)?,
             status: EndpointStatus::from_stored(&r.status)?,
             id: r.id,
-            url: r.url,
+            url: crate::webhook::without_credentials(r.url),
             description: r.description,
             created_at: r.created_at.into(),
             disabled_at: opt_time(r.disabled_at),

@@ -14,6 +14,7 @@ use reqwest::header::{CONTENT_TYPE, USER_AGENT};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
+use super::guard::{self, GuardedResolver, Refused};
 use super::notifier::{
     EndpointKind, MAX_ANSWER_BYTES, Notification, Notifier, OutgoingRequest, RenderError, Secrets, Verdict,
 };
@@ -70,6 +71,11 @@ impl Dispatcher {
             .connect_timeout(options.timeout.min(Duration::from_secs(10)))
             // A redirect is an answer, not a delivery: only the registered URL gets the payload.
             .redirect(reqwest::redirect::Policy::none())
+            // The SSRF guard: host names resolve to the addresses the policy allows, and the
+            // request connects to one of those (IP literals are checked in `attempt`). A proxy
+            // would resolve the host itself, past the guard.
+            .dns_resolver(GuardedResolver::new(engine.webhook_policy().clone()))
+            .no_proxy()
             .build()
             .map_err(|e| Error::Internal(format!("webhook HTTP client: {e}")))?;
         Ok(Dispatcher {
@@ -184,9 +190,12 @@ async fn attempt(engine: Arc<Engine>, client: reqwest::Client, due: DueDelivery)
     let answer = match render(&due, engine.now()) {
         Ok((notifier, request)) => {
             headers = Some(request.headers.clone());
-            send(&client, request)
-                .await
-                .map(|(status, body)| (status, notifier.judge(status, &body)))
+            match engine.webhook_policy().check_literal(&request.url) {
+                Ok(()) => send(&client, request)
+                    .await
+                    .map(|(status, body)| (status, notifier.judge(status, &body))),
+                Err(refused) => Err(refused.to_string()),
+            }
         }
         Err(e) => Err(e.to_string()),
     };
@@ -263,8 +272,13 @@ async fn send(client: &reqwest::Client, request: OutgoingRequest) -> std::result
     Ok((status, body))
 }
 
-/// Why a request got no answer, in a few words. Never the URL: it may carry credentials.
+/// Why a request got no answer, in a few words. Never the URL: it may carry credentials. A
+/// refusal by the SSRF guard reads the same for every refused address: nothing was sent, so
+/// nothing is known about the port.
 fn describe(e: reqwest::Error) -> String {
+    if guard::is_refusal(&e) {
+        return Refused.to_string();
+    }
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

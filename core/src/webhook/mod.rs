@@ -5,6 +5,7 @@
 //! ([`retry`]) and the background [`dispatch::Dispatcher`] that sends them.
 
 pub mod dispatch;
+pub mod guard;
 pub mod notifier;
 pub mod outbox;
 pub mod retry;
@@ -115,6 +116,15 @@ pub fn parse_url(field: &str, s: &str) -> Result<String> {
     let Some(host) = url.host() else {
         return Err(Error::validation(field, format!("{field} must name a host")));
     };
+    // Never stored, so never shown in a listing or a log; the message does not repeat them.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::validation(
+            field,
+            format!(
+                "{field} must not contain credentials (user:password@); authenticate deliveries by their signature"
+            ),
+        ));
+    }
     match url.scheme() {
         "https" => Ok(url.to_string()),
         "http" if is_loopback(&host) => Ok(url.to_string()),
@@ -126,6 +136,19 @@ pub fn parse_url(field: &str, s: &str) -> Result<String> {
             field,
             format!("{field} must be an absolute https URL"),
         )),
+    }
+}
+
+/// An endpoint URL as listings show it: credentials that an endpoint registered before they
+/// were refused may still carry are masked (deliveries still use the stored URL).
+pub(crate) fn without_credentials(url: String) -> String {
+    match url::Url::parse(&url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => url,
     }
 }
 
@@ -171,11 +194,13 @@ fn endpoint_not_found(id: &str) -> Error {
 
 impl Engine {
     /// Registers an endpoint; the returned secret is never retrievable again. Events that
-    /// already happened are not delivered to it.
+    /// already happened are not delivered to it. A URL no delivery could reach under the SSRF
+    /// guard ([`guard`]) is refused.
     pub async fn create_webhook_endpoint(&self, req: CreateWebhookRequest) -> Result<CreatedWebhookEndpoint> {
         let url = parse_url("url", &req.url)?;
         let events = parse_events("events", req.events.as_deref().unwrap_or_default())?;
         let description = parse_description("description", req.description.as_deref())?;
+        self.webhook_policy().check_registration("url", &url).await?;
         let endpoint = WebhookEndpoint {
             id: format!("whe_{}", ids::random_lower_alnum(16)),
             url,
@@ -306,11 +331,33 @@ mod tests {
             "http://shop.example/hook",
             "http://10.0.0.5/hook",
             "mailto:ops@shop.example",
+            "https://user:pw@shop.example/hook",
+            "https://user@shop.example/hook",
+            "https://:pw@shop.example/hook",
         ] {
             assert_eq!(field_of(parse_url("url", bad).unwrap_err()), "url", "{bad}");
         }
         let long = format!("https://shop.example/{}", "a".repeat(MAX_URL_LEN));
         assert!(parse_url("url", &long).is_err());
+    }
+
+    #[test]
+    fn credentials_are_refused_and_never_repeated() {
+        let e = parse_url("url", "https://merchant:s3cret@shop.example/hook").unwrap_err();
+        let message = e.to_string();
+        assert!(
+            message.contains("credentials") && !message.contains("s3cret"),
+            "{message}"
+        );
+        // Stored before they were refused: listings mask them.
+        assert_eq!(
+            without_credentials("https://merchant:s3cret@shop.example/hook".into()),
+            "https://shop.example/hook"
+        );
+        assert_eq!(
+            without_credentials("https://shop.example/hook?a=1".into()),
+            "https://shop.example/hook?a=1"
+        );
     }
 
     #[test]

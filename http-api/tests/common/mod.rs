@@ -34,6 +34,9 @@ impl TestApp {
         options.clock = clock.clone();
         options.default_public_url = base.clone();
         options.config = payin_core::testing::every_chain_watched();
+        // The webhook receivers of these tests listen on 127.0.0.1, which the SSRF guard
+        // refuses unless the operator allows it (as here, and as `payin dev` does).
+        options.config.webhooks.allow_private = payin_core::webhook::guard::loopback();
         let engine = Arc::new(Engine::open(options).await.expect("engine opens"));
         let (key, _) = engine.create_api_key("tests").await.unwrap();
         let router = payin_http::router(engine.clone());
