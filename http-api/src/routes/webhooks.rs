@@ -19,7 +19,7 @@ use crate::openapi::{DeliveryList, WebhookList};
 #[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", request_body = CreateWebhookRequest,
     responses(
         (status = 201, description = "Endpoint created, with its secret", body = Envelope<CreatedWebhookEndpoint>),
-        (status = 400, description = "VALIDATION_ERROR naming url, events[i] or description", body = ApiError),
+        (status = 400, description = "VALIDATION_ERROR naming url, events[i] or description; url is refused when it carries credentials or its host is not a public address (loopback, private, link-local, CGNAT, multicast, reserved, in any IPv4/IPv6 spelling) and the server's config does not allow it", body = ApiError),
     ))]
 pub async fn create(
     State(s): State<AppState>,
