@@ -61,6 +61,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "PAYIN_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Also serve Prometheus metrics at /metrics on this address, without an API key (keep
+        /// it reachable only by your monitoring). On the main address /metrics needs the API key.
+        #[arg(long, env = "PAYIN_METRICS_LISTEN")]
+        metrics_listen: Option<SocketAddr>,
         /// How often time-driven rules (expiry, cooldown) run, in milliseconds.
         #[arg(long, env = "PAYIN_TICK_MS", default_value_t = 1000, hide = true)]
         tick_ms: u64,
@@ -230,7 +234,19 @@ fn redact(url: &str) -> String {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { listen, tick_ms } => serve(&cli.global, listen, Duration::from_millis(tick_ms.max(10))).await,
+        Command::Serve {
+            listen,
+            metrics_listen,
+            tick_ms,
+        } => {
+            serve(
+                &cli.global,
+                listen,
+                metrics_listen,
+                Duration::from_millis(tick_ms.max(10)),
+            )
+            .await
+        }
         Command::Dev(args) => dev::run(&cli.global, args).await,
         Command::Mcp(args) => mcp(&cli.global, args).await,
         Command::Keys(cmd) => keys(&cli.global, cmd).await,
@@ -239,11 +255,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(global: &Global, listen: SocketAddr, tick: Duration) -> anyhow::Result<()> {
+async fn serve(
+    global: &Global,
+    listen: SocketAddr,
+    metrics_listen: Option<SocketAddr>,
+    tick: Duration,
+) -> anyhow::Result<()> {
     let engine = Arc::new(open_engine(global, Some(format!("http://{listen}"))).await?);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
+    if let Some(addr) = metrics_listen {
+        let metrics = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the metrics address {addr}"))?;
+        tracing::info!("metrics on http://{}/metrics", metrics.local_addr()?);
+        let app = payin_http::metrics_router(engine.clone());
+        // Ends with the process; a scrape in flight at shutdown is simply cut.
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics, app).await {
+                tracing::error!(error = %e, "metrics listener failed");
+            }
+        });
+    }
     run_server(engine, listener, tick).await
 }
 

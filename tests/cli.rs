@@ -146,6 +146,58 @@ fn serve_migrates_answers_and_stops_gracefully_on_sigterm() {
     assert!(server.stop().success());
 }
 
+/// The body of a GET as text, with its status.
+fn get_text(url: &str, key: Option<&str>) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut req = reqwest::Client::new().get(url);
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        let resp = req.send().await.unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    })
+}
+
+#[test]
+fn metrics_need_the_key_on_the_api_listener_and_none_on_their_own() {
+    let sb = Sandbox::new();
+    let key = stdout(&sb.run(&["keys", "create", "--name", "t"])).trim().to_string();
+    let list = sb.write("a.txt", "0x00000000000000000000000000000000000000cc\n");
+    assert!(sb.run(&["pool", "import", "--protocol", "evm", &list]).status.success());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let metrics_url = format!("http://127.0.0.1:{port}/metrics");
+    let server = Server::start(sb.cmd(), &["--metrics-listen", &format!("127.0.0.1:{port}")]);
+
+    let (status, body) = get_text(&format!("{}/metrics", server.base), None);
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = get_text(&format!("{}/metrics", server.base), Some(&key));
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("payin_pool_addresses{protocol=\"evm\",state=\"available\"} 1"),
+        "{body}"
+    );
+
+    // Its own listener needs no key, and serves nothing else.
+    let (status, body) = get_text(&metrics_url, None);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("# TYPE payin_orders gauge"), "{body}");
+    assert!(
+        body.contains("payin_http_requests_total{method=\"GET\",route=\"/metrics\",status=\"401\"} 1"),
+        "the API listener's requests are counted: {body}"
+    );
+    let (status, _) = get_text(&format!("http://127.0.0.1:{port}/api/v1/orders"), Some(&key));
+    assert_eq!(status, 404);
+    assert!(server.stop().success());
+}
+
 #[test]
 fn a_bad_config_file_is_a_clear_error() {
     let sb = Sandbox::new();

@@ -29,6 +29,7 @@ pub mod gateway;
 pub mod idempotency;
 pub mod ids;
 pub mod metadata;
+pub mod metrics;
 pub mod order;
 pub mod page;
 pub mod pool;

@@ -6,6 +6,7 @@ mod envelope;
 mod error;
 mod extract;
 pub mod idempotency;
+pub mod metrics;
 pub mod openapi;
 mod routes;
 
@@ -20,6 +21,7 @@ use tower_http::trace::TraceLayer;
 pub use envelope::{Envelope, ListOf};
 pub use error::ApiError;
 pub use extract::from_json_value;
+pub use metrics::metrics_router;
 /// The typed client now lives in `payin-client` (no server stack); re-exported for
 /// existing users of `payin_http::Client`.
 #[cfg(feature = "client")]
@@ -95,10 +97,18 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/openapi.json", get(openapi::serve))
         .route("/health", get(routes::health::health));
 
+    // Prometheus metrics: behind the API key on this listener (see `metrics`).
+    metrics::exporter();
+    let metrics_route = get(metrics::serve).route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_api_key,
+    ));
+
     Router::new()
         .route("/health", get(routes::health::health))
         .route("/livez", get(routes::health::livez))
         .route("/readyz", get(routes::health::readyz))
+        .route("/metrics", metrics_route)
         .route("/pay/{order_id}", get(routes::pay::page))
         .route("/pay/{order_id}/status", get(routes::pay::status))
         .nest("/api/v1", api)
@@ -106,5 +116,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(TraceLayer::new_for_http())
+        // Outermost: every answer is counted, whatever layer produced it.
+        .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
 }

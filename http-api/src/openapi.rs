@@ -106,6 +106,7 @@ impl Modify for Security {
         routes::webhooks::list_deliveries, routes::webhooks::rotate_secret,
         routes::pay::page, routes::pay::status,
         routes::health::health, routes::health::livez, routes::health::readyz,
+        crate::metrics::serve,
     ),
     modifiers(&Security),
     security(("bearer" = []), ("apiKey" = [])),

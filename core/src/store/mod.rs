@@ -60,6 +60,15 @@ use crate::settle::{Confirmation, PendingTransfer, Scan};
 use crate::time::Timestamp;
 use crate::webhook::{AttemptOutcome, Delivery, DeliveryFilter, DueDelivery, WebhookEndpoint};
 
+/// Counts `/metrics` reads at scrape time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateCounts {
+    /// Orders by stored status (`pending`, `completed`, `expired`); absent statuses have none.
+    pub orders_by_status: std::collections::BTreeMap<String, u64>,
+    /// Deliveries still to be attempted (`pending`, including those waiting for a retry).
+    pub pending_deliveries: u64,
+}
+
 /// A request to bind a deposit reference on some chains of one protocol.
 #[derive(Debug, Clone)]
 pub struct NewBinding {
@@ -225,6 +234,8 @@ pub trait RecordStore: Send + Sync {
 
     // Reads
     async fn pool_counts(&self, protocol: Protocol) -> Result<PoolCounts>;
+    /// What `/metrics` shows as state: orders by status, deliveries waiting to be sent.
+    async fn state_counts(&self) -> Result<StateCounts>;
     async fn get_order(&self, order_id: &str) -> Result<Option<Order>>;
     async fn get_order_by_reference(&self, reference: &str) -> Result<Option<Order>>;
     async fn list_orders(&self, filter: &OrderFilter) -> Result<Page<Order>>;

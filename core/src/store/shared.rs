@@ -303,6 +303,20 @@ where
         pool_counts(self.reader(), protocol).await
     }
 
+    async fn state_counts(&self) -> Result<super::StateCounts> {
+        let pool = self.reader();
+        let orders: Vec<(String, i64)> = sqlx::query_as("SELECT status, COUNT(*) FROM orders GROUP BY status")
+            .fetch_all(pool)
+            .await?;
+        let (pending,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'")
+            .fetch_one(pool)
+            .await?;
+        Ok(super::StateCounts {
+            orders_by_status: orders.into_iter().map(|(s, n)| (s, n.max(0) as u64)).collect(),
+            pending_deliveries: pending.max(0) as u64,
+        })
+    }
+
     async fn get_order(&self, order_id: &str) -> Result<Option<Order>> {
         let pool = self.reader();
         let row: Option<OrderRow> =

@@ -228,6 +228,16 @@ async fn attempt(engine: Arc<Engine>, client: reqwest::Client, due: DueDelivery)
         headers,
     };
     engine.store().record_attempt(&outcome).await?;
+    let refused = Refused.to_string();
+    let result = match &outcome.next {
+        NextStep::Succeeded => "succeeded",
+        _ if outcome.error.as_deref() == Some(refused.as_str()) => "refused",
+        _ => "failed",
+    };
+    metrics::counter!(crate::metrics::WEBHOOK_ATTEMPTS, "result" => result).increment(1);
+    if matches!(outcome.next, NextStep::GiveUp | NextStep::DisableEndpoint) {
+        metrics::counter!(crate::metrics::WEBHOOK_FAILED_DELIVERIES).increment(1);
+    }
     Ok(outcome)
 }
 
