@@ -609,8 +609,16 @@ async def run(args: argparse.Namespace, c: Checks, sandbox: Sandbox, receiver: R
     if args.transport == "stdio":
         errlog_path = sandbox.dir / "mcp.stderr.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("PAYIN_") and k != "RUST_LOG"}
-        params = StdioServerParameters(command=args.payin, args=["--database-url", sandbox.db_url, "mcp", "--public-url", sandbox.root_url], env=env)
-        print(f"connecting over stdio: {args.payin} --database-url {sandbox.db_url} mcp")
+        # This process registers the endpoint: like `payin dev` (which delivers), it must allow
+        # the receiver's loopback address, which the SSRF guard refuses by default.
+        config = sandbox.dir / "mcp.toml"
+        config.write_text('[webhooks]\nallow_private = ["127.0.0.0/8"]\n')
+        params = StdioServerParameters(
+            command=args.payin,
+            args=["--database-url", sandbox.db_url, "--config", str(config), "mcp", "--public-url", sandbox.root_url],
+            env=env,
+        )
+        print(f"connecting over stdio: {args.payin} --database-url {sandbox.db_url} --config {config} mcp")
         with open(errlog_path, "w") as errlog:
             async with stdio_client(params, errlog=errlog) as (r, w):
                 async with ClientSession(r, w) as session:
