@@ -296,8 +296,24 @@ fn is_localhost(host: &str) -> bool {
     host == "localhost" || host.ends_with(".localhost")
 }
 
-/// The host's addresses: loopback for `localhost` names, the system resolver for the rest.
+/// Names under the special-use top-level domains that never resolve on the public internet
+/// (RFC 2606 / RFC 6761: `.example`, `.invalid`, `.test`): no DNS query is sent for them.
+fn is_special_use(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    ["example", "invalid", "test"]
+        .iter()
+        .any(|tld| host == *tld || host.ends_with(&format!(".{tld}")))
+}
+
+/// The host's addresses: loopback for `localhost` names, none for special-use names (without
+/// asking DNS), the system resolver for the rest.
 async fn lookup(host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+    if is_special_use(host) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{host} is a special-use name that never resolves"),
+        ));
+    }
     if is_localhost(host) {
         return Ok(vec![
             SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port),
@@ -547,6 +563,24 @@ mod tests {
             v4_only.resolve("localhost", 8080).await.unwrap(),
             vec![SocketAddr::new(ip("127.0.0.1"), 8080)]
         );
+    }
+
+    #[tokio::test]
+    async fn special_use_names_are_accepted_at_registration_and_never_looked_up() {
+        assert!(is_special_use("shop.example") && is_special_use("A.TEST.") && is_special_use("x.invalid"));
+        assert!(!is_special_use("example.com") && !is_special_use("testing.org") && !is_special_use("localhost"));
+        let policy = AddressPolicy::default();
+        // No DNS query: the answer is immediate and names the reason.
+        let err = lookup("hooks.shop.example", 443).await.unwrap_err();
+        assert!(err.to_string().contains("special-use"), "{err}");
+        assert!(matches!(
+            policy.resolve("hooks.shop.example", 443).await,
+            Err(ResolveError::Lookup(_))
+        ));
+        policy
+            .check_registration("url", "https://hooks.shop.example/payin")
+            .await
+            .expect("a name that cannot be judged is checked at delivery");
     }
 
     #[tokio::test]
