@@ -616,15 +616,7 @@ impl Engine {
     pub async fn health(&self) -> Health {
         let database = self.database_health().await;
         let up = database.status == "ok";
-        let shared = if up {
-            match tokio::time::timeout(HEALTH_DB_TIMEOUT, self.store.watcher_leases()).await {
-                Ok(Ok(records)) => Some(records),
-                _ => None,
-            }
-        } else {
-            None
-        };
-        let chains = self.chain_status.report(shared.as_deref());
+        let chains = self.chain_report(up).await;
         Health {
             status: match (up, chains.iter().any(|c| c.stalled)) {
                 (false, _) => "unhealthy",
@@ -637,6 +629,20 @@ impl Engine {
             database,
             chains,
         }
+    }
+
+    /// Every chain this process watches, as the replica holding its lease reports it (what this
+    /// process knows alone when the database is down).
+    pub async fn chain_report(&self, database_up: bool) -> Vec<ChainStatus> {
+        let shared = if database_up {
+            match tokio::time::timeout(HEALTH_DB_TIMEOUT, self.store.watcher_leases()).await {
+                Ok(Ok(records)) => Some(records),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        self.chain_status.report(shared.as_deref())
     }
 
     /// Whether the database answers a round trip within a few seconds (readiness).

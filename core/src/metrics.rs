@@ -22,6 +22,8 @@ pub const POOL_ADDRESSES: &str = "payin_pool_addresses";
 pub const CHAIN_HEAD: &str = "payin_chain_head_block";
 pub const CHAIN_LAG: &str = "payin_chain_lag_blocks";
 pub const CHAIN_ERROR: &str = "payin_chain_error";
+pub const CHAIN_LAST_SUCCESS_AGE: &str = "payin_chain_last_success_age_seconds";
+pub const CHAIN_STALLED: &str = "payin_chain_stalled";
 
 /// Order statuses always reported, at 0 when no order has them.
 const ORDER_STATUSES: [&str; 3] = ["pending", "completed", "expired"];
@@ -61,6 +63,14 @@ pub fn describe() {
         CHAIN_ERROR,
         "1 while a watched chain's last poll failed (see /health for the error), else 0"
     );
+    describe_gauge!(
+        CHAIN_LAST_SUCCESS_AGE,
+        "Seconds since the last successful pass over each watched chain (by the lease holder)"
+    );
+    describe_gauge!(
+        CHAIN_STALLED,
+        "1 while a watched chain has had no successful pass for its stalledAfterMs (health degraded), else 0"
+    );
 }
 
 /// Sets the state gauges from the database and the watchers' progress; call it just before
@@ -92,8 +102,15 @@ pub async fn observe_state(engine: &Engine) -> Result<()> {
         }
     }
 
-    for chain in engine.chain_status().snapshot() {
+    // The watchers stamp their passes with the wall clock.
+    let now = chrono::Utc::now();
+    for chain in engine.chain_report(true).await {
         let id = chain.chain_id;
+        if let Some(at) = chain.last_success_at {
+            let age = (now - at).num_milliseconds().max(0) as f64 / 1000.0;
+            gauge!(CHAIN_LAST_SUCCESS_AGE, "chain" => id.clone()).set(age);
+        }
+        gauge!(CHAIN_STALLED, "chain" => id.clone()).set(if chain.stalled { 1.0 } else { 0.0 });
         if let Some(head) = chain.head {
             gauge!(CHAIN_HEAD, "chain" => id.clone()).set(head as f64);
         }

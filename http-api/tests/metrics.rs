@@ -10,7 +10,6 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::TestApp;
-use payin_core::chain::ChainStatus;
 use payin_core::testing::Backend;
 use payin_core::webhook::dispatch::{Dispatcher, DispatcherOptions};
 use reqwest::StatusCode;
@@ -95,13 +94,7 @@ async fn metrics_count_requests_by_route_and_read_state_at_scrape_time(backend: 
         .unwrap();
     assert_eq!(report.retrying, 3, "{report:?}");
     // What a watcher reports after a pass, as `/health` shows it.
-    app.engine.chain_status().record(ChainStatus {
-        chain_id: "ethereum".into(),
-        head: Some(1_000),
-        cursor: Some(992),
-        lag: Some(8),
-        last_error: None,
-    });
+    app.engine.chain_status().record_success("ethereum", 1_000, Some(992));
     app.engine
         .chain_status()
         .record_error("polygon", "rpc: connection refused".into());
@@ -147,10 +140,18 @@ async fn metrics_count_requests_by_route_and_read_state_at_scrape_time(backend: 
         value(&m, "payin_pool_addresses{protocol=\"evm\",state=\"assigned\"}"),
         3.0
     );
-    assert_eq!(value(&m, "payin_chain_lag_blocks{chain=\"ethereum\"}"), 8.0);
+    // The cursor is the next block to scan: blocks 992..=1000 are still to be seen.
+    assert_eq!(value(&m, "payin_chain_lag_blocks{chain=\"ethereum\"}"), 9.0);
     assert_eq!(value(&m, "payin_chain_head_block{chain=\"ethereum\"}"), 1000.0);
     assert_eq!(value(&m, "payin_chain_error{chain=\"ethereum\"}"), 0.0);
     assert_eq!(value(&m, "payin_chain_error{chain=\"polygon\"}"), 1.0);
+    let age = value(&m, "payin_chain_last_success_age_seconds{chain=\"ethereum\"}");
+    assert!((0.0..60.0).contains(&age), "{age}");
+    assert!(
+        !text.contains("payin_chain_last_success_age_seconds{chain=\"polygon\"}"),
+        "polygon never had a successful pass: {text}"
+    );
+    assert_eq!(value(&m, "payin_chain_stalled{chain=\"ethereum\"}"), 0.0);
     assert!(text.contains("# HELP payin_orders Orders by status"), "{text}");
 
     // The next scrape sees the state as it is then: an order expires, the queue drains.
