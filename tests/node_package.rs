@@ -83,7 +83,7 @@ fn the_node_package_passes_its_suite_against_payin_dev() {
     }
     let gateway = Gateway::start();
     let out = Command::new("node")
-        .args(["--test", "--test-reporter=spec", "test/"])
+        .args(["--test", "--test-concurrency=1", "--test-reporter=spec", "test/"])
         .current_dir(&package)
         .env("PAYIN_BASE_URL", &gateway.root)
         .env("PAYIN_API_KEY", &gateway.key)

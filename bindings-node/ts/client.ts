@@ -80,8 +80,9 @@ export interface RequestOptions {
 
 type Native = NativeClient;
 
-function call<T>(promise: Promise<string>): Promise<T> {
-  return nativeAsync(promise).then((json) => JSON.parse(json) as T);
+// An async function, not `.then`, so V8's async stack traces lead from an error to the caller.
+async function call<T>(promise: Promise<string>): Promise<T> {
+  return JSON.parse(await nativeAsync(promise)) as T;
 }
 
 function body(params: unknown): string {
