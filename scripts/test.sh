@@ -15,8 +15,20 @@ fi
 # Independent Python clients: Standard Webhooks' verifier and the official MCP SDK.
 python3 -c 'import standardwebhooks, mcp' 2>/dev/null || python3 -m pip install --quiet -r tests/requirements.txt
 
-# One build of every test binary, shared by all suites.
+# The Node package's tools (@napi-rs/cli, TypeScript), pinned by bindings-node/package-lock.json.
+if [ ! -d bindings-node/node_modules/@napi-rs/cli ] || [ ! -d bindings-node/node_modules/typescript ]; then
+    npm ci --prefix bindings-node --no-audit --no-fund
+fi
+
+# `napi build` always passes `--target <host>`, which puts its artifacts under target/<host>/;
+# building everything for that target explicitly keeps one set of artifacts that cargo and
+# napi share, instead of compiling the client's dependencies twice.
+export CARGO_BUILD_TARGET="${CARGO_BUILD_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}"
+
+# One build of every test binary, shared by all suites; then the Node package's native module
+# (relinked from that build) and its TypeScript layer, for tests/node_package.rs.
 cargo build --workspace --all-targets --locked
+(cd bindings-node && npm run build:debug)
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --locked --no-fail-fast
 else
