@@ -19,6 +19,8 @@ python3 -c 'import standardwebhooks, mcp' 2>/dev/null || python3 -m pip install 
 if [ ! -d bindings-node/node_modules/@napi-rs/cli ] || [ ! -d bindings-node/node_modules/typescript ]; then
     npm ci --prefix bindings-node --no-audit --no-fund
 fi
+# The example shop on the package links it (examples/node-package-shop/package-lock.json).
+[ -e examples/node-package-shop/node_modules/payin ] || npm ci --prefix examples/node-package-shop --no-audit --no-fund
 
 # `napi build` always passes `--target <host>`, which puts its artifacts under target/<host>/;
 # building everything for that target explicitly keeps one set of artifacts that cargo and

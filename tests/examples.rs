@@ -130,3 +130,17 @@ async fn the_python_shop_example_is_paid_through_payin() {
 async fn the_node_shop_example_is_paid_through_payin() {
     checkout_paid_on_chain_is_seen_through_the_webhook("node", "examples/node-shop/shop.mjs").await;
 }
+
+/// The shop on the `payin` npm package: its `npm ci` links bindings-node/, which must be built
+/// (`scripts/test.sh` does both).
+#[tokio::test]
+async fn the_node_package_shop_example_is_paid_through_payin() {
+    if !installed(
+        "node",
+        &["-e", "require('./examples/node-package-shop/node_modules/payin')"],
+        "the payin package for examples/node-package-shop (npm ci there; npm run build:debug in bindings-node)",
+    ) {
+        return;
+    }
+    checkout_paid_on_chain_is_seen_through_the_webhook("node", "examples/node-package-shop/shop.mjs").await;
+}
