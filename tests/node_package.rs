@@ -75,15 +75,26 @@ fn the_node_package_passes_its_suite_against_payin_dev() {
     if !anvil_installed()
         || !installed(
             "node",
-            &["-e", "require('./bindings-node'); require('./bindings-node/node_modules/typescript')"],
+            &[
+                "-e",
+                "require('./bindings-node'); require('./bindings-node/node_modules/typescript')",
+            ],
             "the Node package, built (cd bindings-node && npm ci && npm run build:debug)",
         )
     {
         return;
     }
+    let mut suite: Vec<String> = std::fs::read_dir(package.join("test"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".test.mjs"))
+        .map(|name| format!("test/{name}"))
+        .collect();
+    suite.sort();
     let gateway = Gateway::start();
     let out = Command::new("node")
-        .args(["--test", "--test-concurrency=1", "--test-reporter=spec", "test/"])
+        .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
+        .args(&suite)
         .current_dir(&package)
         .env("PAYIN_BASE_URL", &gateway.root)
         .env("PAYIN_API_KEY", &gateway.key)

@@ -103,7 +103,10 @@ mod tests {
         let p = payload(api(Error::Timeout("no answer within 1s".into())));
         assert_eq!((p["code"].as_str(), p["statusCode"].is_null()), (Some("TIMEOUT"), true));
         let p = payload(validation("amount", "amount must be a decimal string"));
-        assert_eq!((p["field"].as_str(), p["statusCode"].as_u64()), (Some("amount"), Some(400)));
+        assert_eq!(
+            (p["field"].as_str(), p["statusCode"].as_u64()),
+            (Some("amount"), Some(400))
+        );
     }
 
     #[test]

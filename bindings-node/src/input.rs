@@ -119,8 +119,14 @@ mod tests {
             (q.status.as_deref(), q.limit.as_deref(), q.page),
             (Some("pending"), Some("2"), None)
         );
-        assert_eq!(field_of(query::<OrderListQuery>(r#"{"stauts":"pending"}"#).unwrap_err()), "stauts");
-        assert_eq!(field_of(query::<OrderListQuery>(r#"{"status":["a"]}"#).unwrap_err()), "status");
+        assert_eq!(
+            field_of(query::<OrderListQuery>(r#"{"stauts":"pending"}"#).unwrap_err()),
+            "stauts"
+        );
+        assert_eq!(
+            field_of(query::<OrderListQuery>(r#"{"status":["a"]}"#).unwrap_err()),
+            "status"
+        );
         // The wire name of the event type filter is `type`.
         let q: EventListQuery = query(r#"{"type":"order.completed"}"#).unwrap();
         assert_eq!(q.event_type.as_deref(), Some("order.completed"));

@@ -303,24 +303,46 @@ impl NativeClient {
     #[napi]
     pub async fn create_webhook(&self, body: String, options: Option<NativeCallOptions>) -> napi::Result<String> {
         let req: CreateWebhookRequest = input::body(&body)?;
-        to_json(&self.with(options)?.create_webhook_endpoint(req).await.map_err(error::api)?)
+        to_json(
+            &self
+                .with(options)?
+                .create_webhook_endpoint(req)
+                .await
+                .map_err(error::api)?,
+        )
     }
 
     #[napi]
     pub async fn list_webhooks(&self, query: String, options: Option<NativeCallOptions>) -> napi::Result<String> {
         let q: WebhookListQuery = input::query(&query)?;
-        let page = self.with(options)?.list_webhook_endpoints(&q).await.map_err(error::api)?;
+        let page = self
+            .with(options)?
+            .list_webhook_endpoints(&q)
+            .await
+            .map_err(error::api)?;
         page_json(&q, page)
     }
 
     #[napi]
     pub async fn get_webhook(&self, id: String, options: Option<NativeCallOptions>) -> napi::Result<String> {
-        to_json(&self.with(options)?.get_webhook_endpoint(&id).await.map_err(error::api)?)
+        to_json(
+            &self
+                .with(options)?
+                .get_webhook_endpoint(&id)
+                .await
+                .map_err(error::api)?,
+        )
     }
 
     #[napi]
     pub async fn delete_webhook(&self, id: String, options: Option<NativeCallOptions>) -> napi::Result<String> {
-        to_json(&self.with(options)?.delete_webhook_endpoint(&id).await.map_err(error::api)?)
+        to_json(
+            &self
+                .with(options)?
+                .delete_webhook_endpoint(&id)
+                .await
+                .map_err(error::api)?,
+        )
     }
 
     #[napi]

@@ -9,6 +9,7 @@ use rmcp::{ErrorData, prompt, prompt_router};
 use serde::Deserialize;
 
 use crate::PayinMcp;
+use crate::package_guides::{self, Guide};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CheckoutArgs {
@@ -26,6 +27,15 @@ pub struct LanguageArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct NoPromptArgs {}
+
+/// `text` followed by the package code of `guide` when the language has a PayIn package.
+fn with_package(mut text: String, language: &str, guide: Guide, api: &str) -> String {
+    if let Some(section) = package_guides::for_language(language, guide, api) {
+        text.push_str("\n\n");
+        text.push_str(&section);
+    }
+    text
+}
 
 /// Steps every guide shares: the sandbox and the API key.
 fn sandbox_steps(api: &str) -> String {
@@ -107,6 +117,7 @@ impl PayinMcp {
             sandbox = sandbox_steps(&api),
             webhooks = webhook_steps(&api, &args.language),
         );
+        let text = with_package(text, &args.language, Guide::Checkout, &api);
         Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
             .with_description(format!("Stablecoin checkout with PayIn for {stack}")))
     }
@@ -147,6 +158,7 @@ impl PayinMcp {
             sandbox = sandbox_steps(&api),
             webhooks = webhook_steps(&api, language),
         );
+        let text = with_package(text, language, Guide::DepositWallet, &api);
         Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
             .with_description(format!("Permanent deposit addresses with PayIn for {language}")))
     }
@@ -172,6 +184,7 @@ impl PayinMcp {
              4. Full reference: payin://docs/webhook-guide; REST: {api}/api/v1.",
             webhooks = webhook_steps(&api, language),
         );
+        let text = with_package(text, language, Guide::Webhooks, &api);
         Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
             .with_description(format!("PayIn webhook receiver in {language}")))
     }
@@ -288,7 +301,13 @@ mod tests {
             (
                 "handle_webhooks",
                 &hooks,
-                &["payin://events", "webhook-id", "in typescript"][..],
+                &[
+                    "payin://events",
+                    "webhook-id",
+                    "in typescript",
+                    "from 'payin'",
+                    "webhook.verify(",
+                ][..],
             ),
         ] {
             assert!(
@@ -303,6 +322,8 @@ mod tests {
                 assert!(guide.contains(needle), "{name} lacks {needle}");
             }
         }
+        // Go has no PayIn package: its guide is the REST steps alone.
+        assert!(!wallet.contains("from 'payin'"), "{wallet}");
     }
 
     #[tokio::test]
