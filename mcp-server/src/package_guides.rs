@@ -160,7 +160,10 @@ mod tests {
             for guide in [Guide::Checkout, Guide::DepositWallet, Guide::Webhooks] {
                 let section = for_language(language, guide, "https://pay.shop.example").unwrap();
                 assert!(section.contains("from 'payin'"), "{language} {guide:?}");
-                assert!(section.contains("webhook.verify") && section.contains("(req.body, req.headers)"), "{guide:?}");
+                assert!(
+                    section.contains("webhook.verify") && section.contains("(req.body, req.headers)"),
+                    "{guide:?}"
+                );
                 assert!(section.contains("PAYIN_BASE_URL=https://pay.shop.example"), "{guide:?}");
             }
         }
