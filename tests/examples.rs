@@ -1,6 +1,7 @@
 //! The runnable integrations of examples/ against a real gateway (`payin dev`): each shop takes
 //! a checkout, the customer pays on the local chain, and the shop learns it from the signed
-//! webhook alone. A forged webhook changes nothing.
+//! webhook alone. A forged webhook changes nothing. The Python package's shop runs on the package
+//! built by this build (`support::python`).
 
 mod support;
 
@@ -19,9 +20,10 @@ struct Shop {
 }
 
 impl Shop {
-    fn start(program: &str, script: &str, dev: &DevServer) -> Shop {
+    fn start(program: &str, script: &str, dev: &DevServer, env: &[(&str, &Path)]) -> Shop {
         let mut child = Command::new(program)
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(script))
+            .envs(env.iter().copied())
             .env("PAYIN_API_URL", &dev.api)
             .env("PAYIN_API_KEY", &dev.key)
             .env("PORT", "0")
@@ -51,12 +53,12 @@ impl Drop for Shop {
     }
 }
 
-async fn checkout_paid_on_chain_is_seen_through_the_webhook(program: &str, script: &str) {
+async fn checkout_paid_on_chain_is_seen_through_the_webhook(program: &str, script: &str, env: &[(&str, &Path)]) {
     if !anvil_installed() || !installed(program, &["--version"], program) {
         return;
     }
     let dev = DevServer::start(payin_core::dev::devnet::find_anvil(None).unwrap());
-    let shop = Shop::start(program, script, &dev);
+    let shop = Shop::start(program, script, &dev, env);
     let http = reqwest::Client::new();
 
     let resp = http
@@ -123,12 +125,19 @@ async fn checkout_paid_on_chain_is_seen_through_the_webhook(program: &str, scrip
 
 #[tokio::test]
 async fn the_python_shop_example_is_paid_through_payin() {
-    checkout_paid_on_chain_is_seen_through_the_webhook("python3", "examples/python-shop/shop.py").await;
+    checkout_paid_on_chain_is_seen_through_the_webhook("python3", "examples/python-shop/shop.py", &[]).await;
+}
+
+#[tokio::test]
+async fn the_python_package_shop_example_is_paid_through_payin() {
+    let package = support::python::Package::assemble();
+    let env = [("PYTHONPATH", package.path())];
+    checkout_paid_on_chain_is_seen_through_the_webhook("python3", "examples/python-package-shop/shop.py", &env).await;
 }
 
 #[tokio::test]
 async fn the_node_shop_example_is_paid_through_payin() {
-    checkout_paid_on_chain_is_seen_through_the_webhook("node", "examples/node-shop/shop.mjs").await;
+    checkout_paid_on_chain_is_seen_through_the_webhook("node", "examples/node-shop/shop.mjs", &[]).await;
 }
 
 /// The shop on the `payin` npm package: its `npm ci` links bindings-node/, which must be built

@@ -190,12 +190,6 @@ fn verify_signature(body: &[u8], signature: &str, secret: &str) -> bool {
     payin_client::verify_signature(body, signature, secret)
 }
 
-/// The HMAC-SHA256 hex `X-PayIn-Signature` of `body` (for tests of a receiver).
-#[pyfunction]
-fn payin_signature(body: &[u8], secret: &str) -> String {
-    payin_client::webhook::payin_signature(secret, body)
-}
-
 fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -207,7 +201,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Client>()?;
     m.add_class::<Webhook>()?;
     m.add_function(wrap_pyfunction!(verify_signature, m)?)?;
-    m.add_function(wrap_pyfunction!(payin_signature, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("OPERATIONS", Op::ALL.iter().map(|op| op.name()).collect::<Vec<_>>())?;
     Ok(())

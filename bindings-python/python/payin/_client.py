@@ -421,6 +421,33 @@ class Deposits(_Resource):
         )
         return self._t.page("deposits.list", query, Deposit, "deposits", (None, timeout, max_retries))
 
+    def list_all(
+        self,
+        *,
+        page=None,
+        limit=None,
+        deposit_reference=None,
+        status=None,
+        currency=None,
+        chain_id=None,
+        sort_by=None,
+        sort_order=None,
+        timeout=None,
+        max_retries=None,
+    ):
+        """Every deposit the filters match, page after page, fetched as you iterate."""
+        query = _query(
+            page=page,
+            limit=limit,
+            depositReference=deposit_reference,
+            status=status,
+            currency=currency,
+            chainId=chain_id,
+            sortBy=sort_by,
+            sortOrder=sort_order,
+        )
+        return self._t.walk("deposits.list", query, Deposit, "deposits", (None, timeout, max_retries))
+
     def unbind(self, deposit_reference, *, chain_id=None, idempotency_key=None, timeout=None, max_retries=None):
         """Releases the reference's addresses (all, or on ``chain_id`` only)."""
         args = _body(depositReference=deposit_reference, chainId=chain_id)
@@ -481,6 +508,11 @@ class Webhooks(_Resource):
         query = _query(page=page, limit=limit)
         return self._t.page("webhooks.list", query, WebhookEndpoint, "webhooks", (None, timeout, max_retries))
 
+    def list_all(self, *, page=None, limit=None, timeout=None, max_retries=None):
+        """Every endpoint, page after page, fetched as you iterate."""
+        query = _query(page=page, limit=limit)
+        return self._t.walk("webhooks.list", query, WebhookEndpoint, "webhooks", (None, timeout, max_retries))
+
     def get(self, webhook_id, *, timeout=None, max_retries=None):
         """The endpoint ``whe_…``."""
         args = {"webhookId": webhook_id}
@@ -515,6 +547,11 @@ class Events(_Resource):
         """One page of events (``type``, e.g. ``"order.completed"``, filters); iterate it to walk every page."""
         query = _query(page=page, limit=limit, type=type)
         return self._t.page("events.list", query, Event, "events", (None, timeout, max_retries))
+
+    def list_all(self, *, page=None, limit=None, type=None, timeout=None, max_retries=None):
+        """Every event (of ``type``), page after page, fetched as you iterate."""
+        query = _query(page=page, limit=limit, type=type)
+        return self._t.walk("events.list", query, Event, "events", (None, timeout, max_retries))
 
     def get(self, event_id, *, timeout=None, max_retries=None):
         """The event ``evt_…``."""

@@ -10,6 +10,7 @@ import json
 import os
 import time
 from datetime import timedelta
+from typing import Iterable, Protocol, Tuple, Union
 
 from . import _native
 from ._models import Event
@@ -17,6 +18,16 @@ from ._models import Event
 __all__ = ["Webhook", "verify_signature", "DEFAULT_TOLERANCE"]
 
 DEFAULT_TOLERANCE = 300
+
+
+class HeaderItems(Protocol):
+    """Any headers object with ``items()``: a dict, Flask/Werkzeug, Django or Starlette headers."""
+
+    def items(self) -> Iterable[Tuple[str, str]]: ...
+
+
+Body = Union[bytes, bytearray, memoryview, str]
+Headers = Union[HeaderItems, Iterable[Tuple[str, str]]]
 
 _RAW_BODY_HINT = (
     "pass the raw request body exactly as received (bytes or str), not parsed JSON: "
