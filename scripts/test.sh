@@ -12,8 +12,9 @@ if [ ! -x node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ] || [ ! -d node_
     npm ci --no-audit --no-fund
 fi
 
-# Independent Python clients: Standard Webhooks' verifier and the official MCP SDK.
-python3 -c 'import standardwebhooks, mcp' 2>/dev/null || python3 -m pip install --quiet -r tests/requirements.txt
+# Independent Python clients (Standard Webhooks' verifier, the official MCP SDK) and what the
+# Python package's tests use (pytest, mypy).
+python3 -c 'import standardwebhooks, mcp, pytest, mypy' 2>/dev/null || python3 -m pip install --quiet -r tests/requirements.txt
 
 # The Node package's tools (@napi-rs/cli, TypeScript), pinned by bindings-node/package-lock.json.
 if [ ! -d bindings-node/node_modules/@napi-rs/cli ] || [ ! -d bindings-node/node_modules/typescript ]; then
@@ -27,8 +28,10 @@ fi
 # napi share, instead of compiling the client's dependencies twice.
 export CARGO_BUILD_TARGET="${CARGO_BUILD_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}"
 
-# One build of every test binary, shared by all suites; then the Node package's native module
-# (relinked from that build) and its TypeScript layer, for tests/node_package.rs.
+# One build of every test binary, shared by all suites (it includes the Python package's native
+# module, bindings-python, which tests/python_package.rs imports from this target directory); then
+# the Node package's native module (relinked from that build) and its TypeScript layer, for
+# tests/node_package.rs.
 cargo build --workspace --all-targets --locked
 (cd bindings-node && npm run build:debug)
 if cargo nextest --version >/dev/null 2>&1; then

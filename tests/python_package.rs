@@ -175,7 +175,7 @@ fn the_readme_python_quickstart_installs_with_pip_and_runs_as_written() {
     assert!(made.success());
     let bin = venv.path().join("bin");
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
-    let target_dir = Path::new(BIN).parent().and_then(Path::parent).unwrap();
+    let target_dir = support::python::cargo_target_dir();
 
     // The install commands as written, with the venv's pip first on PATH. The build reuses
     // this build's target directory in the dev profile (maturin's PEP 517 arguments), so it
@@ -185,7 +185,7 @@ fn the_readme_python_quickstart_installs_with_pip_and_runs_as_written() {
             .args(["-ec", block])
             .current_dir(repo())
             .env("PATH", &path)
-            .env("CARGO_TARGET_DIR", target_dir)
+            .env("CARGO_TARGET_DIR", &target_dir)
             .env("MATURIN_PEP517_ARGS", "--profile dev")
             .env_remove("PYTHONPATH")
             .output()

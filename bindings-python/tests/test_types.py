@@ -1,5 +1,6 @@
-"""The hand-written stubs: ``mypy --strict`` accepts a merchant's typed code (typed_usage.py)
-and refuses misuse, and ``stubtest`` finds the stubs true to the runtime package."""
+"""The hand-written stubs: ``mypy --strict`` accepts a merchant's typed code (typed_usage.py and
+the code the MCP prompts show) and refuses misuse, and ``stubtest`` finds the stubs true to the
+runtime package."""
 
 import os
 import subprocess
@@ -35,6 +36,15 @@ def test_the_package_ships_its_types():
 
 def test_mypy_strict_accepts_typed_usage(tmp_path):
     done = mypy("--strict", os.path.join(HERE, "typed_usage.py"), tmp_path=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_mcp_prompts_python_code_passes_mypy_strict(tmp_path):
+    """The modules the MCP prompts show for Python (mcp-server/resources/python) type-check."""
+    snippets = os.path.join(HERE, "..", "..", "mcp-server", "resources", "python")
+    files = sorted(os.path.join(snippets, f) for f in os.listdir(snippets) if f.endswith(".py"))
+    assert len(files) == 3, files
+    done = mypy("--strict", *files, tmp_path=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
 
 

@@ -15,6 +15,7 @@ mod completions;
 #[cfg(feature = "dev")]
 mod dev_tools;
 mod error;
+mod package_code;
 mod package_guides;
 mod prompts;
 mod resources;

@@ -9,6 +9,7 @@ use rmcp::{ErrorData, prompt, prompt_router};
 use serde::Deserialize;
 
 use crate::PayinMcp;
+use crate::package_code::package_step;
 use crate::package_guides::{self, Guide};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -28,9 +29,12 @@ pub struct LanguageArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct NoPromptArgs {}
 
-/// `text` followed by the package code of `guide` when the language has a PayIn package.
-fn with_package(mut text: String, language: &str, guide: Guide, api: &str) -> String {
-    if let Some(section) = package_guides::for_language(language, guide, api) {
+/// `text` followed by the code with PayIn's package for the language (Python or
+/// TypeScript/JavaScript), when there is one.
+fn with_package(mut text: String, language: &str, framework: Option<&str>, guide: Guide, api: &str) -> String {
+    let package =
+        package_step(language, framework, guide).or_else(|| package_guides::for_language(language, guide, api));
+    if let Some(section) = package {
         text.push_str("\n\n");
         text.push_str(&section);
     }
@@ -117,7 +121,7 @@ impl PayinMcp {
             sandbox = sandbox_steps(&api),
             webhooks = webhook_steps(&api, &args.language),
         );
-        let text = with_package(text, &args.language, Guide::Checkout, &api);
+        let text = with_package(text, &args.language, args.framework.as_deref(), Guide::Checkout, &api);
         Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
             .with_description(format!("Stablecoin checkout with PayIn for {stack}")))
     }
@@ -158,7 +162,7 @@ impl PayinMcp {
             sandbox = sandbox_steps(&api),
             webhooks = webhook_steps(&api, language),
         );
-        let text = with_package(text, language, Guide::DepositWallet, &api);
+        let text = with_package(text, language, None, Guide::DepositWallet, &api);
         Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
             .with_description(format!("Permanent deposit addresses with PayIn for {language}")))
     }
@@ -184,7 +188,7 @@ impl PayinMcp {
              4. Full reference: payin://docs/webhook-guide; REST: {api}/api/v1.",
             webhooks = webhook_steps(&api, language),
         );
-        let text = with_package(text, language, Guide::Webhooks, &api);
+        let text = with_package(text, language, None, Guide::Webhooks, &api);
         Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
             .with_description(format!("PayIn webhook receiver in {language}")))
     }
@@ -324,6 +328,61 @@ mod tests {
         }
         // Go has no PayIn package: its guide is the REST steps alone.
         assert!(!wallet.contains("from 'payin'"), "{wallet}");
+    }
+
+    #[tokio::test]
+    async fn python_guides_show_the_payin_package_and_other_languages_do_not() {
+        let s = server();
+        let python = |framework: Option<&str>| {
+            s.integrate_checkout(Parameters(CheckoutArgs {
+                language: "Python".into(),
+                framework: framework.map(str::to_string),
+            }))
+        };
+        let checkout = text(python(Some("fastapi")).await.unwrap());
+        let wallet = text(
+            s.add_deposit_wallet(Parameters(LanguageArgs {
+                language: "python3".into(),
+            }))
+            .await
+            .unwrap(),
+        );
+        let hooks = text(
+            s.handle_webhooks(Parameters(LanguageArgs { language: "py".into() }))
+                .await
+                .unwrap(),
+        );
+        for (guide, needles) in [
+            (
+                &checkout,
+                &["client.orders.create(", "existing_order_id", "payin.AsyncClient()"][..],
+            ),
+            (
+                &wallet,
+                &["client.deposits.bind(", "deposit.confirmed", "list_all("][..],
+            ),
+            (&hooks, &["webhook.verify(raw_body", "WebhookVerificationError"][..]),
+        ] {
+            for needle in [
+                "pip install ./bindings-python",
+                "```python",
+                "import payin",
+                "payin.Webhook(",
+            ]
+            .iter()
+            .chain(needles)
+            {
+                assert!(guide.contains(needle), "lacks {needle}: {guide}");
+            }
+        }
+        let sync_checkout = text(python(Some("django")).await.unwrap());
+        assert!(!sync_checkout.contains("AsyncClient()"), "django is not async");
+        let go = text(
+            s.handle_webhooks(Parameters(LanguageArgs { language: "go".into() }))
+                .await
+                .unwrap(),
+        );
+        assert!(!go.contains("bindings-python") && !go.contains("```python"));
     }
 
     #[tokio::test]

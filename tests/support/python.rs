@@ -46,9 +46,23 @@ impl Package {
 /// `cargo build --workspace --all-targets` in the target directory of this test binary (a
 /// no-op after `scripts/test.sh`'s build; after `cargo nextest run` alone it adds the cdylib,
 /// which test builds skip), then the path of `libpayin_python.so`.
+/// The target directory this build uses: `<target>/<profile>/payin`, or
+/// `<target>/<triple>/<profile>/payin` when the build names its target (`CARGO_BUILD_TARGET`,
+/// as `scripts/test.sh` does for napi), which cargo then keeps naming for nested builds.
+pub fn cargo_target_dir() -> PathBuf {
+    let profile_dir = Path::new(BIN).parent().expect("the binary is in <target>/<profile>");
+    let dir = profile_dir.parent().expect("the profile is in <target>");
+    match std::env::var("CARGO_BUILD_TARGET") {
+        Ok(triple) if dir.file_name().and_then(|n| n.to_str()) == Some(triple.as_str()) => {
+            dir.parent().expect("the triple is in <target>").to_path_buf()
+        }
+        _ => dir.to_path_buf(),
+    }
+}
+
 fn build_native() -> PathBuf {
     let profile_dir = Path::new(BIN).parent().expect("the binary is in <target>/<profile>");
-    let target_dir = profile_dir.parent().expect("the profile is in <target>");
+    let target_dir = cargo_target_dir();
     let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
         Some("debug") | None => "dev",
         Some(other) => other,
