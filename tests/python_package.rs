@@ -99,6 +99,34 @@ fn the_stubs_pass_mypy_strict_and_stubtest() {
     pytest(&["test_types.py"], None);
 }
 
+#[test]
+fn the_abi3_module_loads_in_every_cpython_from_3_9() {
+    // One wheel for every CPython from 3.9 (abi3-py39): the oldest and the newest this
+    // machine has, besides the python3 the other tests use.
+    let pythons = ["python3.9", "python3.13"];
+    if !anvil_installed() || !pythons.iter().all(|p| installed(p, &["--version"], p)) {
+        return;
+    }
+    let package = Package::assemble();
+    let dev = dev();
+    for python in pythons {
+        let out = Command::new(python)
+            .arg(repo().join("bindings-python/tests/smoke.py"))
+            .env("PYTHONPATH", package.path())
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("PAYIN_TEST_BASE_URL", &dev.api)
+            .env("PAYIN_TEST_API_KEY", &dev.key)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("smoke ok"),
+            "{python}:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 /// The fenced blocks of the README's "Python" section, with their language.
 fn readme_python_blocks() -> Vec<(String, String)> {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
