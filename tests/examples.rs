@@ -151,5 +151,5 @@ async fn the_node_package_shop_example_is_paid_through_payin() {
     ) {
         return;
     }
-    checkout_paid_on_chain_is_seen_through_the_webhook("node", "examples/node-package-shop/shop.mjs").await;
+    checkout_paid_on_chain_is_seen_through_the_webhook("node", "examples/node-package-shop/shop.mjs", &[]).await;
 }
