@@ -9,7 +9,6 @@
 
 mod support;
 
-use std::path::Path;
 use std::process::Command;
 
 use support::python::{Package, repo};
