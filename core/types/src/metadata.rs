@@ -8,6 +8,9 @@ pub const MAX_KEYS: usize = 10;
 pub const MAX_KEY_LEN: usize = 40;
 /// Serialized size limit, so metadata cannot bloat every webhook.
 pub const MAX_BYTES: usize = 4096;
+/// Nesting limit (the metadata object itself is level 1). Events embed metadata a few levels
+/// down, and every JSON parser that reads them back (ours: 128 levels) must still accept them.
+pub const MAX_DEPTH: usize = 32;
 
 /// Validated metadata: a JSON object of at most ten keys.
 pub type Metadata = Map<String, Value>;
@@ -31,6 +34,12 @@ pub fn parse(field: &str, value: Option<&Value>) -> Result<Metadata, Error> {
             format!("{field} keys must be 1 to {MAX_KEY_LEN} characters"),
         ));
     }
+    if depth(map) > MAX_DEPTH {
+        return Err(Error::validation(
+            field,
+            format!("{field} is nested more than {MAX_DEPTH} levels deep"),
+        ));
+    }
     let text = serde_json::to_string(map).unwrap_or_default();
     // PostgreSQL's JSON types refuse NUL; refuse it on every backend alike.
     if text.contains("\\u0000") {
@@ -47,6 +56,23 @@ pub fn parse(field: &str, value: Option<&Value>) -> Result<Metadata, Error> {
         ));
     }
     Ok(map.clone())
+}
+
+/// Levels of objects and arrays, the outer object included; iterative, so no input can
+/// exhaust the stack.
+fn depth(map: &Metadata) -> usize {
+    let mut deepest = 1;
+    let mut stack: Vec<(&Value, usize)> = map.values().map(|v| (v, 2)).collect();
+    while let Some((value, level)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Object(m) => Box::new(m.values()),
+            Value::Array(a) => Box::new(a.iter()),
+            _ => continue,
+        };
+        deepest = deepest.max(level);
+        stack.extend(children.map(|v| (v, level + 1)));
+    }
+    deepest
 }
 
 #[cfg(test)]
@@ -70,5 +96,26 @@ mod tests {
         assert!(parse("metadata", Some(&json!({"a": "x".repeat(5000)}))).is_err());
         assert!(parse("metadata", None).unwrap().is_empty());
         assert!(parse("metadata", Some(&json!({"a": "x\u{0}y"}))).is_err());
+    }
+
+    fn nested(levels: usize) -> Value {
+        // `levels` counts the outer object: {"a": [[…]]}.
+        let mut v = json!(1);
+        for _ in 1..levels {
+            v = json!([v]);
+        }
+        json!({ "a": v })
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        assert_eq!(depth(nested(1).as_object().unwrap()), 1);
+        assert_eq!(depth(nested(3).as_object().unwrap()), 3);
+        assert_eq!(depth(&Map::new()), 1);
+        assert!(parse("metadata", Some(&nested(MAX_DEPTH))).is_ok());
+        let err = parse("metadata", Some(&nested(MAX_DEPTH + 1))).unwrap_err();
+        assert_eq!(err.field(), Some("metadata"));
+        assert!(err.to_string().contains("nested"), "{err}");
+        assert!(parse("metadata", Some(&json!({"a": {"b": {"c": [1, {"d": 2}]}}}))).is_ok());
     }
 }

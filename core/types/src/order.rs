@@ -146,7 +146,9 @@ impl CreateOrderRequest {
     }
 }
 
-/// Parses an order reference (or deposit reference): 1 to 255 characters, no control characters.
+/// Parses an order reference (or deposit reference): 1 to 255 characters, not only whitespace,
+/// no control characters and no bidirectional-text controls (a reference shown on a payment
+/// page or in a dashboard must read as what it is).
 pub fn parse_reference(field: &str, s: &str) -> Result<String, Error> {
     if s.is_empty() {
         return Err(Error::validation(field, format!("{field} must not be empty")));
@@ -157,13 +159,39 @@ pub fn parse_reference(field: &str, s: &str) -> Result<String, Error> {
             format!("{field} must be at most {MAX_REFERENCE_LEN} characters"),
         ));
     }
+    if s.chars().all(char::is_whitespace) {
+        return Err(Error::validation(field, format!("{field} must not be only whitespace")));
+    }
     if s.chars().any(char::is_control) {
         return Err(Error::validation(
             field,
             format!("{field} must not contain control characters"),
         ));
     }
+    if let Some(c) = s.chars().find(|c| is_invisible_format(*c)) {
+        return Err(Error::validation(
+            field,
+            format!(
+                "{field} must not contain bidirectional or invisible formatting characters (found U+{:04X})",
+                u32::from(c)
+            ),
+        ));
+    }
     Ok(s.to_string())
+}
+
+/// Characters that change how the text around them is displayed without being visible
+/// themselves: the bidirectional controls (U+061C, U+200E/F, U+202A–E, U+2066–9), the line and
+/// paragraph separators, zero-width spaces and the byte-order mark.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
 }
 
 /// A one-time payment order as the API shows it.
@@ -339,6 +367,24 @@ mod tests {
         assert!(parse_reference("orderReference", &"x".repeat(256)).is_err());
         assert!(parse_reference("orderReference", "").is_err());
         assert!(parse_reference("orderReference", "a\nb").is_err());
+        assert!(
+            parse_reference("orderReference", "ORDER 1").is_ok(),
+            "inner spaces are fine"
+        );
+        assert!(parse_reference("orderReference", "résumé-注文-1").is_ok());
+        for bad in [
+            " ",
+            "  \t ",
+            "\u{3000}",
+            "inv\u{202E}1-gpj.exe",
+            "a\u{2066}b",
+            "a\u{200B}b",
+            "\u{FEFF}a",
+            "a\u{0}b",
+        ] {
+            let e = parse_reference("orderReference", bad).unwrap_err();
+            assert_eq!(e.field(), Some("orderReference"), "{bad:?}");
+        }
     }
 
     fn known_chain(id: &str) -> Result<String, Error> {
