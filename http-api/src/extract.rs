@@ -44,14 +44,24 @@ impl<S: Send + Sync, T: DeserializeOwned, const LIMIT: usize> FromRequest<S> for
 }
 
 /// Deserializes a JSON body, turning serde's error into a message that names the field.
+/// The body is one JSON object and nothing after it (`{…}{…}` is refused, not half-read).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // serde accepts a JSON array for a struct (as a tuple); every body of this API is an object.
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first.is_some_and(|b| *b != b'{') {
         return Err(ApiError::validation("body", "request body must be a JSON object"));
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(deserialize_error)
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        let detail = e.to_string();
+        let detail = detail.split(" at line ").next().unwrap_or(&detail).to_string();
+        let detail = if e.classify() == serde_json::error::Category::Syntax && detail == "trailing characters" {
+            "unexpected data after the JSON object".to_string()
+        } else {
+            detail
+        };
+        ApiError::validation("body", format!("Malformed JSON in request body: {detail}"))
+    })?;
+    from_json_value(value)
 }
 
 /// Deserializes an already parsed JSON value (MCP tool arguments) with the same errors as a
@@ -60,7 +70,46 @@ pub fn from_json_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<
     if !value.is_object() {
         return Err(ApiError::validation("body", "arguments must be a JSON object"));
     }
+    refuse_nul(&value, &mut String::new())?;
     serde_path_to_error::deserialize(value).map_err(deserialize_error)
+}
+
+/// No text of this API may hold U+0000: PostgreSQL cannot store it, and no field means
+/// anything with it. Names the first field (`metadata.note`, `addresses[3]`) that does.
+fn refuse_nul(value: &serde_json::Value, path: &mut String) -> Result<(), ApiError> {
+    use serde_json::Value;
+    let refuse = |path: &str| {
+        let field = if path.is_empty() { "body" } else { path };
+        ApiError::validation(field, format!("{field} must not contain NUL (U+0000) characters"))
+    };
+    match value {
+        Value::String(s) if s.contains('\0') => Err(refuse(path)),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                refuse_nul(item, path)?;
+                path.truncate(len);
+            }
+            Ok(())
+        }
+        Value::Object(members) => {
+            for (key, member) in members {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                if key.contains('\0') {
+                    return Err(refuse(path));
+                }
+                refuse_nul(member, path)?;
+                path.truncate(len);
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 fn deserialize_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
@@ -141,5 +190,36 @@ mod tests {
         );
         assert_eq!(field_of("{not json"), "body");
         assert_eq!(field_of("[]"), "body");
+    }
+
+    #[test]
+    fn one_object_and_nothing_after_it() {
+        let order = r#"{"orderReference":"a","amount":"1","currency":"USDT","chainId":"ethereum"}"#;
+        assert!(parse_json::<CreateOrderRequest>(format!("{order}\n").as_bytes()).is_ok());
+        let err = parse_json::<CreateOrderRequest>(format!(r#"{order}{{"amount":"999"}}"#).as_bytes()).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("body"));
+        assert!(err.message.contains("after the JSON object"), "{}", err.message);
+    }
+
+    #[test]
+    fn nul_characters_are_refused_naming_the_field() {
+        let with = |body: &str| field_of(body);
+        assert_eq!(
+            with(r#"{"orderReference":"a\u0000","amount":"1","currency":"USDT","chainId":"ethereum"}"#),
+            "orderReference"
+        );
+        assert_eq!(
+            with(
+                r#"{"orderReference":"a","amount":"1","currency":"USDT","chainId":"ethereum","metadata":{"n":["x","\u0000"]}}"#
+            ),
+            "metadata.n[1]"
+        );
+        // An escaped backslash followed by "u0000" is ordinary text.
+        assert!(
+            parse_json::<CreateOrderRequest>(
+                br#"{"orderReference":"a\\u0000","amount":"1","currency":"USDT","chainId":"ethereum"}"#
+            )
+            .is_ok()
+        );
     }
 }

@@ -113,16 +113,49 @@ fn render(p: &PaymentStatus) -> String {
     let json = serde_json::to_string(p)
         .expect("the payment status serializes")
         .replace('<', "\\u003c");
-    TEMPLATE
-        .replace("{{AMOUNT}}", &escape(&p.amount))
-        .replace("{{CURRENCY}}", p.currency.as_str())
-        .replace("{{REFERENCE}}", &escape(&p.order_reference))
-        .replace("{{CHAIN_NAME}}", &escape(&p.chain_name))
-        .replace("{{ADDRESS}}", &escape(&p.address))
-        .replace("{{CONTRACT}}", &escape(p.token_contract.as_deref().unwrap_or("")))
-        .replace("{{STATUS}}", p.status.as_str())
-        .replace("{{STATUS_TEXT}}", status_text)
-        .replace("{{ORDER_JSON}}", &json)
+    fill(
+        TEMPLATE,
+        &[
+            ("AMOUNT", escape(&p.amount)),
+            ("CURRENCY", p.currency.as_str().to_string()),
+            ("REFERENCE", escape(&p.order_reference)),
+            ("CHAIN_NAME", escape(&p.chain_name)),
+            ("ADDRESS", escape(&p.address)),
+            ("CONTRACT", escape(p.token_contract.as_deref().unwrap_or(""))),
+            ("STATUS", p.status.as_str().to_string()),
+            ("STATUS_TEXT", status_text.to_string()),
+            ("ORDER_JSON", json),
+        ],
+    )
+}
+
+/// Fills each `{{NAME}}` of `template` in one pass over the template: a value is never scanned
+/// again, so merchant text such as an `orderReference` of `{{ORDER_JSON}}` stays literal.
+fn fill(template: &str, values: &[(&str, String)]) -> String {
+    let mut out = String::with_capacity(template.len() + 1024);
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let value = after.find("}}").and_then(|end| {
+            values
+                .iter()
+                .find(|(name, _)| *name == &after[..end])
+                .map(|(_, v)| (end, v))
+        });
+        match value {
+            Some((end, v)) => {
+                out.push_str(v);
+                rest = &after[end + 2..];
+            }
+            None => {
+                out.push_str("{{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn escape(s: &str) -> String {
@@ -178,6 +211,19 @@ mod tests {
     #[test]
     fn values_cannot_break_out_of_the_markup() {
         assert_eq!(escape(r#"<a href="x">&'"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+    }
+
+    #[test]
+    fn placeholders_in_values_are_not_expanded() {
+        let filled = fill(
+            "<h1>{{REFERENCE}}</h1><script>{{ORDER_JSON}}</script>{{UNKNOWN}}",
+            &[
+                ("REFERENCE", "{{ORDER_JSON}}".into()),
+                ("ORDER_JSON", "{\"a\":1}".into()),
+            ],
+        );
+        assert_eq!(filled, "<h1>{{ORDER_JSON}}</h1><script>{\"a\":1}</script>{{UNKNOWN}}");
+        assert_eq!(fill("{{A}}{{", &[("A", "x".into())]), "x{{");
     }
 
     #[test]
