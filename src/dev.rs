@@ -13,7 +13,7 @@ use payin_core::dev::devnet::{DEV_CHAIN_ID, DEV_EVM_CHAIN_ID, Devnet, DevnetOpti
 use payin_core::dev::simulate::SimulatePaymentRequest;
 use payin_core::pool::ImportAddressesRequest;
 
-use crate::{Global, load_config, open_engine, open_engine_with, redact, run_server};
+use crate::{FrontDoor, Global, load_config, open_engine, open_engine_with, redact, run_server};
 
 /// Addresses `payin dev` puts in the EVM pool: well above the default low watermark (100), so
 /// a sandbox does not raise `pool.low` after its first order.
@@ -93,6 +93,9 @@ async fn sandbox(global: &Global, args: DevArgs) -> anyhow::Result<()> {
         .webhooks
         .allow_private
         .extend(payin_core::webhook::guard::loopback());
+    let mut front = FrontDoor::from(&config);
+    // The sandbox's own clients (curl, tests, an assistant on this machine) are not limited.
+    front.rate_limit.exempt_loopback = true;
     let mut engine = open_engine_with(global, config, Some(api.clone())).await?;
     engine.record_chain(&devnet.recorded_chain(engine.now())).await?;
     warn_if_config_overrides(engine.chains().get(DEV_CHAIN_ID), &devnet);
@@ -106,7 +109,13 @@ async fn sandbox(global: &Global, args: DevArgs) -> anyhow::Result<()> {
     print_banner(&api, &key, &devnet, global);
 
     let engine = Arc::new(engine);
-    let served = run_server(engine.clone(), listener, Duration::from_millis(args.tick_ms.max(10))).await;
+    let served = run_server(
+        engine.clone(),
+        listener,
+        Duration::from_millis(args.tick_ms.max(10)),
+        front,
+    )
+    .await;
     // The chain dies with this process: later processes on this database must not take it for
     // a live chain `local` (SIGKILL skips this; they then find its RPC URL dead).
     if let Err(e) = engine.forget_recorded_chain(&devnet.recorded_chain(engine.now())).await {

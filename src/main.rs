@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use payin_core::chain::{Protocol, normalize_address};
-use payin_core::config::FileConfig;
+use payin_core::config::{FileConfig, HttpConfig, RateLimitConfig};
 use payin_core::pool::ImportAddressesRequest;
 use payin_core::runtime::{WorkerOptions, Workers};
 use payin_core::webhook::{CreateWebhookRequest, EndpointStatus, WebhookListQuery};
@@ -261,7 +261,9 @@ async fn serve(
     metrics_listen: Option<SocketAddr>,
     tick: Duration,
 ) -> anyhow::Result<()> {
-    let engine = Arc::new(open_engine(global, Some(format!("http://{listen}"))).await?);
+    let config = load_config(global)?;
+    let front = FrontDoor::from(&config);
+    let engine = Arc::new(open_engine_with(global, config, Some(format!("http://{listen}"))).await?);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
@@ -278,12 +280,32 @@ async fn serve(
             }
         });
     }
-    run_server(engine, listener, tick).await
+    run_server(engine, listener, tick, front).await
+}
+
+/// The config file's settings of the HTTP server: `[http]` and `[rate_limit]`.
+struct FrontDoor {
+    http: HttpConfig,
+    rate_limit: RateLimitConfig,
+}
+
+impl From<&FileConfig> for FrontDoor {
+    fn from(config: &FileConfig) -> Self {
+        FrontDoor {
+            http: config.http.clone(),
+            rate_limit: config.rate_limit.clone(),
+        }
+    }
 }
 
 /// The server of `serve` and `dev`: the REST API, MCP at `/mcp` and the background tasks,
 /// until SIGTERM/SIGINT.
-async fn run_server(engine: Arc<Engine>, listener: tokio::net::TcpListener, tick: Duration) -> anyhow::Result<()> {
+async fn run_server(
+    engine: Arc<Engine>,
+    listener: tokio::net::TcpListener,
+    tick: Duration,
+    front: FrontDoor,
+) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     tracing::info!(
         listen = %local,
@@ -292,6 +314,8 @@ async fn run_server(engine: Arc<Engine>, listener: tokio::net::TcpListener, tick
         version = env!("CARGO_PKG_VERSION"),
         "PayIn listening on http://{local} (REST at /api/v1, MCP at /mcp)"
     );
+    let state =
+        payin_http::AppState::new(engine.clone()).with_rate_limits(payin_http::RateLimits::new(&front.rate_limit)?);
     let workers = Workers::start(
         &engine,
         WorkerOptions {
@@ -301,21 +325,27 @@ async fn run_server(engine: Arc<Engine>, listener: tokio::net::TcpListener, tick
         CancellationToken::new(),
     )?;
     let stop_mcp = CancellationToken::new();
-    let app = payin_http::router(engine.clone()).merge(mcp_endpoint(&engine, stop_mcp.child_token()));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
+    let app = payin_http::router_with(state.clone()).merge(mcp_endpoint(&state, stop_mcp.child_token()));
+    payin_http::serve(
+        listener,
+        app,
+        payin_http::ServerOptions::from(&front.http),
+        async move {
             shutdown_signal().await;
             // Open MCP event streams would otherwise hold the graceful shutdown forever.
             stop_mcp.cancel();
-        })
-        .await?;
+        },
+    )
+    .await?;
     workers.stop().await?;
     tracing::info!("PayIn stopped");
     Ok(())
 }
 
-/// Streamable HTTP MCP at `/mcp`, behind the API key, on the in-process engine.
-fn mcp_endpoint(engine: &Arc<Engine>, stop: CancellationToken) -> axum::Router {
+/// Streamable HTTP MCP at `/mcp`, behind the API key (and its rate limit), on the in-process
+/// engine.
+fn mcp_endpoint(state: &payin_http::AppState, stop: CancellationToken) -> axum::Router {
+    let engine = &state.engine;
     let public_url = engine.public_url().to_string();
     // The public URL's host is accepted besides loopback (DNS-rebinding protection).
     let hosts = url::Url::parse(&public_url)
@@ -336,7 +366,7 @@ fn mcp_endpoint(engine: &Arc<Engine>, stop: CancellationToken) -> axum::Router {
         },
     );
     let service = payin_mcp::http_service(server, hosts, stop);
-    payin_http::with_api_key(axum::Router::new().nest_service("/mcp", service), engine.clone())
+    payin_http::with_api_key(axum::Router::new().nest_service("/mcp", service), state)
 }
 
 /// `payin mcp`: MCP on stdio, embedded or remote.

@@ -2,6 +2,7 @@
 //! change through `PUT /config/:key`.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -24,6 +25,12 @@ pub struct FileConfig {
     /// Webhook delivery (`[webhooks]`).
     #[serde(default)]
     pub webhooks: WebhooksConfig,
+    /// Connection limits of the HTTP server (`[http]`).
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// Request rate limits (`[rate_limit]`).
+    #[serde(default)]
+    pub rate_limit: RateLimitConfig,
 }
 
 /// The `[database]` table of the config file.
@@ -52,8 +59,225 @@ impl FileConfig {
     pub fn load(path: &Path) -> Result<FileConfig, Error> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::validation("config", format!("cannot read {}: {e}", path.display())))?;
-        toml::from_str(&text).map_err(|e| Error::validation("config", format!("{}: {e}", path.display())))
+        let config: FileConfig =
+            toml::from_str(&text).map_err(|e| Error::validation("config", format!("{}: {e}", path.display())))?;
+        config.http.validate()?;
+        config.rate_limit.validate()?;
+        Ok(config)
+    }
+}
+
+/// `[http]`: how long clients may take and how many may be connected at once.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Seconds a client has to send a request's line and headers, from their first byte (and
+    /// a new connection's first request, from the connect). Slow-header clients are cut off.
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a kept-alive connection may wait idle for its next request. Longer than the
+    /// idle timeout of a load balancer in front (often 60 s), so the balancer closes first.
+    pub keep_alive_timeout_seconds: u64,
+    /// Connections served at once; further clients wait in the listen queue until one closes.
+    pub max_connections: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_read_timeout_seconds: 10,
+            keep_alive_timeout_seconds: 75,
+            max_connections: 4096,
+        }
+    }
+}
+
+impl HttpConfig {
+    pub fn validate(&self) -> Result<(), Error> {
+        seconds(
+            "http.header_read_timeout_seconds",
+            self.header_read_timeout_seconds,
+            3600,
+        )?;
+        seconds("http.keep_alive_timeout_seconds", self.keep_alive_timeout_seconds, 3600)?;
+        if !(1..=1_000_000).contains(&self.max_connections) {
+            return Err(Error::validation(
+                "http.max_connections",
+                "http.max_connections must be from 1 to 1000000",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `[rate_limit]`: requests per API key (the authenticated `/api/v1` and `/mcp`) and per client
+/// IP (the public payment pages and endpoints); beyond them a request is answered 429.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    pub enabled: bool,
+    pub api_key: RateQuota,
+    pub client_ip: RateQuota,
+    /// Requests from loopback addresses are not limited (`payin dev` turns this on).
+    pub exempt_loopback: bool,
+    /// Reverse proxies (addresses or CIDR blocks) whose `X-Forwarded-For` names the client:
+    /// the client is the right-most address in it that is not one of these.
+    pub trusted_proxies: Vec<String>,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            enabled: true,
+            api_key: RateQuota {
+                requests: 6000,
+                window_seconds: 60,
+            },
+            client_ip: RateQuota {
+                requests: 600,
+                window_seconds: 60,
+            },
+            exempt_loopback: false,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// `requests` per `window_seconds`, refilled evenly: a client may spend the whole quota at
+/// once, then one more request every `window_seconds / requests`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateQuota {
+    pub requests: u32,
+    pub window_seconds: u32,
+}
+
+impl RateLimitConfig {
+    /// No limits (the library router's default, tests).
+    pub fn disabled() -> Self {
+        RateLimitConfig {
+            enabled: false,
+            ..Default::default()
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), Error> {
+        for (name, q) in [("api_key", self.api_key), ("client_ip", self.client_ip)] {
+            if q.requests == 0 {
+                return Err(Error::validation(
+                    format!("rate_limit.{name}.requests"),
+                    format!("rate_limit.{name}.requests must be at least 1"),
+                ));
+            }
+            seconds(
+                &format!("rate_limit.{name}.window_seconds"),
+                q.window_seconds.into(),
+                86_400,
+            )?;
+        }
+        self.trusted_proxy_networks().map(|_| ())
+    }
+
+    /// `trusted_proxies` parsed: each an address (a /32 or /128) or a CIDR block.
+    pub fn trusted_proxy_networks(&self) -> Result<Vec<(IpAddr, u8)>, Error> {
+        self.trusted_proxies
+            .iter()
+            .map(|s| {
+                let bad = || {
+                    Error::validation(
+                        "rate_limit.trusted_proxies",
+                        format!("rate_limit.trusted_proxies: '{s}' is not an IP address or CIDR block"),
+                    )
+                };
+                let (addr, prefix) = match s.split_once('/') {
+                    Some((addr, prefix)) => (addr, Some(prefix)),
+                    None => (s.as_str(), None),
+                };
+                let addr: IpAddr = addr.trim().parse().map_err(|_| bad())?;
+                let max = if addr.is_ipv4() { 32 } else { 128 };
+                let prefix = match prefix {
+                    Some(p) => p.trim().parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(bad)?,
+                    None => max,
+                };
+                Ok((addr, prefix))
+            })
+            .collect()
+    }
+}
+
+fn seconds(key: &str, value: u64, max: u64) -> Result<(), Error> {
+    if (1..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::validation(key, format!("{key} must be from 1 to {max} seconds")))
     }
 }
 
 pub use payin_types::config::*;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<FileConfig, Error> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("payin.toml");
+        std::fs::write(&path, text).unwrap();
+        FileConfig::load(&path)
+    }
+
+    #[test]
+    fn http_and_rate_limit_tables_are_optional_with_defaults() {
+        let config = parse("").unwrap();
+        assert_eq!(config.http, HttpConfig::default());
+        assert_eq!(config.rate_limit, RateLimitConfig::default());
+        assert!(config.rate_limit.enabled);
+        let config = parse(
+            "[http]\nmax_connections = 10\n[rate_limit]\nenabled = false\n\
+             api_key = { requests = 5, window_seconds = 1 }\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"::1\"]\n",
+        )
+        .unwrap();
+        assert_eq!(config.http.max_connections, 10);
+        assert_eq!(
+            config.http.header_read_timeout_seconds, 10,
+            "unset keys keep their default"
+        );
+        assert!(!config.rate_limit.enabled);
+        assert_eq!(config.rate_limit.api_key.requests, 5);
+        assert_eq!(config.rate_limit.client_ip, RateLimitConfig::default().client_ip);
+        assert_eq!(config.rate_limit.trusted_proxy_networks().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (text, key) in [
+            ("[http]\nmax_connections = 0", "http.max_connections"),
+            (
+                "[http]\nheader_read_timeout_seconds = 0",
+                "http.header_read_timeout_seconds",
+            ),
+            (
+                "[rate_limit]\napi_key = { requests = 0, window_seconds = 60 }",
+                "rate_limit.api_key.requests",
+            ),
+            (
+                "[rate_limit]\nclient_ip = { requests = 1, window_seconds = 0 }",
+                "rate_limit.client_ip.window_seconds",
+            ),
+            (
+                "[rate_limit]\ntrusted_proxies = [\"10.0.0.0/33\"]",
+                "rate_limit.trusted_proxies",
+            ),
+            (
+                "[rate_limit]\ntrusted_proxies = [\"proxy.local\"]",
+                "rate_limit.trusted_proxies",
+            ),
+        ] {
+            match parse(text) {
+                Err(Error::Invalid { field, .. }) => assert_eq!(field, key, "{text}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        // Unknown keys are refused like everywhere in the file.
+        assert!(parse("[http]\nmax_conections = 5").is_err());
+    }
+}

@@ -8,7 +8,10 @@ mod extract;
 pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
+pub mod ratelimit;
 mod routes;
+pub mod server;
+mod transport;
 
 use std::sync::Arc;
 
@@ -26,25 +29,54 @@ pub use metrics::metrics_router;
 /// existing users of `payin_http::Client`.
 #[cfg(feature = "client")]
 pub use payin_client::Client;
+pub use ratelimit::RateLimits;
+pub use server::{ServerOptions, serve};
 
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Arc<Engine>,
+    /// Request rate limits, shared by every route that has one.
+    pub limits: Arc<RateLimits>,
+}
+
+impl AppState {
+    /// The engine with no rate limits.
+    pub fn new(engine: Arc<Engine>) -> AppState {
+        AppState {
+            engine,
+            limits: Arc::new(RateLimits::none()),
+        }
+    }
+
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> AppState {
+        self.limits = Arc::new(limits);
+        self
+    }
 }
 
 /// Puts `routes` (e.g. the MCP endpoint mounted by the binary) behind the same API-key check
-/// as `/api/v1`.
-pub fn with_api_key(routes: Router, engine: Arc<Engine>) -> Router {
-    routes.layer(axum::middleware::from_fn_with_state(
-        AppState { engine },
-        auth::require_api_key,
-    ))
+/// and per-key rate limit as `/api/v1`.
+pub fn with_api_key(routes: Router, state: &AppState) -> Router {
+    routes
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::per_api_key,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_api_key,
+        ))
 }
 
-/// The whole HTTP application: `/health`, `/api/v1/…` and the OpenAPI document.
+/// The whole HTTP application without rate limits: `/health`, `/api/v1/…`, the OpenAPI
+/// document and the payment pages.
 pub fn router(engine: Arc<Engine>) -> Router {
-    let state = AppState { engine };
+    router_with(AppState::new(engine))
+}
+
+/// The whole HTTP application on `state` (its engine and rate limits).
+pub fn router_with(state: AppState) -> Router {
     let api = Router::new()
         .route("/orders", post(routes::orders::create).get(routes::orders::list))
         .route("/orders/{order_id}", get(routes::orders::get))
@@ -84,18 +116,27 @@ pub fn router(engine: Arc<Engine>) -> Router {
     // The dev chain's routes, only in builds with dev support (`payin dev`, `payin serve`).
     #[cfg(feature = "dev")]
     let api = api.merge(routes::dev::routes());
+    // Rate limits: per API key behind the key check, per client IP on the public routes.
+    let per_api_key = axum::middleware::from_fn_with_state(state.clone(), ratelimit::per_api_key);
+    let per_client_ip = axum::middleware::from_fn_with_state(state.clone(), ratelimit::per_client_ip);
     let api = api
         // Inside authentication: idempotency keys are scoped by the API key.
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             idempotency::idempotent,
         ))
+        // Over its quota, a request is refused before it runs or is replayed.
+        .route_layer(per_api_key)
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_key,
         ))
-        .route("/openapi.json", get(openapi::serve))
-        .route("/health", get(routes::health::health));
+        .merge(
+            Router::new()
+                .route("/openapi.json", get(openapi::serve))
+                .route("/health", get(routes::health::health))
+                .route_layer(per_client_ip.clone()),
+        );
 
     // Prometheus metrics: behind the API key on this listener (see `metrics`).
     metrics::exporter();
@@ -106,11 +147,14 @@ pub fn router(engine: Arc<Engine>) -> Router {
 
     Router::new()
         .route("/health", get(routes::health::health))
+        .route("/pay/{order_id}", get(routes::pay::page))
+        .route("/pay/{order_id}/status", get(routes::pay::status))
+        .route_layer(per_client_ip)
+        // Not rate limited: an orchestrator's probes must never read 429 as "down", and the
+        // metrics scrape is behind the API key.
         .route("/livez", get(routes::health::livez))
         .route("/readyz", get(routes::health::readyz))
         .route("/metrics", metrics_route)
-        .route("/pay/{order_id}", get(routes::pay::page))
-        .route("/pay/{order_id}/status", get(routes::pay::status))
         .nest("/api/v1", api)
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -117,5 +117,5 @@ pub fn metrics_router(engine: Arc<Engine>) -> Router {
     Router::new()
         .route("/metrics", get(serve))
         .fallback(crate::error::not_found)
-        .with_state(AppState { engine })
+        .with_state(AppState::new(engine))
 }

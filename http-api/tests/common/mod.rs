@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use chrono::TimeZone;
 use payin_core::clock::ManualClock;
+use payin_core::config::RateLimitConfig;
 use payin_core::testing::{Backend, TestDb, evm_addresses, fresh_database};
 use payin_core::{Engine, EngineOptions};
+use payin_http::ServerOptions;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -24,6 +26,11 @@ pub struct TestApp {
 impl TestApp {
     /// `None` when the backend is unavailable outside CI (the skip is printed).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, Default::default(), RateLimitConfig::disabled()).await
+    }
+
+    /// With the server's connection limits and rate limits set.
+    pub async fn spawn_with(backend: Backend, server: ServerOptions, rate_limit: RateLimitConfig) -> Option<TestApp> {
         let db = fresh_database(backend).await?;
         let clock = Arc::new(ManualClock::new(
             chrono::Utc.with_ymd_and_hms(2025, 1, 20, 10, 30, 0).unwrap(),
@@ -39,9 +46,13 @@ impl TestApp {
         options.config.webhooks.allow_private = payin_core::webhook::guard::loopback();
         let engine = Arc::new(Engine::open(options).await.expect("engine opens"));
         let (key, _) = engine.create_api_key("tests").await.unwrap();
-        let router = payin_http::router(engine.clone());
+        let limits = payin_http::RateLimits::new(&rate_limit).expect("valid rate limits");
+        let router = payin_http::router_with(payin_http::AppState::new(engine.clone()).with_rate_limits(limits));
+        // The server loop of `payin serve` (its timeouts, limits and transport rules).
         let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
+            payin_http::serve(listener, router, server, std::future::pending())
+                .await
+                .unwrap();
         });
         Some(TestApp {
             base,
