@@ -12,9 +12,9 @@ if [ ! -x node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ] || [ ! -d node_
     npm ci --no-audit --no-fund
 fi
 
-# Independent Python clients (Standard Webhooks' verifier, the official MCP SDK) and what the
-# Python package's tests use (pytest, mypy).
-python3 -c 'import standardwebhooks, mcp, pytest, mypy' 2>/dev/null || python3 -m pip install --quiet -r tests/requirements.txt
+# Independent Python clients (Standard Webhooks' verifier, the official MCP SDK), what the
+# Python package's tests use (pytest, mypy) and the contract fuzzer (schemathesis).
+python3 -c 'import standardwebhooks, mcp, pytest, mypy, schemathesis' 2>/dev/null || python3 -m pip install --quiet -r tests/requirements.txt
 
 # The Node package's tools (@napi-rs/cli, TypeScript), pinned by bindings-node/package-lock.json.
 if [ ! -d bindings-node/node_modules/@napi-rs/cli ] || [ ! -d bindings-node/node_modules/typescript ]; then

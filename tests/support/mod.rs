@@ -147,9 +147,18 @@ pub struct DevServer {
 
 impl DevServer {
     pub fn start(anvil: PathBuf) -> DevServer {
+        Self::start_on(anvil, None, &[])
+    }
+
+    /// On `database_url` instead of the sandbox's SQLite database, with `env` set.
+    pub fn start_on(anvil: PathBuf, database_url: Option<&str>, env: &[(&str, &str)]) -> DevServer {
         let sandbox = Sandbox::new();
-        let mut child = sandbox
-            .cmd()
+        let mut command = sandbox.cmd();
+        if let Some(url) = database_url {
+            command.env("PAYIN_DATABASE_URL", url);
+        }
+        command.envs(env.iter().copied());
+        let mut child = command
             .args(["dev", "--listen", "127.0.0.1:0"])
             .env("PAYIN_ANVIL", anvil)
             .stdout(Stdio::piped())
@@ -181,6 +190,16 @@ impl DevServer {
 impl Drop for DevServer {
     fn drop(&mut self) {
         let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        // A server that does not stop within 20 s of SIGTERM must not hang the test run.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.child.try_wait().ok().flatten().is_none() {
+            if Instant::now() > deadline {
+                eprintln!("payin dev did not stop within 20 s of SIGTERM; killing it");
+                let _ = self.child.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.wait();
     }
 }

@@ -216,6 +216,15 @@ impl Engine {
             let at = (order.grace_ends_at().timestamp() + 1).max(latest as i64 + 1);
             chain.set_next_block_time(at as u64).await.map_err(rpc_failed)?;
         }
+        // More than the payer holds is the request's fault, not the chain's: say so.
+        let held = chain.balance_of(contract, chain.payer()).await.map_err(rpc_failed)?;
+        if held < units {
+            let held = Amount::from_base_units(held, decimals).map_or_else(|| held.to_string(), |a| a.to_string());
+            return Err(Error::validation(
+                "amount",
+                format!("the dev payer holds {held} {currency}, less than the {sent_amount} to send"),
+            ));
+        }
         let sent = chain.transfer(contract, recipient, units).await.map_err(rpc_failed)?;
         let block_time = chain.block_time(sent.block_number).await.map_err(rpc_failed)?;
         let scenario = order.as_ref().map(|(_, s)| *s);

@@ -18,9 +18,22 @@ use crate::time::{Timestamp, serde_millis};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BindReferenceRequest {
+    /// Your identifier of the end user: 1 to 255 characters, not only whitespace, without
+    /// control or bidirectional formatting characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 255,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F\u061C\u200B-\u200F\u2028-\u202E\u2060-\u2069\uFEFF]+$"
+        )
+    )]
     pub deposit_reference: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Currency))]
     pub currency: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, example = "ethereum"))]
     pub chain_id: String,
+    /// As an order's metadata: at most 10 keys.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub metadata: Option<Value>,
@@ -31,9 +44,20 @@ pub struct BindReferenceRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BindProtocolRequest {
+    /// As in `POST /deposits/references`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 255,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F\u061C\u200B-\u200F\u2028-\u202E\u2060-\u2069\uFEFF]+$"
+        )
+    )]
     pub deposit_reference: String,
-    /// "evm" or "tron".
+    /// "evm" or "tron" (a protocol with a watched chain).
+    #[cfg_attr(feature = "openapi", schema(value_type = Protocol))]
     pub protocol: String,
+    /// As an order's metadata: at most 10 keys.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub metadata: Option<Value>,
@@ -44,6 +68,14 @@ pub struct BindProtocolRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UnbindRequest {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 255,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F\u061C\u200B-\u200F\u2028-\u202E\u2060-\u2069\uFEFF]+$"
+        )
+    )]
     pub deposit_reference: String,
     /// Unbind only this chain; all chains when omitted.
     pub chain_id: Option<String>,
@@ -213,6 +245,8 @@ pub struct Deposit {
 
 /// Fields `GET /deposits` sorts by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(rename_all = "camelCase"))]
 pub enum DepositSortBy {
     #[default]
     DetectedAt,
@@ -256,24 +290,29 @@ pub struct ReferenceFilter {
 
 /// Query of `GET /deposits`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct DepositListQuery {
     pub page: Option<String>,
     pub limit: Option<String>,
     pub deposit_reference: Option<String>,
     /// pending, confirmed or completed.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<DepositStatus>))]
     pub status: Option<String>,
+    #[cfg_attr(feature = "openapi", param(value_type = Option<Currency>))]
     pub currency: Option<String>,
     pub chain_id: Option<String>,
     /// detectedAt (default), amount or blockNumber.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<DepositSortBy>))]
     pub sort_by: Option<String>,
+    /// asc or desc (default).
+    #[cfg_attr(feature = "openapi", param(value_type = Option<crate::page::SortOrder>))]
     pub sort_order: Option<String>,
 }
 
 /// Query of `GET /deposits/references`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct ReferenceListQuery {
     pub page: Option<String>,

@@ -142,14 +142,14 @@ pub struct EventFilter {
 
 /// Query of `GET /events`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct EventListQuery {
     pub page: Option<String>,
     pub limit: Option<String>,
     /// Event type, e.g. order.expired.
     #[serde(rename = "type")]
-    #[cfg_attr(feature = "openapi", param(rename = "type"))]
+    #[cfg_attr(feature = "openapi", param(rename = "type", value_type = Option<EventType>))]
     pub event_type: Option<String>,
 }
 

@@ -53,24 +53,42 @@ impl OrderStatus {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateOrderRequest {
-    /// Your unique order identifier (at most 255 characters).
+    /// Your unique order identifier: 1 to 255 characters, not only whitespace, without
+    /// control or bidirectional formatting characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 255,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F\u061C\u200B-\u200F\u2028-\u202E\u2060-\u2069\uFEFF]+$"
+        )
+    )]
     pub order_reference: String,
-    /// Decimal string, e.g. "100.00"; at most the token's decimals.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "100.00"))]
+    /// Decimal string, e.g. "100.00", greater than zero; at most the token's decimals.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "100.00", pattern = r"^[0-9]+(\.[0-9]+)?$"))]
     pub amount: Value,
     /// USDT, USDC or DAI.
+    #[cfg_attr(feature = "openapi", schema(value_type = Currency))]
     pub currency: String,
-    /// Chain id string, e.g. "ethereum" or "polygon-amoy" (see GET /chains).
+    /// Chain id string, e.g. "ethereum" or "polygon-amoy" (see GET /chains); a watched chain.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, example = "ethereum"))]
     pub chain_id: String,
-    /// At most 10 key/value pairs, echoed in responses and webhooks.
+    /// At most 10 key/value pairs (keys of 1 to 40 characters, 4096 bytes as JSON, nested at
+    /// most 32 levels), echoed in responses and webhooks.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub metadata: Option<Value>,
+    /// Absolute http(s) URL, at most 2048 characters.
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048, format = "uri"))]
     pub success_url: Option<String>,
+    /// Absolute http(s) URL, at most 2048 characters.
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048, format = "uri"))]
     pub cancel_url: Option<String>,
     /// Overrides the configured payment window for this order (1 to 10080).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10080))]
     pub payment_window_minutes: Option<u32>,
     /// Overrides the configured grace period for this order (0 to 1440).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1440))]
     pub grace_minutes: Option<u32>,
 }
 
@@ -276,6 +294,8 @@ impl Order {
 
 /// Fields `GET /orders` sorts by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(rename_all = "camelCase"))]
 pub enum OrderSortBy {
     #[default]
     CreatedAt,
@@ -312,7 +332,7 @@ pub struct OrderFilter {
 
 /// Query of `GET /orders`, as sent (parsed by the engine so every front-end reports the same errors).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct OrderListQuery {
     /// Page number, from 1.
@@ -320,14 +340,18 @@ pub struct OrderListQuery {
     /// Items per page, 1 to 100 (default 20).
     pub limit: Option<String>,
     /// pending, completed or expired.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<OrderStatus>))]
     pub status: Option<String>,
+    #[cfg_attr(feature = "openapi", param(value_type = Option<Currency>))]
     pub currency: Option<String>,
     pub chain_id: Option<String>,
     /// Case-insensitive substring of the order reference.
     pub order_reference: Option<String>,
     /// createdAt (default), amount or expiresAt.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<OrderSortBy>))]
     pub sort_by: Option<String>,
     /// asc or desc (default).
+    #[cfg_attr(feature = "openapi", param(value_type = Option<SortOrder>))]
     pub sort_order: Option<String>,
 }
 

@@ -6,7 +6,8 @@ use crate::error::Error;
 
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
-const MAX_PAGE: u32 = 1_000_000;
+/// Highest page number accepted.
+pub const MAX_PAGE: u32 = 1_000_000;
 
 /// A validated page request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +93,8 @@ pub struct Page<T> {
 
 /// Sort direction of a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(rename_all = "lowercase"))]
 pub enum SortOrder {
     Asc,
     #[default]

@@ -10,8 +10,10 @@ use crate::chain::Protocol;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImportAddressesRequest {
     /// "evm" or "tron".
+    #[cfg_attr(feature = "openapi", schema(value_type = Protocol))]
     pub protocol: String,
-    /// Watch-only addresses you control; at most 100,000 per request.
+    /// Watch-only addresses you control; 1 to 100,000 per request.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100000))]
     pub addresses: Vec<String>,
 }
 

@@ -62,12 +62,14 @@ pub struct SimulatePaymentRequest {
     /// Pay this address instead, e.g. a deposit address (needs amount).
     pub address: Option<String>,
     /// exact (default), partial, over or late; for orders only.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<PaymentScenario>))]
     pub scenario: Option<String>,
     /// Decimal string sent instead of the scenario's amount, e.g. "12.50".
-    #[cfg_attr(feature = "openapi", schema(example = "10.00"))]
+    #[cfg_attr(feature = "openapi", schema(example = "10.00", pattern = r"^[0-9]+(\.[0-9]+)?$"))]
     pub amount: Option<String>,
     /// Token to send: the order's currency by default (USDT for an address). Another token
     /// than the order's shows what a wrong-token payment does.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Currency>))]
     pub currency: Option<String>,
 }
 

@@ -98,13 +98,22 @@ pub struct CreatedWebhookEndpoint {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateWebhookRequest {
     /// Absolute https URL (plain http only for localhost) that receives POSTed events.
-    #[cfg_attr(feature = "openapi", schema(example = "https://shop.example/webhooks/payin"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = "https://shop.example/webhooks/payin",
+            format = "uri",
+            min_length = 1,
+            max_length = 2048
+        )
+    )]
     pub url: String,
     /// Event types to deliver, e.g. ["order.completed", "deposit.confirmed"]; empty or
     /// omitted: every type.
     #[serde(default)]
     pub events: Option<Vec<String>>,
     /// Free text, at most 500 characters.
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub description: Option<String>,
 }
 
@@ -115,6 +124,7 @@ pub struct CreateWebhookRequest {
 pub struct RotateSecretRequest {
     /// How long the previous secret keeps signing deliveries next to the new one, 0 to 168
     /// hours (default 24): time to switch every receiver without losing a webhook.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 168))]
     pub keep_previous_hours: Option<u32>,
 }
 
@@ -250,7 +260,7 @@ pub struct Resent {
 
 /// Query of `GET /webhooks`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookListQuery {
     pub page: Option<String>,
@@ -259,7 +269,7 @@ pub struct WebhookListQuery {
 
 /// Query of `GET /webhooks/deliveries`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryListQuery {
     pub page: Option<String>,
@@ -269,6 +279,7 @@ pub struct DeliveryListQuery {
     /// Deliveries to this endpoint (whe_…).
     pub endpoint_id: Option<String>,
     /// pending, succeeded or failed.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<DeliveryStatus>))]
     pub status: Option<String>,
 }
 
