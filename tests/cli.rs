@@ -199,6 +199,44 @@ fn metrics_need_the_key_on_the_api_listener_and_none_on_their_own() {
 }
 
 #[test]
+fn serve_applies_the_http_and_rate_limit_tables_of_the_config_file() {
+    use std::io::Read;
+    let sb = Sandbox::new();
+    let key = stdout(&sb.run(&["keys", "create", "--name", "t"])).trim().to_string();
+    let config = sb.write(
+        "payin.toml",
+        "[http]\nheader_read_timeout_seconds = 1\n\n[rate_limit]\napi_key = { requests = 2, window_seconds = 60 }\n",
+    );
+    let server = Server::start(sb.cmd(), &["--config", &config]);
+    let orders = format!("{}/api/v1/orders", server.base);
+    assert_eq!(request("GET", &orders, Some(&key), None).0, 200);
+    assert_eq!(request("GET", &orders, Some(&key), None).0, 200);
+    let (status, refused) = request("GET", &orders, Some(&key), None);
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (429, Some("RATE_LIMITED")),
+        "{refused}"
+    );
+    // A connection that sends nothing is closed after the configured second.
+    let mut idle = std::net::TcpStream::connect(server.base.trim_start_matches("http://")).unwrap();
+    idle.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let started = std::time::Instant::now();
+    let closed = idle.read(&mut [0u8; 16]);
+    assert!(matches!(closed, Ok(0) | Err(_)), "{closed:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(server.stop().success());
+
+    let bad = sb.write("bad.toml", "[http]\nmax_connections = 0\n");
+    let out = sb.run(&["--config", &bad, "serve", "--listen", "127.0.0.1:0"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("http.max_connections"), "{}", stderr(&out));
+}
+
+#[test]
 fn a_bad_config_file_is_a_clear_error() {
     let sb = Sandbox::new();
     let config = sb.write("bad.toml", "[chains.ethereum]\nconfirmatons = 3\n");

@@ -397,3 +397,30 @@ async fn concurrent_dev_payments_from_processes_and_the_api_all_succeed() {
         }
     }
 }
+
+#[tokio::test]
+async fn payin_dev_does_not_rate_limit_its_own_machine() {
+    let Some(anvil) = anvil() else { return };
+    // Quotas of one request, which `payin serve` would enforce from the second request on.
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_dir.path().join("payin.toml");
+    std::fs::write(
+        &config,
+        "[rate_limit]\napi_key = { requests = 1, window_seconds = 60 }\nclient_ip = { requests = 1, window_seconds = 60 }\n",
+    )
+    .unwrap();
+    let dev = support::DevServer::start_on(anvil, None, &[("PAYIN_CONFIG", config.to_str().unwrap())]);
+    let client = reqwest::Client::new();
+    for _ in 0..5 {
+        let resp = client
+            .get(format!("{}/api/v1/orders", dev.api))
+            .bearer_auth(&dev.key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        assert!(resp.headers().get("ratelimit").is_none(), "loopback is not limited");
+        let health = client.get(format!("{}/health", dev.api)).send().await.unwrap();
+        assert_eq!(health.status().as_u16(), 200);
+    }
+}
