@@ -5,7 +5,10 @@
 //! loadgen create-max  URL KEY CONCURRENCY SECONDS   # closed loop, as fast as the server goes
 //! loadgen create-rate URL KEY RATE SECONDS          # open loop at a fixed request rate
 //! loadgen get-max     URL KEY CONCURRENCY SECONDS ORDER_ID
+//! loadgen idle        URL -   CONNECTIONS SECONDS       # open connections that send nothing
 //! ```
+//! `idle` holds its connections for SECONDS (or until the server closes them) and reports how
+//! many the server closed, and when.
 //! Latency in fixed-rate mode is measured from each request's scheduled start, so a stalled
 //! server cannot hide queueing delay (no coordinated omission).
 
@@ -23,7 +26,7 @@ struct Outcome {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
-    let usage = "usage: loadgen create-max|create-rate|get-max URL KEY N SECONDS [ORDER_ID]";
+    let usage = "usage: loadgen create-max|create-rate|get-max|idle URL KEY N SECONDS [ORDER_ID]";
     let mode = args.first().expect(usage).clone();
     let url = args.get(1).expect(usage).trim_end_matches('/').to_string();
     let key = args.get(2).expect(usage).clone();
@@ -34,6 +37,10 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    if mode == "idle" {
+        rt.block_on(idle(url, n, Duration::from_secs(seconds)));
+        return;
+    }
     let (outcomes, elapsed) = rt.block_on(run(mode.clone(), url, key, n, Duration::from_secs(seconds), order_id));
     report(&mode, n, &outcomes, elapsed);
 }
@@ -118,6 +125,63 @@ async fn run(
         outcomes.extend(t.await.unwrap());
     }
     (outcomes, started.elapsed())
+}
+
+/// Opens `n` connections that never send a byte and waits for the server to close them.
+async fn idle(url: String, n: u64, hold: Duration) {
+    use tokio::io::AsyncReadExt;
+    let addr = url.trim_start_matches("http://").split('/').next().unwrap().to_string();
+    let started = Instant::now();
+    let mut streams = Vec::new();
+    for _ in 0..n {
+        match tokio::net::TcpStream::connect(&addr).await {
+            Ok(s) => streams.push(s),
+            Err(e) => {
+                eprintln!("connect failed after {} connections: {e}", streams.len());
+                break;
+            }
+        }
+    }
+    let connected = started.elapsed();
+    let opened = streams.len();
+    let tasks: Vec<_> = streams
+        .into_iter()
+        .map(|mut s| {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let closed = tokio::time::timeout_at((started + hold).into(), async {
+                    loop {
+                        match s.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(_) => {}
+                        }
+                    }
+                })
+                .await;
+                closed.ok().map(|_| started.elapsed())
+            })
+        })
+        .collect();
+    let mut closed = Vec::new();
+    for t in tasks {
+        if let Some(at) = t.await.unwrap() {
+            closed.push(at);
+        }
+    }
+    closed.sort();
+    let at = |p: f64| {
+        closed
+            .get(((closed.len() as f64 * p) as usize).min(closed.len().saturating_sub(1)))
+            .map_or("-".to_string(), |d| format!("{:.1}s", d.as_secs_f64()))
+    };
+    println!(
+        "idle n={n}: {opened} connected in {:.1}s; the server closed {} of them within {}s (p50 {}, max {})",
+        connected.as_secs_f64(),
+        closed.len(),
+        hold.as_secs(),
+        at(0.5),
+        at(1.0)
+    );
 }
 
 fn report(mode: &str, n: u64, outcomes: &[Outcome], elapsed: Duration) {
