@@ -134,7 +134,7 @@ async fn loopback_is_exempt_when_configured() {
 #[tokio::test]
 async fn clients_behind_a_trusted_proxy_have_quotas_of_their_own() {
     let app = app(RateLimitConfig {
-        trusted_proxies: vec!["127.0.0.1".into()],
+        trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
         ..limits(100, 1)
     })
     .await;
