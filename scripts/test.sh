@@ -23,10 +23,9 @@ fi
 # The example shop on the package links it (examples/node-package-shop/package-lock.json).
 [ -e examples/node-package-shop/node_modules/payin ] || npm ci --prefix examples/node-package-shop --no-audit --no-fund
 
-# `napi build` always passes `--target <host>`, which puts its artifacts under target/<host>/;
-# building everything for that target explicitly keeps one set of artifacts that cargo and
-# napi share, instead of compiling the client's dependencies twice.
-export CARGO_BUILD_TARGET="${CARGO_BUILD_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}"
+# `napi build` always passes `--target <host>`, so the Node package's native module is built
+# under target/<host>/ (its own artifacts); the rest of the workspace builds in target/debug,
+# where the Python package's tests take its native module from.
 
 # One build of every test binary, shared by all suites (it includes the Python package's native
 # module, bindings-python, which tests/python_package.rs imports from this target directory); then
