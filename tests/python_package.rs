@@ -103,7 +103,16 @@ fn the_abi3_module_loads_in_every_cpython_from_3_9() {
     // One wheel for every CPython from 3.9 (abi3-py39): the oldest and the newest this
     // machine has, besides the python3 the other tests use.
     let pythons = ["python3.9", "python3.13"];
-    if !anvil_installed() || !pythons.iter().all(|p| installed(p, &["--version"], p)) {
+    // Extra interpreters are optional (pyenv may list them without enabling them): without
+    // them this check is skipped, in CI too; the package's other tests run on python3.
+    let runs = |p: &&str| {
+        Command::new(p)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !anvil_installed() || !pythons.iter().all(runs) {
+        eprintln!("SKIPPED: {pythons:?} are not all runnable here; this test did not run");
         return;
     }
     let package = Package::assemble();
