@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 pub fn api(e: Error) -> napi::Error {
     let mut payload = json!({
         "payin": "api",
-        "code": e.code(),
+        "code": e.sent_code(),
         "message": e.to_string(),
         "statusCode": e.status_code(),
     });

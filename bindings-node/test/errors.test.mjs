@@ -164,11 +164,50 @@ test('WebhookVerificationError: a forged or malformed delivery, with a code sayi
   assert.throws(() => new Webhook('whsec_!!'), (e) => e instanceof WebhookVerificationError && e.code === 'INVALID_SECRET');
 });
 
-test('PermissionDeniedError is a PayInError for 403 answers (the gateway has no 403 today)', () => {
-  const e = new PermissionDeniedError('not allowed', { code: 'FORBIDDEN', statusCode: 403 });
-  assert.ok(e instanceof PayInError && e instanceof Error);
-  assert.equal(e.name, 'PermissionDeniedError');
-  assert.equal(e.statusCode, 403);
+test('PermissionDeniedError: a 403 with or without an envelope (a proxy in front of the gateway)', async () => {
+  // The gateway itself answers no 403 today; a WAF's page or a newer gateway's envelope does.
+  let hits = 0;
+  const page = await serve((_req, _body, res) => {
+    hits++;
+    res.writeHead(403, { 'content-type': 'text/html' }).end('<html>Forbidden by policy</html>');
+  });
+  const newer = await serve((_req, _body, res) => {
+    hits++;
+    const body = JSON.stringify({ success: false, error: 'Forbidden', code: 'FORBIDDEN', message: 'This key may not create orders', statusCode: 403 });
+    res.writeHead(403, { 'content-type': 'application/json' }).end(body);
+  });
+  try {
+    for (const [server, code, text] of [
+      [page, 'HTTP_ERROR', 'Forbidden by policy'],
+      [newer, 'FORBIDDEN', 'may not create'],
+    ]) {
+      hits = 0;
+      const e = await client({ baseUrl: server.url, maxRetries: 3 }).orders.get('ord_x').then(
+        () => assert.fail('a 403 resolved'),
+        (err) => err,
+      );
+      assert.ok(e instanceof PermissionDeniedError && e instanceof PayInError, String(e));
+      assert.equal(e.name, 'PermissionDeniedError');
+      assert.deepEqual([e.code, e.statusCode], [code, 403]);
+      assert.match(e.message, new RegExp(text));
+      assert.equal(hits, 1, 'a 403 is not retried');
+    }
+  } finally {
+    await page.close();
+    await newer.close();
+  }
+});
+
+test('InternalServerError: a load balancer\'s 502 page keeps its status', async () => {
+  const broken = await serve((_req, _body, res) => res.writeHead(502, { 'content-type': 'text/html' }).end('<html>Bad Gateway</html>'));
+  try {
+    await rejectsWith(client({ baseUrl: broken.url, maxRetries: 0 }).chains.list(), InternalServerError, {
+      code: 'HTTP_ERROR',
+      statusCode: 502,
+    });
+  } finally {
+    await broken.close();
+  }
 });
 
 test('errors keep the caller in their stack', async () => {

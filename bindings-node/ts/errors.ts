@@ -118,10 +118,9 @@ function classOf(payload: NativePayload): ErrorClass {
       return RateLimitError;
     case 503:
       return ServiceUnavailableError;
-    case 500:
-      return InternalServerError;
     default:
-      return PayInError;
+      // Any other 5xx (a load balancer's 502 …) is the server's failure, like a 500.
+      return payload.statusCode != null && payload.statusCode >= 500 ? InternalServerError : PayInError;
   }
 }
 

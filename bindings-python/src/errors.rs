@@ -37,7 +37,7 @@ fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
         _ => {}
     }
     let from_native = FROM_NATIVE.import(py, "payin._exceptions", "_from_native")?;
-    let exception = from_native.call1((e.code(), e.status_code(), e.to_string(), e.field(), details))?;
+    let exception = from_native.call1((e.sent_code(), e.status_code(), e.to_string(), e.field(), details))?;
     Ok(PyErr::from_value(exception))
 }
 

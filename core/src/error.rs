@@ -163,6 +163,11 @@ impl From<payin_types::Error> for Error {
             E::Connection(m) => Error::Connection(m),
             E::Timeout(m) => Error::Timeout(m),
             E::Internal(m) => Error::Internal(m),
+            // Only a client meets answers it does not know; inside the engine they are internal.
+            E::Unrecognized { status, code, message } => Error::Internal(format!(
+                "{status} {}: {message}",
+                code.as_deref().unwrap_or("HTTP_ERROR")
+            )),
         }
     }
 }

@@ -87,9 +87,9 @@ impl From<Error> for ApiError {
         if e.is_internal() {
             // The detail goes to the operator's log, never to the client.
             tracing::error!(error = %e, "internal error");
-            return ApiError::new(status, e.title(), e.code(), "Internal server error");
+            return ApiError::new(status, e.title(), e.sent_code(), "Internal server error");
         }
-        let mut api = ApiError::new(status, e.title(), e.code(), e.to_string());
+        let mut api = ApiError::new(status, e.title(), e.sent_code(), e.to_string());
         // The subject of the error as its own member, so clients need not parse the message.
         let extra = |pairs: &[(&str, String)]| {
             let map: Map<String, Value> = pairs
@@ -193,6 +193,12 @@ mod tests {
             Error::IdempotencyKeyReused("key-1".into()),
             Error::IdempotencyKeyInProgress("key-2".into()),
             Error::RateLimited("Too many requests".into()),
+            // What a client passes on (the MCP server's remote mode) keeps its status and code.
+            Error::Unrecognized {
+                status: 403,
+                code: Some("FORBIDDEN".into()),
+                message: "not yours".into(),
+            },
         ];
         for original in cases {
             let (code, text) = (original.code(), original.to_string());

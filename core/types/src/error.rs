@@ -102,6 +102,16 @@ pub enum Error {
     /// A failure of the server, not of the request.
     #[error("{0}")]
     Internal(String),
+    /// An answer this version does not know: an envelope with a code it has no variant for (a
+    /// newer server's), or an error page without an envelope (a proxy's 403 or 502). It keeps
+    /// the HTTP status and the code as sent, so callers can still branch on them.
+    #[error("{message}")]
+    Unrecognized {
+        status: u16,
+        /// The envelope's `code`; `None` when the answer had no envelope.
+        code: Option<String>,
+        message: String,
+    },
 }
 
 impl Error {
@@ -137,6 +147,16 @@ impl Error {
             Error::Connection(_) => "CONNECTION_ERROR",
             Error::Timeout(_) => "TIMEOUT",
             Error::Internal(_) => "INTERNAL_ERROR",
+            Error::Unrecognized { .. } => "HTTP_ERROR",
+        }
+    }
+
+    /// The code as the server sent it: [`Error::code`], except for an [`Error::Unrecognized`]
+    /// envelope, whose own code it keeps (`HTTP_ERROR` when there was no envelope).
+    pub fn sent_code(&self) -> &str {
+        match self {
+            Error::Unrecognized { code: Some(code), .. } => code,
+            other => other.code(),
         }
     }
 
@@ -158,12 +178,17 @@ impl Error {
             Error::Connection(_) => "Connection error",
             Error::Timeout(_) => "Timeout",
             Error::Internal(_) => "Internal error",
+            Error::Unrecognized { .. } => "Unrecognized error",
         }
     }
 
     /// True for failures of the server rather than of the request.
     pub fn is_internal(&self) -> bool {
-        matches!(self, Error::Internal(_))
+        match self {
+            Error::Internal(_) => true,
+            Error::Unrecognized { status, .. } => *status >= 500,
+            _ => false,
+        }
     }
 
     /// The HTTP status the REST API answers this error with (and a client received it with);
@@ -180,6 +205,7 @@ impl Error {
             Error::RateLimited(_) => 429,
             Error::Internal(_) => 500,
             Error::NoAvailableAddresses(_) | Error::DevChainUnavailable(_) => 503,
+            Error::Unrecognized { status, .. } => *status,
             Error::Connection(_) | Error::Timeout(_) => return None,
         })
     }
@@ -219,11 +245,15 @@ pub struct ErrorEnvelope {
     pub protocol: Option<String>,
     #[serde(default)]
     pub idempotency_key: Option<String>,
+    /// The HTTP status the envelope repeats.
+    #[serde(default)]
+    pub status_code: Option<u16>,
 }
 
 impl ErrorEnvelope {
     /// The inverse of the server's `Error → envelope` mapping: the variant with the same code,
-    /// its subject taken from the envelope's extra members.
+    /// its subject taken from the envelope's extra members. A code this version does not know
+    /// is [`Error::Unrecognized`] with the envelope's `statusCode` (500 when it has none).
     pub fn into_error(self) -> Error {
         let missing =
             |member: &str| Error::Internal(format!("{}: {} (no {member} in the envelope)", self.code, self.message));
@@ -270,8 +300,12 @@ impl ErrorEnvelope {
             },
             "RATE_LIMITED" => Error::RateLimited(self.message.clone()),
             "INTERNAL_ERROR" => Error::Internal(self.message.clone()),
-            // Codes of the HTTP layer itself (METHOD_NOT_ALLOWED …): a client/server mismatch.
-            _ => Error::Internal(format!("{}: {}", self.code, self.message)),
+            // Codes of the HTTP layer itself (METHOD_NOT_ALLOWED …) or of a newer server.
+            _ => Error::Unrecognized {
+                status: self.status_code.filter(|s| (400..600).contains(s)).unwrap_or(500),
+                code: Some(self.code.clone()),
+                message: self.message.clone(),
+            },
         }
     }
 }
@@ -323,8 +357,19 @@ mod tests {
     }
 
     #[test]
-    fn unknown_codes_are_internal_and_keep_the_code() {
+    fn unknown_codes_keep_their_code_and_status() {
+        let e = read(json!({"code": "FORBIDDEN", "message": "not yours", "statusCode": 403}));
+        assert_eq!(
+            (e.code(), e.sent_code(), e.status_code(), e.to_string(), e.is_internal()),
+            ("HTTP_ERROR", "FORBIDDEN", Some(403), "not yours".to_string(), false)
+        );
         let e = read(json!({"code": "METHOD_NOT_ALLOWED", "message": "PATCH is not allowed"}));
-        assert_eq!(e, Error::Internal("METHOD_NOT_ALLOWED: PATCH is not allowed".into()));
+        assert_eq!(
+            (e.sent_code(), e.status_code(), e.is_internal()),
+            ("METHOD_NOT_ALLOWED", Some(500), true)
+        );
+        // A status that is not an error's is not believed.
+        let e = read(json!({"code": "ODD", "message": "odd", "statusCode": 200}));
+        assert_eq!(e.status_code(), Some(500));
     }
 }

@@ -354,13 +354,21 @@ fn transport_failure<T>(e: reqwest::Error, timeout: Duration) -> Attempt<T> {
 /// (a proxy's page), one that says what came back.
 fn error_of(status: StatusCode, body: &[u8]) -> Error {
     match serde_json::from_slice::<ErrorEnvelope>(body) {
-        Ok(err) => err.into_error(),
+        Ok(mut err) => {
+            // The answer's own status wins over what the envelope repeats.
+            err.status_code = Some(status.as_u16());
+            err.into_error()
+        }
         Err(_) => {
             let text = String::from_utf8_lossy(body).chars().take(200).collect::<String>();
             let message = format!("PayIn API answered {status} without an error envelope: {text}");
             match status {
                 StatusCode::TOO_MANY_REQUESTS => Error::RateLimited(message),
-                _ => Error::Internal(message),
+                _ => Error::Unrecognized {
+                    status: status.as_u16(),
+                    code: None,
+                    message,
+                },
             }
         }
     }

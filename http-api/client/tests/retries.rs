@@ -231,6 +231,45 @@ async fn other_4xx_answers_are_never_retried() {
 }
 
 #[tokio::test]
+async fn answers_this_version_does_not_know_keep_their_status_and_code() {
+    // A proxy's own page (no envelope) and a newer server's code: neither is read as a 500.
+    let cases = [
+        (
+            Reply::Answer(403, Vec::new(), "<html>Forbidden by policy</html>".into()),
+            "HTTP_ERROR",
+            403,
+            "without an error envelope",
+            1,
+        ),
+        (
+            Reply::Answer(404, Vec::new(), "Not Found".into()),
+            "HTTP_ERROR",
+            404,
+            "404 Not Found",
+            1,
+        ),
+        (error(403, "FORBIDDEN", ""), "FORBIDDEN", 403, "FORBIDDEN happened", 1),
+        // A 502 from a load balancer is retried like any 5xx, then reported with its status.
+        (
+            Reply::Answer(502, Vec::new(), "<html>Bad Gateway</html>".into()),
+            "HTTP_ERROR",
+            502,
+            "Bad Gateway",
+            2,
+        ),
+    ];
+    for (reply, code, status, text, attempts) in cases {
+        let server = ScriptedServer::start(vec![], reply).await;
+        let err = server.client(1).list_chains().await.unwrap_err();
+        assert!(matches!(err, Error::Unrecognized { .. }), "{err:?}");
+        assert_eq!((err.sent_code(), err.status_code()), (code, Some(status)), "{err:?}");
+        assert_eq!(err.is_internal(), status >= 500, "{err:?}");
+        assert!(err.to_string().contains(text), "{err}");
+        assert_eq!(server.received().len(), attempts, "{code} {status}");
+    }
+}
+
+#[tokio::test]
 async fn a_dropped_connection_is_retried_with_the_same_idempotency_key() {
     let server = ScriptedServer::start(vec![Reply::Drop, Reply::Drop], ok(UNBOUND)).await;
     let unbound = server.client(2).unbind_deposit("user-1", None).await.unwrap();
