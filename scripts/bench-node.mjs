@@ -5,6 +5,8 @@
 //
 //   cargo build --release && (cd bindings-node && npm run build)
 //   node scripts/bench-node.mjs [--payin target/release/payin] [--calls 3000] [--concurrency 32] [--rounds 3]
+//   node scripts/bench-node.mjs --base URL --key KEY --order ID --json [--calls …]
+//       (against a running gateway, one JSON line of medians: how scripts/bench-clients.sh runs it)
 //
 // Each round runs both clients back to back (package first in odd rounds, fetch first in
 // even ones) so drift on a shared machine hits both; the table shows every round and the
@@ -29,6 +31,8 @@ const CALLS = Number(arg('calls', 3000));
 const CONCURRENCY = Number(arg('concurrency', 32));
 const ROUNDS = Number(arg('rounds', 3));
 const WARMUP = 300;
+const EXISTING = arg('base', null) && { baseUrl: arg('base'), apiKey: arg('key'), orderId: arg('order') };
+const JSON_OUT = args.includes('--json');
 
 const { PayIn } = await import(join(ROOT, 'bindings-node/dist/index.js'));
 
@@ -38,7 +42,8 @@ async function startGateway(dir) {
   for (const k of ['PAYIN_LISTEN', 'PAYIN_API_KEY', 'PAYIN_BASE_URL', 'RUST_LOG']) delete env[k];
   // A watched chain is needed to create an order; its RPC URL is a local port where nothing
   // listens (the watcher's failed connects are the only other work the server does).
-  writeFileSync(env.PAYIN_CONFIG, '[chains.ethereum]\nrpc_urls = ["http://127.0.0.1:9"]\n');
+  // Rate limiting off: one key makes every call here, and its quota would turn them into 429s.
+  writeFileSync(env.PAYIN_CONFIG, '[chains.ethereum]\nrpc_urls = ["http://127.0.0.1:9"]\n[rate_limit]\nenabled = false\n');
   const apiKey = execFileSync(PAYIN, ['keys', 'create', '--name', 'bench'], { env, encoding: 'utf8' }).trim();
   const server = spawn(PAYIN, ['serve', '--listen', '127.0.0.1:0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const baseUrl = await new Promise((resolve, reject) => {
@@ -111,7 +116,7 @@ const fmt = (n, digits = 0) => n.toFixed(digits);
 const dir = mkdtempSync(join(tmpdir(), 'payin-bench-node-'));
 let gateway;
 try {
-  gateway = await startGateway(dir);
+  gateway = EXISTING || (await startGateway(dir));
   const ways = clients(gateway);
   const results = { package: [], fetch: [] };
   for (let round = 1; round <= ROUNDS; round++) {
@@ -122,6 +127,17 @@ try {
       results[name].push({ ...seq, concurrent: conc });
       console.error(`round ${round} ${name}: ${fmt(seq.perSecond)} calls/s sequential, p50 ${fmt(seq.p50 * 1000)} µs, p99 ${fmt(seq.p99 * 1000)} µs, ${fmt(conc)} calls/s at ${CONCURRENCY} in flight`);
     }
+  }
+  if (JSON_OUT) {
+    const medians = (rs) => ({
+      calls_per_s: median(rs.map((r) => r.perSecond)),
+      p50_ms: median(rs.map((r) => r.p50)),
+      p99_ms: median(rs.map((r) => r.p99)),
+      concurrent_calls_per_s: median(rs.map((r) => r.concurrent)),
+    });
+    console.log(JSON.stringify({ node: process.version, package: medians(results.package), fetch: medians(results.fetch) }));
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(0); // the package's client keeps its connections open
   }
   console.log(`\n${CALLS} sequential getOrder calls (after ${WARMUP} to warm up), then ${CALLS * 2} with ${CONCURRENCY} in flight, ${ROUNDS} rounds; Node ${process.version}\n`);
   console.log('| client | sequential calls/s | p50 | p99 | calls/s, 32 in flight |');
@@ -134,6 +150,6 @@ try {
     );
   }
 } finally {
-  gateway?.server.kill('SIGTERM');
+  gateway?.server?.kill('SIGTERM');
   rmSync(dir, { recursive: true, force: true });
 }
