@@ -1,8 +1,9 @@
 //! The registry of networks PayIn knows: built-in defaults overridden by the config file.
 //!
 //! Watching them: [`scanner`] is the one loop (cursor, ranges, reorgs, confirmations) over a
-//! [`source::ChainSource`] per chain family ([`evm`] so far, its calls through [`rpc`]: timeouts
-//! and failover across a chain's URLs); [`watcher`] starts one scanner per watched network for
+//! [`source::ChainSource`] per chain family ([`evm`], and [`tron`]: the same JSON-RPC calls read
+//! the way java-tron answers them; their calls go through [`rpc`]: timeouts, extra headers and
+//! failover across a chain's URLs); [`watcher`] starts one scanner per watched network for
 //! the engine, each scanning only while this replica holds the chain's [`lease`]; [`status`] is
 //! their progress as `/health` shows it.
 
@@ -14,6 +15,7 @@ pub mod rpc;
 pub mod scanner;
 pub mod source;
 pub mod status;
+pub mod tron;
 pub mod watcher;
 
 use std::collections::BTreeMap;
@@ -21,9 +23,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-pub use address::normalize_address;
+pub use address::{evm_to_tron, normalize_address, tron_to_evm};
 pub use payin_types::chain::{ChainInfo, Currency, Protocol, TokenInfo};
-pub use rpc::RpcTimeouts;
+pub use rpc::{RpcHeaders, RpcTimeouts};
 pub use status::{ChainStatus, ChainStatusBoard};
 
 use crate::error::{Error, InvalidCode};
@@ -49,6 +51,9 @@ pub struct Network {
     pub rpc_urls: Vec<String>,
     /// Connect and per-call timeouts of every RPC URL.
     pub rpc_timeouts: RpcTimeouts,
+    /// Extra HTTP headers sent with every RPC call (e.g. TronGrid's `TRON-PRO-API-KEY`); their
+    /// values are secrets and never shown.
+    pub rpc_headers: RpcHeaders,
     /// Pause between passes once caught up; `None`: 50 ms on a local dev chain (EVM chain id
     /// 31337), 1 s elsewhere.
     pub poll_interval: Option<Duration>,
@@ -78,22 +83,12 @@ impl Network {
         }
     }
 
-    /// Whether payments on this network are detected: the watcher scans EVM chains that have an
-    /// RPC URL, for the tokens whose contract is configured (`source::for_network` applies this rule).
+    /// Whether payments on this network are detected: the watcher scans EVM and Tron chains that
+    /// have an RPC URL (for Tron: java-tron's JSON-RPC, e.g. `https://api.trongrid.io/jsonrpc`),
+    /// for the tokens whose contract is configured (`source::for_network` applies this rule).
     /// An order or deposit address anywhere else could be paid and never see it, so it is
     /// refused with a 400 (`INVALID_CHAIN`) saying what to configure.
     pub fn check_watched(&self, field: &str) -> Result<(), Error> {
-        if self.protocol != Protocol::Evm {
-            return Err(Error::invalid(
-                InvalidCode::Chain,
-                field,
-                format!(
-                    "{field}: chain '{id}' is not watched: PayIn detects payments on EVM chains only so far, so \
-                     a payment on '{id}' would never be seen",
-                    id = self.id
-                ),
-            ));
-        }
         if self.tokens.iter().all(|t| t.contract.is_none()) {
             return Err(Error::invalid(
                 InvalidCode::Chain,
@@ -160,6 +155,7 @@ impl ChainRegistry {
                     testnet: false,
                     rpc_urls: Vec::new(),
                     rpc_timeouts: RpcTimeouts::default(),
+                    rpc_headers: RpcHeaders::default(),
                     poll_interval: None,
                     confirmations: 1,
                     tokens: Vec::new(),
@@ -184,6 +180,9 @@ impl ChainRegistry {
         }
         if let Some(urls) = &o.rpc_urls {
             n.rpc_urls.clone_from(urls);
+        }
+        if let Some(headers) = &o.rpc_headers {
+            n.rpc_headers = RpcHeaders::parse(&format!("chains.{id}.rpc_headers"), headers)?;
         }
         let millis = |key: &str, value: Option<u64>, min: u64, max: u64| -> Result<Option<Duration>, Error> {
             match value {
@@ -304,6 +303,8 @@ pub struct ChainOverride {
     pub evm_chain_id: Option<u64>,
     pub testnet: Option<bool>,
     pub rpc_urls: Option<Vec<String>>,
+    /// Extra HTTP headers of every RPC call, e.g. `{ "TRON-PRO-API-KEY" = "…" }` for TronGrid.
+    pub rpc_headers: Option<BTreeMap<String, String>>,
     /// Connecting to an RPC URL may take this long (default 5,000).
     pub rpc_connect_timeout_ms: Option<u64>,
     /// One RPC call may take this long before the next URL is asked (default 10,000).
