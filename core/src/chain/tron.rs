@@ -36,7 +36,6 @@ mod tests {
 
     use super::super::evm::{BlockHead, LogMatcher, TRANSFER_TOPIC};
     use super::super::source::WatchSet;
-    use super::*;
 
     fn fixture(name: &str) -> serde_json::Value {
         let path = format!("{}/../tests/fixtures/tron/{name}", env!("CARGO_MANIFEST_DIR"));
