@@ -455,3 +455,146 @@ impl TronStats {
         }
     }
 }
+
+// ---- figure: catch-up scan rate, local-tron next to plain anvil ----------------------------
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// An engine on the chain `chain_id` configured in `options`, with 50 deposit addresses
+/// watched, `transfers` payments to them on chain and then `empty_blocks` empty blocks.
+#[allow(clippy::too_many_arguments)]
+async fn prepare(
+    options: EngineOptions,
+    protocol: &str,
+    pool: Vec<String>,
+    chain_id: &str,
+    pay: impl AsyncFn(&str),
+    transfers: u64,
+    empty_blocks: u64,
+    mine: impl AsyncFn(u64),
+) -> Scanner {
+    let engine = Arc::new(Engine::open(options).await.unwrap());
+    engine
+        .import_addresses(ImportAddressesRequest {
+            protocol: protocol.into(),
+            addresses: pool,
+        })
+        .await
+        .unwrap();
+    // Deposit addresses stay watched whatever is paid to them.
+    let mut addresses = Vec::new();
+    for i in 0..50 {
+        let bound = engine
+            .bind_deposit_protocol(payin_core::deposit::BindProtocolRequest {
+                deposit_reference: format!("bench-{i}"),
+                protocol: protocol.into(),
+                metadata: None,
+            })
+            .await
+            .unwrap();
+        addresses.push(bound.address);
+    }
+    for i in 0..transfers {
+        pay(&addresses[(i % 50) as usize]).await;
+    }
+    mine(empty_blocks).await;
+    let network = engine.chains().get(chain_id).unwrap().clone();
+    let opts = ScanOptions {
+        max_range: 5_000,
+        start_block: Some(0),
+        ..ScanOptions::for_network(&network)
+    };
+    Scanner::new(engine, network, opts).unwrap().unwrap()
+}
+
+/// Scans from block 0 until caught up; returns (blocks, logs, seconds).
+async fn catch_up(mut scanner: Scanner) -> (u64, u64, f64) {
+    let started = std::time::Instant::now();
+    let mut logs = 0;
+    let mut last = 0;
+    loop {
+        let report = scanner.pass().await.unwrap();
+        logs += report.transfers as u64;
+        if let Some((_, to)) = report.scanned {
+            last = to;
+        }
+        if report.caught_up {
+            break;
+        }
+    }
+    (last + 1, logs, started.elapsed().as_secs_f64())
+}
+
+/// `scripts/bench-tron-scan.sh`: the same catch-up scan (BENCH_TRANSFERS payments to 50 watched
+/// deposit addresses, then BENCH_EMPTY_BLOCKS empty blocks, scanned from block 0 in ranges of up
+/// to 5,000 blocks) on plain anvil (chain local) and on local-tron (anvil behind the Tron node
+/// test double), in one run: both chains are prepared at once, then scanned one after the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: scripts/bench-tron-scan.sh"]
+async fn measure_catch_up_scan_rate_on_local_tron_and_anvil() {
+    if !payin_core::testing::anvil_available() {
+        return;
+    }
+    let transfers = env_u64("BENCH_TRANSFERS", 300);
+    let empty_blocks = env_u64("BENCH_EMPTY_BLOCKS", 10_000);
+    let units = U256::from(1_000_000u64);
+
+    let (anvil, tron) = tokio::join!(
+        payin_core::dev::devnet::Devnet::start(DevnetOptions::default()),
+        TronDevnet::start(DevnetOptions::default(), TronDoubleOptions::default())
+    );
+    let (anvil, tron) = (anvil.unwrap(), tron.unwrap());
+    let (evm_db, tron_db) = (
+        fresh_database(Backend::Sqlite).await.unwrap(),
+        fresh_database(Backend::Sqlite).await.unwrap(),
+    );
+    let mut evm_options = EngineOptions::new(evm_db.url.clone());
+    evm_options.config = payin_core::testing::local_chain_config(&anvil);
+    let mut tron_options = EngineOptions::new(tron_db.url.clone());
+    tron_options.config.chains.insert(DEV_TRON_CHAIN_ID.into(), tron.chain_override());
+    let usdt = anvil.token(Currency::Usdt).address;
+    let (evm_scanner, tron_scanner) = tokio::join!(
+        prepare(
+            evm_options,
+            "evm",
+            evm_addresses(21, 60),
+            "local",
+            async |to: &str| {
+                anvil.transfer(usdt, to.parse().unwrap(), units).await.unwrap();
+            },
+            transfers,
+            empty_blocks,
+            async |n| anvil.mine(n).await.unwrap(),
+        ),
+        prepare(
+            tron_options,
+            "tron",
+            tron_addresses(21, 60),
+            DEV_TRON_CHAIN_ID,
+            async |to: &str| {
+                tron.pay_tron(Currency::Usdt, to, units).await.unwrap();
+            },
+            transfers,
+            empty_blocks,
+            async |n| tron.mine(n).await.unwrap(),
+        )
+    );
+    let evm = catch_up(evm_scanner).await;
+    let tron_result = catch_up(tron_scanner).await;
+
+    println!(
+        "figure workload: {transfers} transfers to 50 watched addresses + {empty_blocks} empty blocks, ranges up to 5,000 blocks, SQLite store"
+    );
+    println!("figure chain        blocks   logs   seconds   blocks/s   logs/s");
+    for (name, (blocks, logs, secs)) in [("anvil (local)", evm), ("local-tron", tron_result)] {
+        println!(
+            "figure {name:<13} {blocks:>6} {logs:>6} {secs:>9.2} {:>10.0} {:>8.0}",
+            blocks as f64 / secs,
+            logs as f64 / secs
+        );
+    }
+    assert_eq!(evm.1, transfers);
+    assert_eq!(tron_result.1, transfers);
+}

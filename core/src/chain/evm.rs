@@ -374,4 +374,57 @@ mod tests {
             assert_eq!(m.decode(log, &watched), None, "{log:?}");
         }
     }
+
+    fn source(protocol: &str) -> EvmSource {
+        let registry = crate::chain::ChainRegistry::default();
+        let mut network = registry.get(protocol).unwrap().clone();
+        network.rpc_urls = vec!["http://127.0.0.1:9".into()];
+        EvmSource::new(&network).unwrap()
+    }
+
+    fn topic2_sizes(filters: &[Filter]) -> Vec<Option<usize>> {
+        filters
+            .iter()
+            .map(|f| {
+                let t = &f.topics[2];
+                (!t.is_empty()).then(|| t.len())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_small_watched_set_filters_by_recipient_in_chunks_of_1000() {
+        let s = source("polygon");
+        let watched = |n: u32| -> WatchSet {
+            (0..n)
+                .map(|i| Address::left_padding_from(&(u64::from(i) + 1).to_be_bytes()))
+                .collect()
+        };
+        assert!(s.filters(1, 10, &WatchSet::default()).is_empty(), "nothing watched: nothing asked");
+        assert_eq!(topic2_sizes(&s.filters(1, 10, &watched(1))), [Some(1)]);
+        assert_eq!(
+            topic2_sizes(&s.filters(1, 10, &watched(2_500))),
+            [Some(1_000), Some(1_000), Some(500)]
+        );
+        assert_eq!(topic2_sizes(&s.filters(1, 10, &watched(10_000))).len(), 10);
+        // Above the limit: one unfiltered call, matched locally.
+        assert_eq!(topic2_sizes(&s.filters(1, 10, &watched(10_001))), [None]);
+        for f in s.filters(1, 10, &watched(3)) {
+            assert_eq!(f.topics[0].len(), 1, "the Transfer topic");
+            assert_eq!(f.address.len(), 2, "polygon's USDT and USDC contracts");
+        }
+    }
+
+    #[test]
+    fn a_tron_source_filters_by_20_byte_contracts_and_writes_t_addresses() {
+        let s = source("tron");
+        let usdt = crate::chain::tron_to_evm("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t").unwrap();
+        let f = &s.filters(1, 10, &[Address::repeat_byte(7)].into_iter().collect())[0];
+        assert!(f.address.iter().any(|a| *a == usdt), "{:?}", f.address);
+        assert_eq!(s.max_range(), u64::MAX, "EvmSource::new has no cap; tron::source sets 5,000");
+        assert_eq!(
+            s.format.render(usdt),
+            "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
+        );
+    }
 }

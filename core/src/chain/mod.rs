@@ -278,6 +278,7 @@ impl ChainRegistry {
                 testnet: n.testnet,
                 confirmations: n.confirmations,
                 rpc_configured: !n.rpc_urls.is_empty(),
+                rpc_requirements: (n.protocol == Protocol::Tron).then(|| tron::rpc_requirements(&n.id)),
                 tokens: n
                     .tokens
                     .iter()
@@ -407,6 +408,43 @@ mod tests {
             Some(Error::Invalid { field, .. }) => assert_eq!(field, "chains.polygon.rpc_request_timeout_ms"),
             other => panic!("expected a validation error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn tron_networks_are_watched_with_t_contracts_and_rpc_headers_from_the_config() {
+        let r = ChainRegistry::default();
+        let tron = r.get("tron").unwrap();
+        for currency in [Currency::Usdt, Currency::Usdc] {
+            let token = tron.configured_token(currency).unwrap();
+            assert_eq!(token.decimals, 6);
+            let contract = token.contract.as_deref().unwrap();
+            assert_eq!(normalize_address(Protocol::Tron, contract).unwrap(), contract);
+        }
+        assert_eq!(tron.confirmations, 19);
+        let nile = r.get("tron-nile").unwrap();
+        assert_eq!((nile.protocol, nile.confirmations), (Protocol::Tron, 19));
+        assert!(nile.tokens.iter().all(|t| t.contract.is_none()));
+        // Without an RPC URL Tron is not watched; with one it is.
+        assert!(tron.check_watched("chainId").is_err());
+        let overrides: BTreeMap<String, ChainOverride> = toml::from_str(
+            "[tron]\nrpc_urls = [\"https://api.trongrid.io/jsonrpc\"]\nrpc_headers = { \"TRON-PRO-API-KEY\" = \"k-123\" }\n\
+             [tron-nile.tokens.USDT]\ncontract = \"TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t\"\n",
+        )
+        .unwrap();
+        let r = ChainRegistry::with_overrides(&overrides).unwrap();
+        let tron = r.get("tron").unwrap();
+        assert!(tron.check_watched("chainId").is_ok());
+        assert_eq!(tron.rpc_headers.names().collect::<Vec<_>>(), ["TRON-PRO-API-KEY"]);
+        assert!(!format!("{tron:?}").contains("k-123"), "header values never show");
+        assert!(r.get("tron-nile").unwrap().configured_token(Currency::Usdt).is_ok());
+        let described = r.describe();
+        let info = described.iter().find(|c| c.chain_id == "tron").unwrap();
+        assert!(info.rpc_requirements.as_deref().unwrap().contains("TRON-PRO-API-KEY"));
+        assert!(described.iter().find(|c| c.chain_id == "polygon").unwrap().rpc_requirements.is_none());
+        // A Tron contract must be a T… address.
+        let bad: BTreeMap<String, ChainOverride> =
+            toml::from_str("[tron.tokens.USDT]\ncontract = \"0xa614f803b6fd780986a42c78ec9c7f77e6ded13c\"\n").unwrap();
+        assert!(ChainRegistry::with_overrides(&bad).is_err());
     }
 
     #[test]

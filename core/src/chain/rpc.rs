@@ -324,6 +324,57 @@ mod tests {
         }
     }
 
+    /// Test double of a node that records the first request it gets and answers `eth_blockNumber`.
+    async fn recording_node() -> (String, tokio::sync::oneshot::Receiver<String>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/jsonrpc", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 8192];
+            let n = socket.read(&mut buf).await.unwrap();
+            let _ = tx.send(String::from_utf8_lossy(&buf[..n]).to_string());
+            let body = r#"{"jsonrpc":"2.0","id":0,"result":"0x10"}"#;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            socket.write_all(answer.as_bytes()).await.unwrap();
+        });
+        (url, rx)
+    }
+
+    #[tokio::test]
+    async fn extra_headers_go_with_every_call_and_never_show_their_values() {
+        let (url, request) = recording_node().await;
+        let headers = RpcHeaders::parse(
+            "chains.tron.rpc_headers",
+            &BTreeMap::from([("TRON-PRO-API-KEY".to_string(), "secret-trongrid-key".to_string())]),
+        )
+        .unwrap();
+        let rpc = RpcEndpoints::with_headers("tron", &[url], short(), &headers).unwrap();
+        let head = rpc
+            .call("eth_blockNumber", |p| async move { p.get_block_number().await })
+            .await
+            .unwrap();
+        assert_eq!(head, 16);
+        let request = request.await.unwrap().to_ascii_lowercase();
+        assert!(request.contains("tron-pro-api-key: secret-trongrid-key"), "{request}");
+        let shown = format!("{headers:?}");
+        assert!(shown.contains("TRON-PRO-API-KEY") && !shown.contains("secret"), "{shown}");
+    }
+
+    #[test]
+    fn a_bad_header_is_a_config_error_that_does_not_repeat_the_value() {
+        let bad_name = BTreeMap::from([("bad header".to_string(), "v".to_string())]);
+        let err = RpcHeaders::parse("chains.tron.rpc_headers", &bad_name).unwrap_err();
+        assert!(err.to_string().contains("chains.tron.rpc_headers"), "{err}");
+        let bad_value = BTreeMap::from([("TRON-PRO-API-KEY".to_string(), "secret\nkey".to_string())]);
+        let err = RpcHeaders::parse("chains.tron.rpc_headers", &bad_value).unwrap_err();
+        assert!(!err.to_string().contains("secret"), "{err}");
+    }
+
     #[test]
     fn redacted_urls_keep_scheme_host_and_port_only() {
         for (url, shown) in [

@@ -24,6 +24,20 @@ use crate::error::Result;
 /// The widest `eth_getLogs` range java-tron serves (`maxBlockRange`, default 5,000).
 pub const MAX_BLOCK_RANGE: u64 = 5_000;
 
+/// What a Tron chain's RPC URL must be, as `GET /chains` says it.
+pub fn rpc_requirements(chain_id: &str) -> String {
+    let example = if chain_id == "tron-nile" {
+        "https://nile.trongrid.io/jsonrpc"
+    } else {
+        "https://api.trongrid.io/jsonrpc"
+    };
+    format!(
+        "a java-tron JSON-RPC endpoint (the node's /jsonrpc, node.jsonrpc.httpFullNodeEnable = true), e.g. \
+         {example}; TronGrid wants its API key as a header: rpc_headers = {{ \"TRON-PRO-API-KEY\" = \"…\" }} \
+         under [chains.{chain_id}]"
+    )
+}
+
 /// The source of a Tron network: the EVM source with Tron's range cap and `T…` addresses.
 pub fn source(network: &Network) -> Result<EvmSource> {
     EvmSource::with_max_range(network, MAX_BLOCK_RANGE)
