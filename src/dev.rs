@@ -12,8 +12,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use payin_core::chain::{Currency, Network, Protocol, evm_to_tron};
 use payin_core::dev::devnet::{DEV_CHAIN_ID, DEV_EVM_CHAIN_ID, Devnet, DevnetOptions, PAYER_TOKENS};
-use payin_core::dev::tron_double::{DEV_TRON_CHAIN_ID, TronDevnet, TronDoubleOptions};
 use payin_core::dev::simulate::SimulatePaymentRequest;
+use payin_core::dev::tron_double::{DEV_TRON_CHAIN_ID, TronDevnet, TronDoubleOptions};
 use payin_core::pool::ImportAddressesRequest;
 
 use crate::{FrontDoor, Global, load_config, open_engine, open_engine_with, redact, run_server};
@@ -111,10 +111,7 @@ async fn sandbox(global: &Global, args: DevArgs) -> anyhow::Result<()> {
     warn_if_config_overrides(engine.chains().get(DEV_CHAIN_ID), &devnet);
     let pool = payin_core::dev::devnet::dev_pool_addresses(DEV_POOL_SIZE);
     // The same receive-only keys serve both pools: on Tron they are written T….
-    let tron_pool = pool
-        .iter()
-        .filter_map(|a| a.parse().ok().map(evm_to_tron))
-        .collect();
+    let tron_pool = pool.iter().filter_map(|a| a.parse().ok().map(evm_to_tron)).collect();
     for (protocol, addresses) in [(Protocol::Evm, pool), (Protocol::Tron, tron_pool)] {
         engine
             .import_addresses(ImportAddressesRequest {

@@ -437,7 +437,10 @@ async fn dev_sandbox_runs_local_tron_and_pays_tron_orders_with_t_addresses() {
     let api = dev.printed.get("API URL:").to_string();
     let key = dev.printed.get("API key:").to_string();
     assert!(
-        dev.printed.lines.iter().any(|l| l.starts_with("Chain id:  local-tron") && l.contains("test double")),
+        dev.printed
+            .lines
+            .iter()
+            .any(|l| l.starts_with("Chain id:  local-tron") && l.contains("test double")),
         "{:#?}",
         dev.printed.lines
     );
@@ -457,10 +460,18 @@ async fn dev_sandbox_runs_local_tron_and_pays_tron_orders_with_t_addresses() {
     let tron = chains.iter().find(|c| c["chainId"] == "local-tron").unwrap();
     assert_eq!(tron["protocol"], "tron", "{tron}");
     assert_eq!(tron["rpcConfigured"], true, "{tron}");
-    let usdt = tron["tokens"].as_array().unwrap().iter().find(|t| t["currency"] == "USDT").unwrap();
+    let usdt = tron["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["currency"] == "USDT")
+        .unwrap();
     let usdt_contract = usdt["contract"].as_str().unwrap();
     assert!(usdt_contract.starts_with('T'), "{usdt}");
-    assert!(dev.printed.lines.iter().any(|l| l.contains(usdt_contract)), "the banner shows {usdt_contract}");
+    assert!(
+        dev.printed.lines.iter().any(|l| l.contains(usdt_contract)),
+        "the banner shows {usdt_contract}"
+    );
 
     let (status, created) = request(
         "POST",
@@ -476,7 +487,12 @@ async fn dev_sandbox_runs_local_tron_and_pays_tron_orders_with_t_addresses() {
 
     // The hosted page shows the T… address.
     let base = api.trim_end_matches("/api/v1");
-    let page = reqwest::get(format!("{base}/pay/{order_id}")).await.unwrap().text().await.unwrap();
+    let page = reqwest::get(format!("{base}/pay/{order_id}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains(&address), "the payment page shows {address}");
 
     let out = sb.run(&["dev", "pay", &order_id]);

@@ -392,7 +392,9 @@ async fn tron_order_and_deposit_webhooks_carry_t_addresses(backend: payin_core::
     if !payin_core::testing::anvil_available() {
         return;
     }
-    let tron = TronDevnet::start(Default::default(), TronDoubleOptions::default()).await.unwrap();
+    let tron = TronDevnet::start(Default::default(), TronDoubleOptions::default())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("payin.toml");
     std::fs::write(
@@ -406,7 +408,11 @@ async fn tron_order_and_deposit_webhooks_carry_t_addresses(backend: payin_core::
     )
     .unwrap();
     let run = |args: &[&str]| {
-        let out = Command::new(BIN).args(args).env("PAYIN_DATABASE_URL", &db.url).output().unwrap();
+        let out = Command::new(BIN)
+            .args(args)
+            .env("PAYIN_DATABASE_URL", &db.url)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };
@@ -440,7 +446,9 @@ async fn tron_order_and_deposit_webhooks_carry_t_addresses(backend: payin_core::
     assert_eq!(status, 201, "{order}");
     let order_address = order["data"]["address"].as_str().unwrap().to_string();
     assert!(addresses.contains(&order_address), "{order}");
-    tron.pay_tron(Currency::Usdt, &order_address, U256::from(7_250_000u64)).await.unwrap();
+    tron.pay_tron(Currency::Usdt, &order_address, U256::from(7_250_000u64))
+        .await
+        .unwrap();
 
     let (status, bound) = call(
         "POST",
@@ -452,7 +460,9 @@ async fn tron_order_and_deposit_webhooks_carry_t_addresses(backend: payin_core::
     assert_eq!(status, 201, "{bound}");
     let deposit_address = bound["data"]["address"].as_str().unwrap().to_string();
     assert!(deposit_address.starts_with('T'), "{bound}");
-    tron.pay_tron(Currency::Usdt, &deposit_address, U256::from(3_000_000u64)).await.unwrap();
+    tron.pay_tron(Currency::Usdt, &deposit_address, U256::from(3_000_000u64))
+        .await
+        .unwrap();
 
     let deadline = Instant::now() + Duration::from_secs(30);
     let bodies = loop {
@@ -469,11 +479,17 @@ async fn tron_order_and_deposit_webhooks_carry_t_addresses(backend: payin_core::
         assert!(Instant::now() < deadline, "webhooks so far: {bodies:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let completed = bodies.iter().find(|b| b["type"] == "order.completed").expect("order.completed");
+    let completed = bodies
+        .iter()
+        .find(|b| b["type"] == "order.completed")
+        .expect("order.completed");
     assert_eq!(completed["data"]["address"], order_address.as_str(), "{completed}");
     assert_eq!(completed["data"]["chainId"], "local-tron");
     assert_eq!(completed["data"]["amountReceived"], "7.25");
-    let confirmed = bodies.iter().find(|b| b["type"] == "deposit.confirmed").expect("deposit.confirmed");
+    let confirmed = bodies
+        .iter()
+        .find(|b| b["type"] == "deposit.confirmed")
+        .expect("deposit.confirmed");
     assert_eq!(confirmed["data"]["address"], deposit_address.as_str(), "{confirmed}");
     assert_eq!(confirmed["data"]["chainId"], "local-tron");
     for body in &bodies {

@@ -140,7 +140,11 @@ impl Ctx {
     }
 
     async fn event_types(&self) -> Vec<String> {
-        self.events().await.iter().map(|e| e.event_type.as_str().to_string()).collect()
+        self.events()
+            .await
+            .iter()
+            .map(|e| e.event_type.as_str().to_string())
+            .collect()
     }
 
     async fn advance(&self, by: Duration) {
@@ -169,7 +173,10 @@ async fn tron_orders_exact_partial_over_settle_with_t_addresses(backend: Backend
     };
     let exact = ctx.order("tron-exact", "25.50").await;
     assert!(exact.address.starts_with('T'), "{}", exact.address);
-    assert_eq!(normalize_address(Protocol::Tron, &exact.address).unwrap(), exact.address);
+    assert_eq!(
+        normalize_address(Protocol::Tron, &exact.address).unwrap(),
+        exact.address
+    );
     ctx.pay(0, &exact.address, "25.50").await;
 
     let partial = ctx.order("tron-partial", "100").await;
@@ -179,10 +186,16 @@ async fn tron_orders_exact_partial_over_settle_with_t_addresses(backend: Backend
     ctx.sync().await;
 
     let o = ctx.get(&exact).await;
-    assert_eq!((o.status, o.amount_received.to_string()), (OrderStatus::Completed, "25.50".into()));
+    assert_eq!(
+        (o.status, o.amount_received.to_string()),
+        (OrderStatus::Completed, "25.50".into())
+    );
     assert!(o.confirmations.is_some_and(|c| c >= 1), "{o:?}");
     let o = ctx.get(&partial).await;
-    assert_eq!((o.status, o.amount_received.to_string()), (OrderStatus::Pending, "40".into()));
+    assert_eq!(
+        (o.status, o.amount_received.to_string()),
+        (OrderStatus::Pending, "40".into())
+    );
     let o = ctx.get(&over).await;
     assert_eq!(o.status, OrderStatus::Completed);
     assert_eq!(o.surplus.map(|s| s.to_string()), Some("2.345".into()));
@@ -196,9 +209,17 @@ async fn tron_orders_exact_partial_over_settle_with_t_addresses(backend: Backend
     assert!(events.iter().any(|e| e.event_type.as_str() == "order.payment_detected"));
     for e in &events {
         let evm_shaped = evm_shaped_strings(&e.data);
-        assert!(evm_shaped.is_empty(), "{} shows 0x addresses {evm_shaped:?}: {}", e.event_type.as_str(), e.data);
+        assert!(
+            evm_shaped.is_empty(),
+            "{} shows 0x addresses {evm_shaped:?}: {}",
+            e.event_type.as_str(),
+            e.data
+        );
     }
-    let completed: Vec<_> = events.iter().filter(|e| e.event_type.as_str() == "order.completed").collect();
+    let completed: Vec<_> = events
+        .iter()
+        .filter(|e| e.event_type.as_str() == "order.completed")
+        .collect();
     assert_eq!(completed.len(), 3);
     for e in completed {
         let address = e.data["address"].as_str().unwrap();
@@ -240,7 +261,11 @@ async fn tron_deposit_address_is_watched_on_every_tron_chain(backend: Backend) {
         .unwrap();
     assert!(bound.address.starts_with('T'), "{}", bound.address);
     for id in CHAIN_IDS {
-        assert!(bound.monitored_chains.contains(&id.to_string()), "{:?}", bound.monitored_chains);
+        assert!(
+            bound.monitored_chains.contains(&id.to_string()),
+            "{:?}",
+            bound.monitored_chains
+        );
     }
     ctx.pay(0, &bound.address, "10").await;
     ctx.pay(1, &bound.address, "2.5").await;
@@ -277,7 +302,10 @@ async fn tron_payment_orphaned_by_a_reorg_is_reversed(backend: Backend) {
     ctx.pay(0, &order.address, "7").await;
     ctx.sync().await;
     let o = ctx.get(&order).await;
-    assert_eq!((o.status, o.amount_received.to_string()), (OrderStatus::Pending, "7".into()));
+    assert_eq!(
+        (o.status, o.amount_received.to_string()),
+        (OrderStatus::Pending, "7".into())
+    );
     // Replace the payment's block (and the one after) with empty blocks; the node double gives
     // the new blocks new ids with the same heights.
     ctx.chains[0].mine(1).await.unwrap();
@@ -286,7 +314,11 @@ async fn tron_payment_orphaned_by_a_reorg_is_reversed(backend: Backend) {
     ctx.chains[0].mine(5).await.unwrap();
     ctx.sync().await;
     let o = ctx.get(&order).await;
-    assert_eq!((o.status, o.amount_received.to_string()), (OrderStatus::Pending, "0".into()), "{o:?}");
+    assert_eq!(
+        (o.status, o.amount_received.to_string()),
+        (OrderStatus::Pending, "0".into()),
+        "{o:?}"
+    );
     let types = ctx.event_types().await;
     assert!(types.contains(&"payment.reversed".to_string()), "{types:?}");
     assert!(!types.contains(&"order.completed".to_string()), "{types:?}");
@@ -312,11 +344,17 @@ async fn the_source_reads_height_prefixed_block_ids_and_t_addresses() {
     };
     let source = payin_core::chain::tron::source(&network).unwrap();
     let to = tron_addresses(3, 1).remove(0);
-    let sent = chain.pay_tron(Currency::Usdt, &to, U256::from(1_250_000u64)).await.unwrap();
+    let sent = chain
+        .pay_tron(Currency::Usdt, &to, U256::from(1_250_000u64))
+        .await
+        .unwrap();
     let head = source.head().await.unwrap();
     assert_eq!(head, sent.block_number);
     let hashes = source.block_hashes(&[1, head]).await.unwrap();
-    assert!(hashes[0].as_deref().unwrap().starts_with("0x0000000000000001"), "{hashes:?}");
+    assert!(
+        hashes[0].as_deref().unwrap().starts_with("0x0000000000000001"),
+        "{hashes:?}"
+    );
     assert!(
         hashes[1].as_deref().unwrap().starts_with(&format!("0x{head:016x}")),
         "{hashes:?}"
@@ -366,7 +404,15 @@ async fn the_node_refuses_a_41_address_and_the_source_never_sends_one() {
     assert_eq!(TronStats::of(&chain).address_refusals, 1);
 
     // Token contracts configured as T… are asked for as 20-byte hex.
-    assert!(network.token(Currency::Usdt).unwrap().contract.as_deref().unwrap().starts_with('T'));
+    assert!(
+        network
+            .token(Currency::Usdt)
+            .unwrap()
+            .contract
+            .as_deref()
+            .unwrap()
+            .starts_with('T')
+    );
     let source = payin_core::chain::tron::source(&network).unwrap();
     let watched: WatchSet = tron_addresses(4, 3).iter().map(|a| tron_to_evm(a).unwrap()).collect();
     let head = source.head().await.unwrap();
@@ -411,7 +457,10 @@ async fn the_scanner_never_asks_more_than_5000_blocks_and_narrows_on_the_result_
     let stats = TronStats::of(&ctx.chains[0]);
     assert_eq!(stats.widest_range, 5_000, "{stats:?}");
     assert_eq!(stats.range_refusals, 0, "{stats:?}");
-    assert!(stats.result_cap_refusals >= 1, "the 8 payments exceed the cap of 3: {stats:?}");
+    assert!(
+        stats.result_cap_refusals >= 1,
+        "the 8 payments exceed the cap of 3: {stats:?}"
+    );
     assert_eq!(stats.address_refusals, 0, "{stats:?}");
 }
 
@@ -553,7 +602,10 @@ async fn measure_catch_up_scan_rate_on_local_tron_and_anvil() {
     let mut evm_options = EngineOptions::new(evm_db.url.clone());
     evm_options.config = payin_core::testing::local_chain_config(&anvil);
     let mut tron_options = EngineOptions::new(tron_db.url.clone());
-    tron_options.config.chains.insert(DEV_TRON_CHAIN_ID.into(), tron.chain_override());
+    tron_options
+        .config
+        .chains
+        .insert(DEV_TRON_CHAIN_ID.into(), tron.chain_override());
     let usdt = anvil.token(Currency::Usdt).address;
     let (evm_scanner, tron_scanner) = tokio::join!(
         prepare(

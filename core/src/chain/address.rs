@@ -111,7 +111,10 @@ mod tests {
     fn tron_to_evm_and_back_is_the_same_account() {
         // USDT on Tron: TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t is 41a614f803b6fd780986a42c78ec9c7f77e6ded13c.
         let usdt = tron_to_evm("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t").unwrap();
-        assert_eq!(usdt, "0xa614f803b6fd780986a42c78ec9c7f77e6ded13c".parse::<Address>().unwrap());
+        assert_eq!(
+            usdt,
+            "0xa614f803b6fd780986a42c78ec9c7f77e6ded13c".parse::<Address>().unwrap()
+        );
         assert_eq!(evm_to_tron(usdt), "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t");
         assert_eq!(tron_to_evm("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6u"), None);
         assert_eq!(tron_to_evm("0xa614f803b6fd780986a42c78ec9c7f77e6ded13c"), None);

@@ -400,7 +400,10 @@ mod tests {
                 .map(|i| Address::left_padding_from(&(u64::from(i) + 1).to_be_bytes()))
                 .collect()
         };
-        assert!(s.filters(1, 10, &WatchSet::default()).is_empty(), "nothing watched: nothing asked");
+        assert!(
+            s.filters(1, 10, &WatchSet::default()).is_empty(),
+            "nothing watched: nothing asked"
+        );
         assert_eq!(topic2_sizes(&s.filters(1, 10, &watched(1))), [Some(1)]);
         assert_eq!(
             topic2_sizes(&s.filters(1, 10, &watched(2_500))),
@@ -421,10 +424,11 @@ mod tests {
         let usdt = crate::chain::tron_to_evm("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t").unwrap();
         let f = &s.filters(1, 10, &[Address::repeat_byte(7)].into_iter().collect())[0];
         assert!(f.address.iter().any(|a| *a == usdt), "{:?}", f.address);
-        assert_eq!(s.max_range(), u64::MAX, "EvmSource::new has no cap; tron::source sets 5,000");
         assert_eq!(
-            s.format.render(usdt),
-            "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
+            s.max_range(),
+            u64::MAX,
+            "EvmSource::new has no cap; tron::source sets 5,000"
         );
+        assert_eq!(s.format.render(usdt), "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t");
     }
 }

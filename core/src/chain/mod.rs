@@ -440,7 +440,14 @@ mod tests {
         let described = r.describe();
         let info = described.iter().find(|c| c.chain_id == "tron").unwrap();
         assert!(info.rpc_requirements.as_deref().unwrap().contains("TRON-PRO-API-KEY"));
-        assert!(described.iter().find(|c| c.chain_id == "polygon").unwrap().rpc_requirements.is_none());
+        assert!(
+            described
+                .iter()
+                .find(|c| c.chain_id == "polygon")
+                .unwrap()
+                .rpc_requirements
+                .is_none()
+        );
         // A Tron contract must be a T… address.
         let bad: BTreeMap<String, ChainOverride> =
             toml::from_str("[tron.tokens.USDT]\ncontract = \"0xa614f803b6fd780986a42c78ec9c7f77e6ded13c\"\n").unwrap();

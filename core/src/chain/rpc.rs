@@ -46,7 +46,10 @@ impl RpcHeaders {
     pub fn parse(field: &str, headers: &std::collections::BTreeMap<String, String>) -> Result<RpcHeaders> {
         for (name, value) in headers {
             if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                return Err(Error::validation(field, format!("{field}: {name:?} is not an HTTP header name")));
+                return Err(Error::validation(
+                    field,
+                    format!("{field}: {name:?} is not an HTTP header name"),
+                ));
             }
             if reqwest::header::HeaderValue::from_str(value).is_err() {
                 return Err(Error::validation(
@@ -55,7 +58,9 @@ impl RpcHeaders {
                 ));
             }
         }
-        Ok(RpcHeaders(headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
+        Ok(RpcHeaders(
+            headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        ))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -85,7 +90,9 @@ impl RpcHeaders {
 
 impl std::fmt::Debug for RpcHeaders {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_map().entries(self.0.iter().map(|(k, _)| (k, "(redacted)"))).finish()
+        f.debug_map()
+            .entries(self.0.iter().map(|(k, _)| (k, "(redacted)")))
+            .finish()
     }
 }
 
@@ -362,7 +369,10 @@ mod tests {
         let request = request.await.unwrap().to_ascii_lowercase();
         assert!(request.contains("tron-pro-api-key: secret-trongrid-key"), "{request}");
         let shown = format!("{headers:?}");
-        assert!(shown.contains("TRON-PRO-API-KEY") && !shown.contains("secret"), "{shown}");
+        assert!(
+            shown.contains("TRON-PRO-API-KEY") && !shown.contains("secret"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -16,9 +16,9 @@
 //! keys stay 20-byte.
 
 use super::Network;
-use super::evm::EvmSource;
 #[cfg(doc)]
 use super::evm::BlockHead;
+use super::evm::EvmSource;
 use crate::error::Result;
 
 /// The widest `eth_getLogs` range java-tron serves (`maxBlockRange`, default 5,000).
@@ -102,10 +102,15 @@ mod tests {
         topics[2] = to.into_word();
         transfer.inner.data = alloy::primitives::LogData::new_unchecked(
             topics,
-            alloy::primitives::U256::from(1_500_000u64).to_be_bytes::<32>().to_vec().into(),
+            alloy::primitives::U256::from(1_500_000u64)
+                .to_be_bytes::<32>()
+                .to_vec()
+                .into(),
         );
         let watched: WatchSet = [to].into_iter().collect();
-        let t = matcher.decode(&transfer, &watched).expect("a transfer to a watched address");
+        let t = matcher
+            .decode(&transfer, &watched)
+            .expect("a transfer to a watched address");
         assert_eq!(t.to, super::super::evm_to_tron(to));
         assert!(t.to.starts_with('T') && t.from.starts_with('T') && t.token.starts_with('T'));
         let from: Address = "0xdd791d6b49e190062d650e6a23c575510d35f2f9".parse().unwrap();

@@ -18,7 +18,6 @@ use crate::error::{Error, Result};
 use crate::store::Store;
 use crate::time::Timestamp;
 
-
 /// Chains whose recorded settings the engine applies: the two dev chains of `payin dev`.
 pub const RECORDABLE_CHAINS: [&str; 2] = ["local", "local-tron"];
 

@@ -302,7 +302,9 @@ impl Proxy {
             .await
             .map_err(|e| (-32000, e))?;
         rewrite(&mut block);
-        let same = block["hash"].as_str().map(|h| h.trim_start_matches("0x").eq_ignore_ascii_case(id));
+        let same = block["hash"]
+            .as_str()
+            .map(|h| h.trim_start_matches("0x").eq_ignore_ascii_case(id));
         let result = if same == Some(true) { block } else { Value::Null };
         Ok(json!({"jsonrpc": "2.0", "id": call.get("id").cloned().unwrap_or(Value::Null), "result": result}))
     }
@@ -322,7 +324,11 @@ impl Proxy {
                 return Err((-32602, format!("invalid address at index {i}: {address}")));
             }
         }
-        if filter.get("topics").and_then(|t| t.get(2)).is_some_and(|t| !t.is_null()) {
+        if filter
+            .get("topics")
+            .and_then(|t| t.get(2))
+            .is_some_and(|t| !t.is_null())
+        {
             stats.recipient_filtered_calls.fetch_add(1, Ordering::Relaxed);
         }
         let from = self.height(filter.get("fromBlock")).await?;
@@ -334,7 +340,10 @@ impl Proxy {
         stats.widest_range.fetch_max(blocks, Ordering::Relaxed);
         if blocks > self.options.max_block_range {
             stats.range_refusals.fetch_add(1, Ordering::Relaxed);
-            return Err((-32602, format!("exceed max block range: {}", self.options.max_block_range)));
+            return Err((
+                -32602,
+                format!("exceed max block range: {}", self.options.max_block_range),
+            ));
         }
         filter["fromBlock"] = json!(format!("0x{from:x}"));
         filter["toBlock"] = json!(format!("0x{to:x}"));
@@ -433,8 +442,11 @@ impl TronDevnet {
         to: &str,
         amount: U256,
     ) -> Result<super::devnet::SentTx, DevnetError> {
-        let to = crate::chain::tron_to_evm(to).ok_or_else(|| DevnetError::Invalid(format!("{to:?} is not a T… address")))?;
-        self.devnet.transfer(self.devnet.token(currency).address, to, amount).await
+        let to =
+            crate::chain::tron_to_evm(to).ok_or_else(|| DevnetError::Invalid(format!("{to:?} is not a T… address")))?;
+        self.devnet
+            .transfer(self.devnet.token(currency).address, to, amount)
+            .await
     }
 }
 
