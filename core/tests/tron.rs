@@ -650,3 +650,78 @@ async fn measure_catch_up_scan_rate_on_local_tron_and_anvil() {
     assert_eq!(evm.1, transfers);
     assert_eq!(tron_result.1, transfers);
 }
+
+/// `simulate_payment` (what `payin dev pay`, the REST dev route and the MCP tool call) on
+/// chain `local-tron` as `payin dev` records it: the scenario decides the amount, the payer pays
+/// on the anvil behind the node double, and the answer writes addresses as `T…`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_payment_pays_tron_orders_by_scenario_with_t_addresses() {
+    let Some(db) = fresh_database(Backend::Sqlite).await else {
+        return;
+    };
+    if !payin_core::testing::anvil_available() {
+        return;
+    }
+    let tron = TronDevnet::start(DevnetOptions::default(), TronDoubleOptions::default())
+        .await
+        .unwrap();
+    let mut engine = Engine::open(EngineOptions::new(db.url.clone())).await.unwrap();
+    engine.record_chain(&tron.recorded_chain(engine.now())).await.unwrap();
+    engine
+        .import_addresses(ImportAddressesRequest {
+            protocol: "tron".into(),
+            addresses: tron_addresses(41, 3),
+        })
+        .await
+        .unwrap();
+    let order = |reference: &'static str| CreateOrderRequest {
+        order_reference: reference.into(),
+        amount: json!("10"),
+        currency: "USDT".into(),
+        chain_id: DEV_TRON_CHAIN_ID.into(),
+        ..Default::default()
+    };
+    let usdt = tron.token(Currency::Usdt).address;
+    let simulate = |order_id: &str, scenario: &str| payin_core::dev::simulate::SimulatePaymentRequest {
+        order_id: Some(order_id.to_string()),
+        scenario: Some(scenario.to_string()),
+        ..Default::default()
+    };
+
+    let partial = engine.create_order(order("sim-partial")).await.unwrap();
+    let paid = engine
+        .simulate_payment(simulate(&partial.order_id, "partial"))
+        .await
+        .unwrap();
+    assert_eq!(paid.chain_id, DEV_TRON_CHAIN_ID);
+    assert_eq!(paid.to, partial.address);
+    assert_eq!(paid.from, evm_to_tron(tron.payer()));
+    let held = tron
+        .balance_of(usdt, tron_to_evm(&partial.address).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(held, U256::from(5_000_000u64), "half of 10 USDT");
+
+    let late = engine.create_order(order("sim-late")).await.unwrap();
+    let paid = engine.simulate_payment(simulate(&late.order_id, "late")).await.unwrap();
+    assert!(paid.block_time > late.grace_ends_at(), "{paid:?}");
+
+    // A T… address is paid on local-tron without an order.
+    let to = tron_addresses(42, 1).remove(0);
+    let paid = engine
+        .simulate_payment(payin_core::dev::simulate::SimulatePaymentRequest {
+            address: Some(to.clone()),
+            amount: Some("1.5".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (paid.chain_id.as_str(), paid.to.as_str()),
+        (DEV_TRON_CHAIN_ID, to.as_str())
+    );
+    assert_eq!(
+        tron.balance_of(usdt, tron_to_evm(&to).unwrap()).await.unwrap(),
+        U256::from(1_500_000u64)
+    );
+}
