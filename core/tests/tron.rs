@@ -441,9 +441,9 @@ async fn the_scanner_never_asks_more_than_5000_blocks_and_narrows_on_the_result_
     };
     ctx.watchers = vec![Scanner::new(ctx.engine.clone(), network, opts).unwrap().unwrap()];
 
-    // 6,000 empty blocks, then 8 payments in a row: the first range is the widest java-tron
+    // 5,050 empty blocks, then 8 payments in a row: the first range is the widest java-tron
     // serves, the next holds more logs than the cap.
-    ctx.chains[0].mine(6_000).await.unwrap();
+    ctx.chains[0].mine(5_050).await.unwrap();
     let mut orders = Vec::new();
     for i in 0..8 {
         let o = ctx.order(&format!("capped-{i}"), "1").await;
