@@ -1,5 +1,7 @@
-//! `payin dev`: a complete local sandbox (a real EVM chain, test tokens, a pool, an API key, the
-//! server) and `payin dev pay`, which pays an order on that chain from the funded dev account.
+//! `payin dev`: a complete local sandbox (a real EVM chain `local`, a Tron-shaped chain
+//! `local-tron` — a second anvil behind the test double of a Tron node — test tokens, pools, an
+//! API key, the server) and `payin dev pay`, which pays an order on either chain from the funded
+//! dev account.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,9 +10,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use payin_core::chain::{Currency, Network, Protocol};
+use payin_core::chain::{Currency, Network, Protocol, evm_to_tron};
 use payin_core::dev::devnet::{DEV_CHAIN_ID, DEV_EVM_CHAIN_ID, Devnet, DevnetOptions, PAYER_TOKENS};
 use payin_core::dev::simulate::SimulatePaymentRequest;
+use payin_core::dev::tron_double::{DEV_TRON_CHAIN_ID, TronDevnet, TronDoubleOptions};
 use payin_core::pool::ImportAddressesRequest;
 
 use crate::{FrontDoor, Global, load_config, open_engine, open_engine_with, redact, run_server};
@@ -49,7 +52,8 @@ pub struct PayArgs {
     /// The order to pay (ord_…): its address, currency and amount.
     #[arg(required_unless_present = "to", conflicts_with = "to")]
     order_id: Option<String>,
-    /// Pay this address instead of an order's, e.g. a deposit address (needs --amount).
+    /// Pay this address instead of an order's, e.g. a deposit address (needs --amount); a T…
+    /// address is paid on chain local-tron, a 0x… one on chain local.
     #[arg(long, requires = "amount")]
     to: Option<String>,
     /// Decimal amount instead of the order's, e.g. 12.50 (partial and over-payments).
@@ -76,12 +80,17 @@ pub async fn run(global: &Global, args: DevArgs) -> anyhow::Result<()> {
 }
 
 async fn sandbox(global: &Global, args: DevArgs) -> anyhow::Result<()> {
-    let devnet = Devnet::start(DevnetOptions {
+    let options = DevnetOptions {
         anvil: args.anvil,
         block_time: args.block_time,
-    })
-    .await
-    .context("starting the local chain")?;
+    };
+    // Both anvils start (and deploy their tokens) at the same time.
+    let (devnet, tron) = tokio::join!(
+        Devnet::start(options.clone()),
+        TronDevnet::start(options, TronDoubleOptions::default())
+    );
+    let devnet = devnet.context("starting the local chain")?;
+    let tron = tron.context("starting the Tron-shaped local chain (local-tron)")?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -98,15 +107,21 @@ async fn sandbox(global: &Global, args: DevArgs) -> anyhow::Result<()> {
     front.rate_limit.exempt_loopback = true;
     let mut engine = open_engine_with(global, config, Some(api.clone())).await?;
     engine.record_chain(&devnet.recorded_chain(engine.now())).await?;
+    engine.record_chain(&tron.recorded_chain(engine.now())).await?;
     warn_if_config_overrides(engine.chains().get(DEV_CHAIN_ID), &devnet);
-    engine
-        .import_addresses(ImportAddressesRequest {
-            protocol: Protocol::Evm.to_string(),
-            addresses: payin_core::dev::devnet::dev_pool_addresses(DEV_POOL_SIZE),
-        })
-        .await?;
+    let pool = payin_core::dev::devnet::dev_pool_addresses(DEV_POOL_SIZE);
+    // The same receive-only keys serve both pools: on Tron they are written T….
+    let tron_pool = pool.iter().filter_map(|a| a.parse().ok().map(evm_to_tron)).collect();
+    for (protocol, addresses) in [(Protocol::Evm, pool), (Protocol::Tron, tron_pool)] {
+        engine
+            .import_addresses(ImportAddressesRequest {
+                protocol: protocol.to_string(),
+                addresses,
+            })
+            .await?;
+    }
     let (key, _) = engine.create_api_key("payin dev").await?;
-    print_banner(&api, &key, &devnet, global);
+    print_banner(&api, &key, &devnet, &tron, global);
 
     let engine = Arc::new(engine);
     let served = run_server(
@@ -118,10 +133,13 @@ async fn sandbox(global: &Global, args: DevArgs) -> anyhow::Result<()> {
     .await;
     // The chain dies with this process: later processes on this database must not take it for
     // a live chain `local` (SIGKILL skips this; they then find its RPC URL dead).
-    if let Err(e) = engine.forget_recorded_chain(&devnet.recorded_chain(engine.now())).await {
-        tracing::warn!(error = %e, "could not remove the dev chain's recording from the database");
+    for recorded in [devnet.recorded_chain(engine.now()), tron.recorded_chain(engine.now())] {
+        if let Err(e) = engine.forget_recorded_chain(&recorded).await {
+            tracing::warn!(error = %e, chain = %recorded.chain_id, "could not remove the dev chain's recording from the database");
+        }
     }
-    // The chain goes after the server, whose watcher reads it until the end.
+    // The chains go after the server, whose watchers read them until the end.
+    drop(tron);
     drop(devnet);
     served
 }
@@ -142,7 +160,7 @@ fn warn_if_config_overrides(local: Option<&Network>, devnet: &Devnet) {
     }
 }
 
-fn print_banner(api: &str, key: &str, devnet: &Devnet, global: &Global) {
+fn print_banner(api: &str, key: &str, devnet: &Devnet, tron: &TronDevnet, global: &Global) {
     let mut out = String::new();
     out.push_str("PayIn dev sandbox is running.\n\n");
     out.push_str(&format!("API URL:   {api}/api/v1\n"));
@@ -160,9 +178,22 @@ fn print_banner(api: &str, key: &str, devnet: &Devnet, global: &Global) {
         ));
     }
     out.push_str(&format!(
-        "Payer:     {} (anvil's dev account 0; {PAYER_TOKENS} of each token)\n",
+        "Payer:     {} (anvil's dev account 0; {PAYER_TOKENS} of each token)\n\n",
         devnet.payer().to_checksum(None)
     ));
+    out.push_str(&format!(
+        "Chain id:  {DEV_TRON_CHAIN_ID} (Tron-shaped: anvil behind a test double of a Tron node's JSON-RPC)\n"
+    ));
+    out.push_str(&format!("RPC URL:   {}\n", tron.node().url()));
+    for t in tron.tokens() {
+        out.push_str(&format!(
+            "{:<10} {} ({} decimals)\n",
+            format!("{}:", t.currency),
+            evm_to_tron(t.address),
+            t.decimals
+        ));
+    }
+    out.push_str(&format!("Payer:     {}\n", evm_to_tron(tron.payer())));
     out.push_str(&format!("Database:  {}\n\n", redact(&global.database_url)));
     // A fresh reference per run: the database may outlive the sandbox, references must not repeat.
     let reference = format!("DEV-{}", payin_core::ids::random_lower_alnum(8).to_uppercase());
@@ -172,6 +203,9 @@ fn print_banner(api: &str, key: &str, devnet: &Devnet, global: &Global) {
          -H 'Content-Type: application/json' -d '{{\"orderReference\": \"{reference}\", \"amount\": \"10.00\", \
          \"currency\": \"USDT\", \"chainId\": \"{DEV_CHAIN_ID}\"}}'\n\n"
     ));
+    out.push_str(&format!(
+        "(or \"chainId\": \"{DEV_TRON_CHAIN_ID}\" for a Tron order, paid to a T… address)\n\n"
+    ));
     out.push_str("Pay it on the chain (from another terminal):\n");
     out.push_str(&format!(
         "  payin --database-url '{}' dev pay ORDER_ID [--amount 10.00] [--token USDT] [--scenario partial|over|late]\n\n",
@@ -180,7 +214,7 @@ fn print_banner(api: &str, key: &str, devnet: &Devnet, global: &Global) {
     out.push_str("Connect an AI assistant (MCP), over HTTP or stdio:\n");
     out.push_str(&format!("  URL {api}/mcp with header 'Authorization: Bearer {key}'\n"));
     out.push_str(&format!("  PAYIN_API_KEY={key} payin mcp --api-url {api}\n\n"));
-    out.push_str("Ctrl-C stops the server and the chain (the chain's state is not kept).\n");
+    out.push_str("Ctrl-C stops the server and the chains (their state is not kept).\n");
     print!("{out}");
 }
 

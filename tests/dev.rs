@@ -424,3 +424,136 @@ async fn payin_dev_does_not_rate_limit_its_own_machine() {
         assert_eq!(health.status().as_u16(), 200);
     }
 }
+
+/// Chain `local-tron` of the sandbox: anvil behind the test double of a Tron node. The banner
+/// and `GET /chains` show its tokens as `T…`; a Tron order gets a `T…` address, `payin dev pay`
+/// pays it and the watcher completes it; `POST /dev/simulate-payment` pays a Tron deposit
+/// address; the hosted page shows the `T…` address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_sandbox_runs_local_tron_and_pays_tron_orders_with_t_addresses() {
+    let Some(anvil) = anvil() else { return };
+    let sb = Sandbox::new();
+    let dev = DevProcess::start(&sb, &anvil);
+    let api = dev.printed.get("API URL:").to_string();
+    let key = dev.printed.get("API key:").to_string();
+    assert!(
+        dev.printed
+            .lines
+            .iter()
+            .any(|l| l.starts_with("Chain id:  local-tron") && l.contains("test double")),
+        "{:#?}",
+        dev.printed.lines
+    );
+    let tron_rpc = dev
+        .printed
+        .lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("RPC URL:"))
+        .map(str::trim)
+        .find(|u| u.ends_with("/jsonrpc"))
+        .expect("the Tron node double's URL is printed")
+        .to_string();
+
+    let (status, body) = request("GET", &format!("{api}/chains"), &key, None).await;
+    assert_eq!(status, 200, "{body}");
+    let chains = body["data"]["chains"].as_array().unwrap();
+    let tron = chains.iter().find(|c| c["chainId"] == "local-tron").unwrap();
+    assert_eq!(tron["protocol"], "tron", "{tron}");
+    assert_eq!(tron["rpcConfigured"], true, "{tron}");
+    let usdt = tron["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["currency"] == "USDT")
+        .unwrap();
+    let usdt_contract = usdt["contract"].as_str().unwrap();
+    assert!(usdt_contract.starts_with('T'), "{usdt}");
+    assert!(
+        dev.printed.lines.iter().any(|l| l.contains(usdt_contract)),
+        "the banner shows {usdt_contract}"
+    );
+
+    let (status, created) = request(
+        "POST",
+        &format!("{api}/orders"),
+        &key,
+        Some(json!({"orderReference": "TRON-1", "amount": "12.50", "currency": "USDT", "chainId": "local-tron"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let order_id = created["data"]["orderId"].as_str().unwrap().to_string();
+    let address = created["data"]["address"].as_str().unwrap().to_string();
+    assert!(address.starts_with('T'), "{created}");
+
+    // The hosted page shows the T… address.
+    let base = api.trim_end_matches("/api/v1");
+    let page = reqwest::get(format!("{base}/pay/{order_id}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&address), "the payment page shows {address}");
+
+    let out = sb.run(&["dev", "pay", &order_id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(&address) && text.contains("local-tron"), "{text}");
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, order) = request("GET", &format!("{api}/orders/{order_id}"), &key, None).await;
+        if order["data"]["status"] == "completed" {
+            assert_eq!(order["data"]["amountReceived"], "12.50", "{order}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the Tron order never completed: {order}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A Tron deposit address, paid through the REST dev route (what MCP simulate_payment calls).
+    let (status, bound) = request(
+        "POST",
+        &format!("{api}/deposits/references"),
+        &key,
+        Some(json!({"depositReference": "tron-user", "currency": "USDT", "chainId": "local-tron"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{bound}");
+    let deposit_address = bound["data"]["address"].as_str().unwrap().to_string();
+    assert!(deposit_address.starts_with('T'), "{bound}");
+    let (status, paid) = request(
+        "POST",
+        &format!("{api}/dev/simulate-payment"),
+        &key,
+        Some(json!({"address": deposit_address, "amount": "3"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{paid}");
+    assert_eq!(paid["data"]["chainId"], "local-tron", "{paid}");
+    assert!(paid["data"]["from"].as_str().unwrap().starts_with('T'), "{paid}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, deposits) = request("GET", &format!("{api}/deposits?chainId=local-tron"), &key, None).await;
+        let list = deposits["data"]["deposits"].as_array().cloned().unwrap_or_default();
+        if let Some(d) = list.iter().find(|d| d["address"] == deposit_address.as_str()) {
+            assert_eq!(d["amount"], "3", "{d}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the Tron deposit was never seen: {deposits}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The node double answers like java-tron: a 41… filter address is refused.
+    let answer: Value = reqwest::Client::new()
+        .post(&tron_rpc)
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "eth_getLogs",
+                      "params": [{"address": "0x41a614f803b6fd780986a42c78ec9c7f77e6ded13c"}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["error"]["code"], -32602, "{answer}");
+}

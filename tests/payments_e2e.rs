@@ -380,3 +380,134 @@ async fn exact_payment_on_chain_delivers_a_signed_order_completed_webhook() {
         "{deliveries}"
     );
 }
+
+/// A Tron order and a Tron deposit through `payin serve` on chain `local-tron` (anvil behind the
+/// test double of a Tron node), on `backend`: the webhooks are the EVM ones, with `T…` addresses.
+async fn tron_order_and_deposit_webhooks_carry_t_addresses(backend: payin_core::testing::Backend) {
+    use payin_core::chain::{Currency, evm_to_tron};
+    use payin_core::dev::tron_double::{TronDevnet, TronDoubleOptions};
+    let Some(db) = payin_core::testing::fresh_database(backend).await else {
+        return;
+    };
+    if !payin_core::testing::anvil_available() {
+        return;
+    }
+    let tron = TronDevnet::start(Default::default(), TronDoubleOptions::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("payin.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[chains.local-tron]\nrpc_urls = [\"{}\"]\nconfirmations = 1\n[chains.local-tron.tokens.USDT]\ncontract = \"{}\"\n\
+             [webhooks]\nallow_private = [\"127.0.0.0/8\"]\n",
+            tron.node().url(),
+            evm_to_tron(tron.token(Currency::Usdt).address)
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .env("PAYIN_DATABASE_URL", &db.url)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let key = run(&["keys", "create", "--name", "tron"]).trim().to_string();
+    let pool = dir.path().join("pool.txt");
+    let addresses: Vec<String> = payin_core::testing::evm_addresses(31, 5)
+        .iter()
+        .map(|a| evm_to_tron(a.parse().unwrap()))
+        .collect();
+    std::fs::write(&pool, addresses.join("\n")).unwrap();
+    run(&["pool", "import", "--protocol", "tron", &pool.display().to_string()]);
+
+    let (receiver, hook_url) = Receiver::start().await;
+    let server = start_server(&db.url, &config.display().to_string());
+    let api = format!("{}/api/v1", server.base);
+    let (status, endpoint) = call(
+        "POST",
+        &format!("{api}/webhooks"),
+        &key,
+        Some(json!({"url": hook_url, "events": ["order.completed", "deposit.confirmed"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{endpoint}");
+    let (status, order) = call(
+        "POST",
+        &format!("{api}/orders"),
+        &key,
+        Some(json!({"orderReference": "TRON-E2E", "amount": "7.25", "currency": "USDT", "chainId": "local-tron"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{order}");
+    let order_address = order["data"]["address"].as_str().unwrap().to_string();
+    assert!(addresses.contains(&order_address), "{order}");
+    tron.pay_tron(Currency::Usdt, &order_address, U256::from(7_250_000u64))
+        .await
+        .unwrap();
+
+    let (status, bound) = call(
+        "POST",
+        &format!("{api}/deposits/bind"),
+        &key,
+        Some(json!({"depositReference": "tron-user", "protocol": "tron"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{bound}");
+    let deposit_address = bound["data"]["address"].as_str().unwrap().to_string();
+    assert!(deposit_address.starts_with('T'), "{bound}");
+    tron.pay_tron(Currency::Usdt, &deposit_address, U256::from(3_000_000u64))
+        .await
+        .unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let bodies = loop {
+        let bodies: Vec<Value> = receiver
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, b)| serde_json::from_slice(b).unwrap())
+            .collect();
+        if bodies.len() >= 2 {
+            break bodies;
+        }
+        assert!(Instant::now() < deadline, "webhooks so far: {bodies:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let completed = bodies
+        .iter()
+        .find(|b| b["type"] == "order.completed")
+        .expect("order.completed");
+    assert_eq!(completed["data"]["address"], order_address.as_str(), "{completed}");
+    assert_eq!(completed["data"]["chainId"], "local-tron");
+    assert_eq!(completed["data"]["amountReceived"], "7.25");
+    let confirmed = bodies
+        .iter()
+        .find(|b| b["type"] == "deposit.confirmed")
+        .expect("deposit.confirmed");
+    assert_eq!(confirmed["data"]["address"], deposit_address.as_str(), "{confirmed}");
+    assert_eq!(confirmed["data"]["chainId"], "local-tron");
+    for body in &bodies {
+        let text = body.to_string();
+        let evm_shaped = text
+            .split('"')
+            .filter(|s| s.len() == 42 && s.starts_with("0x") && s[2..].bytes().all(|b| b.is_ascii_hexdigit()))
+            .count();
+        assert_eq!(evm_shaped, 0, "a 0x address in a Tron webhook: {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tron_order_and_deposit_webhooks_carry_t_addresses_sqlite() {
+    tron_order_and_deposit_webhooks_carry_t_addresses(payin_core::testing::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tron_order_and_deposit_webhooks_carry_t_addresses_postgres() {
+    tron_order_and_deposit_webhooks_carry_t_addresses(payin_core::testing::Backend::Postgres).await;
+}

@@ -150,6 +150,8 @@ export interface ChainInfo {
   testnet: boolean;
   confirmations: number;
   rpcConfigured: boolean;
+  /** What the RPC URL must serve where not plain Ethereum JSON-RPC (Tron: java-tron's JSON-RPC, e.g. https://api.trongrid.io/jsonrpc with the TRON-PRO-API-KEY header). */
+  rpcRequirements?: string;
   tokens: TokenInfo[];
 }
 

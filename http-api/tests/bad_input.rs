@@ -105,7 +105,7 @@ async fn order_validation_names_the_field_and_writes_nothing(backend: Backend) {
             "INVALID_CURRENCY",
             "currency",
         ),
-        // Tron USDT has a known contract, but no watcher detects Tron payments yet.
+        // Tron USDT has a known contract, but no RPC URL is configured for chain tron here.
         (order(json!({"chainId": "tron"})), 400, "INVALID_CHAIN", "chainId"),
         (order(json!({"metadata": eleven})), 400, "VALIDATION_ERROR", "metadata"),
         (order(json!({"metadata": [1, 2]})), 400, "VALIDATION_ERROR", "metadata"),

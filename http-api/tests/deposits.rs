@@ -99,7 +99,7 @@ async fn bind_by_chain_then_protocol_reuses_one_address_per_protocol(backend: Ba
     ] {
         assert!(monitored.contains(&chain), "{chain} missing from {monitored:?}");
     }
-    // Only watched chains: not Tron (no watcher yet), not `local` (no dev chain recorded).
+    // Only watched chains: not Tron (no RPC URL configured here), not `local` (no dev chain recorded).
     assert!(
         !monitored.contains(&"tron") && !monitored.contains(&"local"),
         "{monitored:?}"

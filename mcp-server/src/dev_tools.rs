@@ -13,9 +13,10 @@ use crate::tools::out;
 
 #[tool_router(router = dev_tools, vis = "pub(crate)")]
 impl PayinMcp {
-    /// Dev chain only (chain "local" of `payin dev`): really pay an order — scenario exact
-    /// (default), partial (half), over (+10%) or late (mined after the grace period) — or any
-    /// address (e.g. a deposit address, with amount) with an ERC-20 transfer from the funded
+    /// Dev chains only (chain "local" of `payin dev`, and "local-tron", its Tron-shaped chain):
+    /// really pay an order — scenario exact (default), partial (half), over (+10%) or late (mined
+    /// after the grace period) — or any address (e.g. a deposit address, with amount; a T…
+    /// address is paid on local-tron, a 0x… one on local) with a token transfer from the funded
     /// dev account. The watcher credits it within about a second; then get_order or
     /// list_deposits shows it, and webhooks go out.
     #[tool(annotations(

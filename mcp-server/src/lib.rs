@@ -61,8 +61,9 @@ pub struct ServerOptions {
 
 /// What the instructions say about the dev chain's tools, in builds that have them.
 #[cfg(feature = "dev")]
-const DEV_CHAIN_INSTRUCTIONS: &str = " On the dev chain (chainId \"local\", started by `payin dev`) simulate_payment \
-     really pays an order (exact, partial, over, late) and mine_blocks adds confirmations.";
+const DEV_CHAIN_INSTRUCTIONS: &str = " On the dev chains (chainId \"local\", and \"local-tron\" with T… addresses, started \
+     by `payin dev`) simulate_payment really pays an order (exact, partial, over, late) and mine_blocks adds \
+     confirmations on local.";
 #[cfg(not(feature = "dev"))]
 const DEV_CHAIN_INSTRUCTIONS: &str = "";
 
@@ -97,7 +98,7 @@ impl PayinMcp {
             Mode::Remote => "remote: every call goes to the PayIn REST API with an API key",
         };
         format!(
-            "PayIn is a self-hosted stablecoin payment gateway (USDT, USDC, DAI on EVM chains). Mode: {mode}. \
+            "PayIn is a self-hosted stablecoin payment gateway (USDT, USDC, DAI on EVM chains; USDT and USDC on Tron). Mode: {mode}. \
              REST API: {api}/api/v1 (the same operations as these tools, same field names).\n\
              Typical flow: list_chains → create_order (amount as a decimal string, e.g. \"10.00\") → the payer \
              sends the tokens to the order's address → get_order shows status completed → the merchant's webhook \

@@ -76,7 +76,8 @@ impl PayinMcp {
 
     /// Create a one-time payment order: PayIn assigns it its own address from the pool and
     /// watches for the payment. `amount` is a decimal string ("10.00"), never a number;
-    /// `chainId` is one of list_chains ("local" is the dev chain of `payin dev`). Returns the
+    /// `chainId` is one of list_chains ("local" is the dev chain of `payin dev`, "local-tron" its
+    /// Tron-shaped one; on Tron chains the address is a base58check T… address). Returns the
     /// order with its `address`, `expiresAt` and `paymentUrl`.
     #[tool(annotations(
         read_only_hint = false,
@@ -274,7 +275,10 @@ impl PayinMcp {
     // ---- chains, pool, settings
 
     /// The chains PayIn watches, their tokens (with decimals and whether a contract is
-    /// configured) and the confirmations each requires.
+    /// configured) and the confirmations each requires. Tron chains (protocol "tron": tron,
+    /// tron-nile, local-tron) show addresses and contracts as T…; `rpcRequirements` says what
+    /// their RPC URL must serve (java-tron's JSON-RPC, e.g. https://api.trongrid.io/jsonrpc, with
+    /// TronGrid's TRON-PRO-API-KEY header).
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn list_chains(&self, Parameters(args): Parameters<NoArgs>) -> Result<Json<Api<ChainList>>, ToolError> {
         args?;

@@ -243,6 +243,7 @@ class Chain(PayInObject):
     testnet = _field("testnet")
     confirmations = _field("confirmations")
     rpc_configured = _field("rpcConfigured")
+    rpc_requirements = _field("rpcRequirements")
     tokens = _field("tokens", _list_of(Token))
 
 

@@ -241,6 +241,10 @@ class Chain(PayInObject):
     @property
     def rpc_configured(self) -> bool: ...
     @property
+    def rpc_requirements(self) -> str | None:
+        """What the RPC URL must serve, where not plain Ethereum JSON-RPC (Tron: java-tron's JSON-RPC)."""
+        ...
+    @property
     def tokens(self) -> list[Token]: ...
 
 class PoolStatus(PayInObject):

@@ -47,6 +47,28 @@ fn normalize_tron(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
+/// The version byte of a Tron mainnet-format address (`41…` in hex, `T…` in base58check).
+pub const TRON_ADDRESS_PREFIX: u8 = 0x41;
+
+/// The 20-byte account id inside a Tron base58check address (`T…`): what the EVM-compatible
+/// JSON-RPC of java-tron, log topics and [`WatchSet`](super::source::WatchSet) keys use.
+/// `None` when `s` is not a valid `T…` address.
+pub fn tron_to_evm(s: &str) -> Option<Address> {
+    let bytes = bs58::decode(s).with_check(None).into_vec().ok()?;
+    if bytes.len() != 21 || bytes[0] != TRON_ADDRESS_PREFIX {
+        return None;
+    }
+    Some(Address::from_slice(&bytes[1..]))
+}
+
+/// The Tron base58check spelling (`T…`) of a 20-byte account id, as a merchant sees it.
+pub fn evm_to_tron(address: Address) -> String {
+    let mut bytes = Vec::with_capacity(21);
+    bytes.push(TRON_ADDRESS_PREFIX);
+    bytes.extend_from_slice(address.as_slice());
+    bs58::encode(bytes).with_check().into_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +105,18 @@ mod tests {
         assert!(normalize_address(Protocol::Tron, "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t").is_ok());
         assert!(normalize_address(Protocol::Tron, "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6u").is_err());
         assert!(normalize_address(Protocol::Tron, "0x742d35cc6634c0532925a3b844bc9e7595f0beb0").is_err());
+    }
+
+    #[test]
+    fn tron_to_evm_and_back_is_the_same_account() {
+        // USDT on Tron: TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t is 41a614f803b6fd780986a42c78ec9c7f77e6ded13c.
+        let usdt = tron_to_evm("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t").unwrap();
+        assert_eq!(
+            usdt,
+            "0xa614f803b6fd780986a42c78ec9c7f77e6ded13c".parse::<Address>().unwrap()
+        );
+        assert_eq!(evm_to_tron(usdt), "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t");
+        assert_eq!(tron_to_evm("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6u"), None);
+        assert_eq!(tron_to_evm("0xa614f803b6fd780986a42c78ec9c7f77e6ded13c"), None);
     }
 }

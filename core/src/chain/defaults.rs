@@ -20,8 +20,27 @@ fn evm(id: &str, name: &str, chain_id: u64, testnet: bool, confirmations: u32, t
         testnet,
         rpc_urls: Vec::new(),
         rpc_timeouts: super::RpcTimeouts::default(),
+        rpc_headers: super::RpcHeaders::default(),
         poll_interval: None,
         confirmations,
+        tokens,
+    }
+}
+
+/// A Tron network: watched over java-tron's Ethereum-compatible JSON-RPC (`/jsonrpc`); 19
+/// confirmations by default, about when a block is solidified.
+fn tron(id: &str, name: &str, testnet: bool, tokens: Vec<Token>) -> Network {
+    Network {
+        id: id.to_string(),
+        name: name.to_string(),
+        protocol: Protocol::Tron,
+        evm_chain_id: None,
+        testnet,
+        rpc_urls: Vec::new(),
+        rpc_timeouts: super::RpcTimeouts::default(),
+        rpc_headers: super::RpcHeaders::default(),
+        poll_interval: None,
+        confirmations: 19,
         tokens,
     }
 }
@@ -37,6 +56,16 @@ pub(super) fn networks() -> Vec<Network> {
         vec![token(Usdt, None, 6), token(Usdc, None, 6), token(Dai, None, 18)],
     );
     local.rpc_urls = vec!["http://127.0.0.1:8545".to_string()];
+    // The Tron-shaped dev chain of `payin dev`: anvil behind a test double of java-tron's
+    // JSON-RPC. Its RPC URL and token contracts are recorded by `payin dev`.
+    let mut local_tron = tron(
+        "local-tron",
+        "Local Tron-shaped dev chain (anvil behind a java-tron test double)",
+        true,
+        vec![token(Usdt, None, 6), token(Usdc, None, 6)],
+    );
+    local_tron.confirmations = 1;
+    local_tron.poll_interval = Some(std::time::Duration::from_millis(50));
     vec![
         evm(
             "ethereum",
@@ -134,33 +163,22 @@ pub(super) fn networks() -> Vec<Network> {
                 token(Dai, None, 18),
             ],
         ),
-        Network {
-            id: "tron".to_string(),
-            name: "Tron".to_string(),
-            protocol: Protocol::Tron,
-            evm_chain_id: None,
-            testnet: false,
-            rpc_urls: Vec::new(),
-            rpc_timeouts: super::RpcTimeouts::default(),
-            poll_interval: None,
-            confirmations: 19,
-            tokens: vec![
+        tron(
+            "tron",
+            "Tron",
+            false,
+            vec![
                 token(Usdt, Some("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"), 6),
-                token(Usdc, None, 6),
+                token(Usdc, Some("TEkxiTehnzSmSe2XqrBj4w32RUN966rdz8"), 6),
             ],
-        },
-        Network {
-            id: "tron-nile".to_string(),
-            name: "Tron Nile".to_string(),
-            protocol: Protocol::Tron,
-            evm_chain_id: None,
-            testnet: true,
-            rpc_urls: Vec::new(),
-            rpc_timeouts: super::RpcTimeouts::default(),
-            poll_interval: None,
-            confirmations: 19,
-            tokens: vec![token(Usdt, None, 6), token(Usdc, None, 6)],
-        },
+        ),
+        tron(
+            "tron-nile",
+            "Tron Nile",
+            true,
+            vec![token(Usdt, None, 6), token(Usdc, None, 6)],
+        ),
         local,
+        local_tron,
     ]
 }

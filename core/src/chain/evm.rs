@@ -1,18 +1,26 @@
-//! The EVM [`ChainSource`]: one `eth_getLogs` per block range, filtered by the chain's token
+//! The EVM [`ChainSource`]: `eth_getLogs` per block range, filtered by the chain's token
 //! contracts and the ERC-20 `Transfer` topic, matched locally against the watched addresses.
+//! While the watched set is small ([`RECIPIENT_FILTER_MAX`]) the logs are also filtered by
+//! recipient (topic 2, in chunks of [`RECIPIENT_CHUNK`]), so a busy token's volume never reaches
+//! a node's result cap; a larger set is matched locally from the unfiltered logs.
 //! Its calls go through [`RpcEndpoints`]: a timeout on each, the next URL when one fails.
+//!
+//! The same source reads Tron (see [`super::tron`]): java-tron serves the same JSON-RPC calls,
+//! answered with Tron's own block ids and addresses written as `T…`. Blocks are read as raw
+//! JSON ([`BlockHead`]): alloy's Ethereum block type refuses a Tron block (`stateRoot` `"0x"`).
 
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use alloy::primitives::{Address, B256, U256, b256};
+use alloy::primitives::{Address, B256, U64, U256, b256};
 use alloy::providers::Provider;
-use alloy::rpc::types::{BlockNumberOrTag, Filter, Log};
+use alloy::rpc::types::{Filter, Log};
 use async_trait::async_trait;
+use serde::Deserialize;
 
 use super::rpc::{CallError, RpcEndpoints};
 use super::source::{ChainSource, RangeError, RangeScan, WatchSet};
-use super::{Currency, Network};
+use super::{Currency, Network, Protocol, evm_to_tron, tron_to_evm};
 use crate::amount::{Amount, AmountUnits};
 use crate::error::{Error, Result};
 use crate::settle::ObservedTransfer;
@@ -21,19 +29,67 @@ use crate::time::{Timestamp, from_millis};
 /// `keccak256("Transfer(address,address,uint256)")`.
 pub const TRANSFER_TOPIC: B256 = b256!("ddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef");
 
+/// Most watched addresses for which logs are filtered by recipient: up to this many, a range
+/// costs `ceil(n / RECIPIENT_CHUNK)` `eth_getLogs` calls that return only the watched
+/// addresses' transfers; above it, one unfiltered call whose logs are matched locally.
+pub const RECIPIENT_FILTER_MAX: usize = 10_000;
+/// Recipients per `eth_getLogs` call (java-tron's `maxSubTopics` default is 1,000).
+pub const RECIPIENT_CHUNK: usize = 1_000;
+
+/// How a chain family writes the 20-byte account ids of its logs for people: EIP-55 `0x…`
+/// (EVM) or base58check `T…` (Tron). Logs, filters and [`WatchSet`] keys are 20-byte alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressFormat {
+    Evm,
+    Tron,
+}
+
+impl AddressFormat {
+    pub fn of(protocol: Protocol) -> AddressFormat {
+        match protocol {
+            Protocol::Evm => AddressFormat::Evm,
+            Protocol::Tron => AddressFormat::Tron,
+        }
+    }
+
+    /// The address as the API, events and pages show it.
+    pub fn render(self, address: Address) -> String {
+        match self {
+            AddressFormat::Evm => address.to_checksum(None),
+            AddressFormat::Tron => evm_to_tron(address),
+        }
+    }
+
+    /// The 20-byte id of an address written this way; `None` when it is not one.
+    pub fn parse(self, s: &str) -> Option<Address> {
+        match self {
+            AddressFormat::Evm => Address::from_str(s).ok(),
+            AddressFormat::Tron => tron_to_evm(s),
+        }
+    }
+}
+
 /// Turns `Transfer` logs into observed transfers: known token, watched recipient, exact amount.
 /// The per-log work of a scan: O(1) in the number of watched addresses.
 #[derive(Debug, Clone)]
 pub struct LogMatcher {
     chain_id: String,
     tokens: HashMap<Address, (Currency, u8)>,
+    format: AddressFormat,
 }
 
 impl LogMatcher {
+    /// A matcher writing addresses the EVM way.
     pub fn new(chain_id: &str, tokens: HashMap<Address, (Currency, u8)>) -> Self {
+        LogMatcher::with_format(chain_id, tokens, AddressFormat::Evm)
+    }
+
+    /// A matcher writing the addresses of the transfers it finds in `format`.
+    pub fn with_format(chain_id: &str, tokens: HashMap<Address, (Currency, u8)>, format: AddressFormat) -> Self {
         LogMatcher {
             chain_id: chain_id.to_string(),
             tokens,
+            format,
         }
     }
 
@@ -70,10 +126,10 @@ impl LogMatcher {
             block_number: log.block_number?,
             block_hash: log.block_hash?.to_string(),
             block_time: Timestamp::default(),
-            token: log.address().to_checksum(None),
+            token: self.format.render(log.address()),
             currency,
-            from: Address::from_word(topics[1]).to_checksum(None),
-            to: to.to_checksum(None),
+            from: self.format.render(Address::from_word(topics[1])),
+            to: self.format.render(to),
             amount,
         })
     }
@@ -83,37 +139,101 @@ fn rpc_err(e: impl std::fmt::Display) -> Error {
     Error::Internal(format!("rpc: {e}"))
 }
 
-/// An EVM network's RPC endpoints and token contracts.
+/// The part of an `eth_getBlockByNumber` answer a scan needs. Read from raw JSON so that a
+/// Tron block (height-prefixed id, `stateRoot` `"0x"`) parses as well as an Ethereum one.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct BlockHead {
+    pub number: U64,
+    pub hash: B256,
+    #[serde(rename = "parentHash")]
+    pub parent_hash: B256,
+    /// Seconds since the epoch.
+    pub timestamp: U64,
+}
+
+/// A chain's RPC endpoints and token contracts, read with the EVM JSON-RPC calls.
 pub struct EvmSource {
     matcher: LogMatcher,
     rpc: RpcEndpoints,
+    format: AddressFormat,
+    max_range: u64,
 }
 
 impl EvmSource {
-    /// A source for `network`'s RPC URLs (with its timeouts) and configured token contracts.
+    /// A source for `network`'s RPC URLs (with its timeouts and extra headers) and configured
+    /// token contracts, written as its protocol writes addresses.
     pub fn new(network: &Network) -> Result<EvmSource> {
+        EvmSource::with_max_range(network, u64::MAX)
+    }
+
+    /// [`EvmSource::new`] for a node that serves at most `max_range` blocks per `eth_getLogs`.
+    pub fn with_max_range(network: &Network, max_range: u64) -> Result<EvmSource> {
+        let format = AddressFormat::of(network.protocol);
         let tokens: HashMap<Address, (Currency, u8)> = network
             .tokens
             .iter()
             .filter_map(|t| {
-                let contract = Address::from_str(t.contract.as_deref()?).ok()?;
+                let contract = format.parse(t.contract.as_deref()?)?;
                 Some((contract, (t.currency, t.decimals)))
             })
             .collect();
         Ok(EvmSource {
-            matcher: LogMatcher::new(&network.id, tokens),
-            rpc: RpcEndpoints::new(&network.id, &network.rpc_urls, network.rpc_timeouts)?,
+            matcher: LogMatcher::with_format(&network.id, tokens, format),
+            rpc: RpcEndpoints::with_headers(
+                &network.id,
+                &network.rpc_urls,
+                network.rpc_timeouts,
+                &network.rpc_headers,
+            )?,
+            format,
+            max_range,
         })
     }
 
     async fn block_hash_and_time(&self, number: u64) -> Result<Option<(String, Timestamp)>> {
-        let block = self
+        let block: Option<BlockHead> = self
             .rpc
             .call("eth_getBlockByNumber", |p| async move {
-                p.get_block_by_number(BlockNumberOrTag::Number(number)).await
+                p.raw_request("eth_getBlockByNumber".into(), (U64::from(number), false))
+                    .await
             })
             .await?;
-        Ok(block.map(|b| (b.header.hash.to_string(), block_time(b.header.timestamp))))
+        Ok(block.map(|b| (b.hash.to_string(), block_time(b.timestamp.to()))))
+    }
+
+    /// The filters of one range: by recipient while `watched` is small (none at all when it is
+    /// empty: no log could match), else the tokens' every `Transfer`.
+    fn filters(&self, from: u64, to: u64, watched: &WatchSet) -> Vec<Filter> {
+        let base = Filter::new()
+            .from_block(from)
+            .to_block(to)
+            .address(self.matcher.contracts())
+            .event_signature(TRANSFER_TOPIC);
+        if watched.len() > RECIPIENT_FILTER_MAX {
+            return vec![base];
+        }
+        let mut recipients: Vec<B256> = watched.iter().map(|a| a.into_word()).collect();
+        recipients.sort_unstable();
+        recipients
+            .chunks(RECIPIENT_CHUNK)
+            .map(|chunk| base.clone().topic2(chunk.to_vec()))
+            .collect()
+    }
+
+    async fn logs(&self, filter: &Filter) -> std::result::Result<Vec<Log>, RangeError> {
+        // Nodes cap ranges by blocks or by results, each with its own JSON-RPC error: any error
+        // answer is taken as a refusal, and the scanner narrows the range. A node that does not
+        // answer at all is a failure (the call already tried every URL).
+        self.rpc
+            .call("eth_getLogs", |p| {
+                let filter = filter.clone();
+                async move { p.get_logs(&filter).await }
+            })
+            .await
+            .map_err(|e| match e {
+                CallError::Answered(refusal) => RangeError::Refused(refusal),
+                unreachable => RangeError::Failed(unreachable.into()),
+            })
     }
 }
 
@@ -140,25 +260,19 @@ impl ChainSource for EvmSource {
     }
 
     async fn transfers(&self, from: u64, to: u64, watched: &WatchSet) -> std::result::Result<RangeScan, RangeError> {
-        let filter = Filter::new()
-            .from_block(from)
-            .to_block(to)
-            .address(self.matcher.contracts())
-            .event_signature(TRANSFER_TOPIC);
-        // Nodes cap ranges by blocks or by results, each with its own JSON-RPC error: any error
-        // answer is taken as a refusal, and the scanner narrows the range. A node that does not
-        // answer at all is a failure (the call already tried every URL).
-        let logs = self
-            .rpc
-            .call("eth_getLogs", |p| {
-                let filter = filter.clone();
-                async move { p.get_logs(&filter).await }
-            })
-            .await
-            .map_err(|e| match e {
-                CallError::Answered(refusal) => RangeError::Refused(refusal),
-                unreachable => RangeError::Failed(unreachable.into()),
-            })?;
+        if to.saturating_sub(from) >= self.max_range {
+            return Err(RangeError::Refused(format!(
+                "{} blocks asked; this node serves at most {}",
+                to - from + 1,
+                self.max_range
+            )));
+        }
+        let mut logs = Vec::new();
+        for filter in self.filters(from, to, watched) {
+            logs.extend(self.logs(&filter).await?);
+        }
+        // Chunks answer separately: put the range's logs back in chain order.
+        logs.sort_by_key(|l| (l.block_number, l.log_index));
         let Some((to_hash, to_time)) = self.block_hash_and_time(to).await? else {
             return Err(rpc_err(format!("block {to} not found")).into());
         };
@@ -189,8 +303,12 @@ impl ChainSource for EvmSource {
         })
     }
 
+    fn max_range(&self) -> u64 {
+        self.max_range
+    }
+
     fn watch_key(&self, address: &str) -> Option<Address> {
-        Address::from_str(address).ok()
+        self.format.parse(address)
     }
 
     fn fail_over(&mut self) {
@@ -255,5 +373,62 @@ mod tests {
         for log in &ignored {
             assert_eq!(m.decode(log, &watched), None, "{log:?}");
         }
+    }
+
+    fn source(protocol: &str) -> EvmSource {
+        let registry = crate::chain::ChainRegistry::default();
+        let mut network = registry.get(protocol).unwrap().clone();
+        network.rpc_urls = vec!["http://127.0.0.1:9".into()];
+        EvmSource::new(&network).unwrap()
+    }
+
+    fn topic2_sizes(filters: &[Filter]) -> Vec<Option<usize>> {
+        filters
+            .iter()
+            .map(|f| {
+                let t = &f.topics[2];
+                (!t.is_empty()).then(|| t.len())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_small_watched_set_filters_by_recipient_in_chunks_of_1000() {
+        let s = source("polygon");
+        let watched = |n: u32| -> WatchSet {
+            (0..n)
+                .map(|i| Address::left_padding_from(&(u64::from(i) + 1).to_be_bytes()))
+                .collect()
+        };
+        assert!(
+            s.filters(1, 10, &WatchSet::default()).is_empty(),
+            "nothing watched: nothing asked"
+        );
+        assert_eq!(topic2_sizes(&s.filters(1, 10, &watched(1))), [Some(1)]);
+        assert_eq!(
+            topic2_sizes(&s.filters(1, 10, &watched(2_500))),
+            [Some(1_000), Some(1_000), Some(500)]
+        );
+        assert_eq!(topic2_sizes(&s.filters(1, 10, &watched(10_000))).len(), 10);
+        // Above the limit: one unfiltered call, matched locally.
+        assert_eq!(topic2_sizes(&s.filters(1, 10, &watched(10_001))), [None]);
+        for f in s.filters(1, 10, &watched(3)) {
+            assert_eq!(f.topics[0].len(), 1, "the Transfer topic");
+            assert_eq!(f.address.len(), 2, "polygon's USDT and USDC contracts");
+        }
+    }
+
+    #[test]
+    fn a_tron_source_filters_by_20_byte_contracts_and_writes_t_addresses() {
+        let s = source("tron");
+        let usdt = crate::chain::tron_to_evm("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t").unwrap();
+        let f = &s.filters(1, 10, &[Address::repeat_byte(7)].into_iter().collect())[0];
+        assert!(f.address.iter().any(|a| *a == usdt), "{:?}", f.address);
+        assert_eq!(
+            s.max_range(),
+            u64::MAX,
+            "EvmSource::new has no cap; tron::source sets 5,000"
+        );
+        assert_eq!(s.format.render(usdt), "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t");
     }
 }

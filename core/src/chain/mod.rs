@@ -1,8 +1,9 @@
 //! The registry of networks PayIn knows: built-in defaults overridden by the config file.
 //!
 //! Watching them: [`scanner`] is the one loop (cursor, ranges, reorgs, confirmations) over a
-//! [`source::ChainSource`] per chain family ([`evm`] so far, its calls through [`rpc`]: timeouts
-//! and failover across a chain's URLs); [`watcher`] starts one scanner per watched network for
+//! [`source::ChainSource`] per chain family ([`evm`], and [`tron`]: the same JSON-RPC calls read
+//! the way java-tron answers them; their calls go through [`rpc`]: timeouts, extra headers and
+//! failover across a chain's URLs); [`watcher`] starts one scanner per watched network for
 //! the engine, each scanning only while this replica holds the chain's [`lease`]; [`status`] is
 //! their progress as `/health` shows it.
 
@@ -14,6 +15,7 @@ pub mod rpc;
 pub mod scanner;
 pub mod source;
 pub mod status;
+pub mod tron;
 pub mod watcher;
 
 use std::collections::BTreeMap;
@@ -21,9 +23,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-pub use address::normalize_address;
+pub use address::{evm_to_tron, normalize_address, tron_to_evm};
 pub use payin_types::chain::{ChainInfo, Currency, Protocol, TokenInfo};
-pub use rpc::RpcTimeouts;
+pub use rpc::{RpcHeaders, RpcTimeouts};
 pub use status::{ChainStatus, ChainStatusBoard};
 
 use crate::error::{Error, InvalidCode};
@@ -49,6 +51,9 @@ pub struct Network {
     pub rpc_urls: Vec<String>,
     /// Connect and per-call timeouts of every RPC URL.
     pub rpc_timeouts: RpcTimeouts,
+    /// Extra HTTP headers sent with every RPC call (e.g. TronGrid's `TRON-PRO-API-KEY`); their
+    /// values are secrets and never shown.
+    pub rpc_headers: RpcHeaders,
     /// Pause between passes once caught up; `None`: 50 ms on a local dev chain (EVM chain id
     /// 31337), 1 s elsewhere.
     pub poll_interval: Option<Duration>,
@@ -78,22 +83,12 @@ impl Network {
         }
     }
 
-    /// Whether payments on this network are detected: the watcher scans EVM chains that have an
-    /// RPC URL, for the tokens whose contract is configured (`source::for_network` applies this rule).
+    /// Whether payments on this network are detected: the watcher scans EVM and Tron chains that
+    /// have an RPC URL (for Tron: java-tron's JSON-RPC, e.g. `https://api.trongrid.io/jsonrpc`),
+    /// for the tokens whose contract is configured (`source::for_network` applies this rule).
     /// An order or deposit address anywhere else could be paid and never see it, so it is
     /// refused with a 400 (`INVALID_CHAIN`) saying what to configure.
     pub fn check_watched(&self, field: &str) -> Result<(), Error> {
-        if self.protocol != Protocol::Evm {
-            return Err(Error::invalid(
-                InvalidCode::Chain,
-                field,
-                format!(
-                    "{field}: chain '{id}' is not watched: PayIn detects payments on EVM chains only so far, so \
-                     a payment on '{id}' would never be seen",
-                    id = self.id
-                ),
-            ));
-        }
         if self.tokens.iter().all(|t| t.contract.is_none()) {
             return Err(Error::invalid(
                 InvalidCode::Chain,
@@ -160,6 +155,7 @@ impl ChainRegistry {
                     testnet: false,
                     rpc_urls: Vec::new(),
                     rpc_timeouts: RpcTimeouts::default(),
+                    rpc_headers: RpcHeaders::default(),
                     poll_interval: None,
                     confirmations: 1,
                     tokens: Vec::new(),
@@ -184,6 +180,9 @@ impl ChainRegistry {
         }
         if let Some(urls) = &o.rpc_urls {
             n.rpc_urls.clone_from(urls);
+        }
+        if let Some(headers) = &o.rpc_headers {
+            n.rpc_headers = RpcHeaders::parse(&format!("chains.{id}.rpc_headers"), headers)?;
         }
         let millis = |key: &str, value: Option<u64>, min: u64, max: u64| -> Result<Option<Duration>, Error> {
             match value {
@@ -279,6 +278,7 @@ impl ChainRegistry {
                 testnet: n.testnet,
                 confirmations: n.confirmations,
                 rpc_configured: !n.rpc_urls.is_empty(),
+                rpc_requirements: (n.protocol == Protocol::Tron).then(|| tron::rpc_requirements(&n.id)),
                 tokens: n
                     .tokens
                     .iter()
@@ -304,6 +304,8 @@ pub struct ChainOverride {
     pub evm_chain_id: Option<u64>,
     pub testnet: Option<bool>,
     pub rpc_urls: Option<Vec<String>>,
+    /// Extra HTTP headers of every RPC call, e.g. `{ "TRON-PRO-API-KEY" = "…" }` for TronGrid.
+    pub rpc_headers: Option<BTreeMap<String, String>>,
     /// Connecting to an RPC URL may take this long (default 5,000).
     pub rpc_connect_timeout_ms: Option<u64>,
     /// One RPC call may take this long before the next URL is asked (default 10,000).
@@ -406,6 +408,50 @@ mod tests {
             Some(Error::Invalid { field, .. }) => assert_eq!(field, "chains.polygon.rpc_request_timeout_ms"),
             other => panic!("expected a validation error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn tron_networks_are_watched_with_t_contracts_and_rpc_headers_from_the_config() {
+        let r = ChainRegistry::default();
+        let tron = r.get("tron").unwrap();
+        for currency in [Currency::Usdt, Currency::Usdc] {
+            let token = tron.configured_token(currency).unwrap();
+            assert_eq!(token.decimals, 6);
+            let contract = token.contract.as_deref().unwrap();
+            assert_eq!(normalize_address(Protocol::Tron, contract).unwrap(), contract);
+        }
+        assert_eq!(tron.confirmations, 19);
+        let nile = r.get("tron-nile").unwrap();
+        assert_eq!((nile.protocol, nile.confirmations), (Protocol::Tron, 19));
+        assert!(nile.tokens.iter().all(|t| t.contract.is_none()));
+        // Without an RPC URL Tron is not watched; with one it is.
+        assert!(tron.check_watched("chainId").is_err());
+        let overrides: BTreeMap<String, ChainOverride> = toml::from_str(
+            "[tron]\nrpc_urls = [\"https://api.trongrid.io/jsonrpc\"]\nrpc_headers = { \"TRON-PRO-API-KEY\" = \"k-123\" }\n\
+             [tron-nile.tokens.USDT]\ncontract = \"TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t\"\n",
+        )
+        .unwrap();
+        let r = ChainRegistry::with_overrides(&overrides).unwrap();
+        let tron = r.get("tron").unwrap();
+        assert!(tron.check_watched("chainId").is_ok());
+        assert_eq!(tron.rpc_headers.names().collect::<Vec<_>>(), ["TRON-PRO-API-KEY"]);
+        assert!(!format!("{tron:?}").contains("k-123"), "header values never show");
+        assert!(r.get("tron-nile").unwrap().configured_token(Currency::Usdt).is_ok());
+        let described = r.describe();
+        let info = described.iter().find(|c| c.chain_id == "tron").unwrap();
+        assert!(info.rpc_requirements.as_deref().unwrap().contains("TRON-PRO-API-KEY"));
+        assert!(
+            described
+                .iter()
+                .find(|c| c.chain_id == "polygon")
+                .unwrap()
+                .rpc_requirements
+                .is_none()
+        );
+        // A Tron contract must be a T… address.
+        let bad: BTreeMap<String, ChainOverride> =
+            toml::from_str("[tron.tokens.USDT]\ncontract = \"0xa614f803b6fd780986a42c78ec9c7f77e6ded13c\"\n").unwrap();
+        assert!(ChainRegistry::with_overrides(&bad).is_err());
     }
 
     #[test]

@@ -35,6 +35,67 @@ impl Default for RpcTimeouts {
     }
 }
 
+/// Extra HTTP headers sent with every RPC call of a chain (`rpc_headers` in the config file),
+/// e.g. TronGrid's `TRON-PRO-API-KEY`. Values are API keys: `Debug` shows header names only.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RpcHeaders(Vec<(String, String)>);
+
+impl RpcHeaders {
+    /// Validates header names and values; a bad one is a config error naming `field` and the
+    /// header (never its value).
+    pub fn parse(field: &str, headers: &std::collections::BTreeMap<String, String>) -> Result<RpcHeaders> {
+        for (name, value) in headers {
+            if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err(Error::validation(
+                    field,
+                    format!("{field}: {name:?} is not an HTTP header name"),
+                ));
+            }
+            if reqwest::header::HeaderValue::from_str(value).is_err() {
+                return Err(Error::validation(
+                    field,
+                    format!("{field}: the value of {name} is not a valid HTTP header value"),
+                ));
+            }
+        }
+        Ok(RpcHeaders(
+            headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        ))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The header names, without their values.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
+    fn header_map(&self) -> reqwest::header::HeaderMap {
+        let mut map = reqwest::header::HeaderMap::new();
+        for (name, value) in &self.0 {
+            // Checked by `parse`.
+            if let (Ok(n), Ok(mut v)) = (
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()),
+                reqwest::header::HeaderValue::from_str(value),
+            ) {
+                v.set_sensitive(true);
+                map.insert(n, v);
+            }
+        }
+        map
+    }
+}
+
+impl std::fmt::Debug for RpcHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(k, _)| (k, "(redacted)")))
+            .finish()
+    }
+}
+
 /// A URL as logs, metric labels and `/health` may show it: scheme, host and port only (paths,
 /// queries and credentials often hold API keys).
 pub fn redact_url(url: &str) -> String {
@@ -70,8 +131,9 @@ struct Endpoint {
     provider: DynProvider,
     /// [`redact_url`] of the URL.
     label: String,
-    /// The URL as written and as `url` normalizes it: scrubbed out of error texts.
-    secrets: [String; 2],
+    /// The URL as written and as `url` normalizes it, and the extra headers' values: scrubbed
+    /// out of error texts.
+    secrets: Vec<String>,
 }
 
 /// The RPC URLs of one chain, tried in order from the last one that answered.
@@ -86,10 +148,22 @@ impl RpcEndpoints {
     /// Endpoints for `urls`; a URL that does not parse is a config error naming
     /// `chains.<chain_id>.rpc_urls`.
     pub fn new(chain_id: &str, urls: &[String], timeouts: RpcTimeouts) -> Result<RpcEndpoints> {
+        RpcEndpoints::with_headers(chain_id, urls, timeouts, &RpcHeaders::default())
+    }
+
+    /// [`RpcEndpoints::new`] sending `headers` with every call.
+    pub fn with_headers(
+        chain_id: &str,
+        urls: &[String],
+        timeouts: RpcTimeouts,
+        headers: &RpcHeaders,
+    ) -> Result<RpcEndpoints> {
         let field = || format!("chains.{chain_id}.rpc_urls");
         if urls.is_empty() {
-            return Err(Error::validation(field(), "an EVM source needs at least one RPC URL"));
+            return Err(Error::validation(field(), "a chain source needs at least one RPC URL"));
         }
+        let mut header_values: Vec<String> = headers.0.iter().map(|(_, v)| v.clone()).collect();
+        header_values.retain(|v| v.len() >= 4);
         let endpoints = urls
             .iter()
             .map(|raw| {
@@ -101,6 +175,7 @@ impl RpcEndpoints {
                 // the whole call and reads the same whatever part of it hung.
                 let http = reqwest::Client::builder()
                     .connect_timeout(timeouts.connect)
+                    .default_headers(headers.header_map())
                     .build()
                     .map_err(|e| Error::Internal(format!("rpc client for {label}: {e}")))?;
                 let client = RpcClient::new_http_with_client(http, url.clone());
@@ -110,7 +185,10 @@ impl RpcEndpoints {
                         .connect_client(client)
                         .erased(),
                     label,
-                    secrets: [raw.clone(), url.to_string()],
+                    secrets: [raw.clone(), url.to_string()]
+                        .into_iter()
+                        .chain(header_values.iter().cloned())
+                        .collect(),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -180,12 +258,14 @@ impl RpcEndpoints {
 }
 
 impl Endpoint {
-    /// `text` with the URL (which may hold an API key) replaced by its redacted form, and
+    /// `text` with the URL (which may hold an API key) replaced by its redacted form (and any
+    /// extra header value by `(redacted)`), and
     /// reqwest's " for url (…)" dropped (the URL is named beside the error anyway).
     fn scrub(&self, text: &str) -> String {
         let mut text = text.to_string();
-        for secret in &self.secrets {
-            text = text.replace(secret.as_str(), &self.label);
+        for (i, secret) in self.secrets.iter().enumerate() {
+            let shown = if i < 2 { self.label.as_str() } else { "(redacted)" };
+            text = text.replace(secret.as_str(), shown);
         }
         text.replace(&format!(" for url ({})", self.label), "")
     }
@@ -249,6 +329,60 @@ mod tests {
         fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
             Histogram::noop()
         }
+    }
+
+    /// Test double of a node that records the first request it gets and answers `eth_blockNumber`.
+    async fn recording_node() -> (String, tokio::sync::oneshot::Receiver<String>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/jsonrpc", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 8192];
+            let n = socket.read(&mut buf).await.unwrap();
+            let _ = tx.send(String::from_utf8_lossy(&buf[..n]).to_string());
+            let body = r#"{"jsonrpc":"2.0","id":0,"result":"0x10"}"#;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            socket.write_all(answer.as_bytes()).await.unwrap();
+        });
+        (url, rx)
+    }
+
+    #[tokio::test]
+    async fn extra_headers_go_with_every_call_and_never_show_their_values() {
+        let (url, request) = recording_node().await;
+        let headers = RpcHeaders::parse(
+            "chains.tron.rpc_headers",
+            &BTreeMap::from([("TRON-PRO-API-KEY".to_string(), "secret-trongrid-key".to_string())]),
+        )
+        .unwrap();
+        let rpc = RpcEndpoints::with_headers("tron", &[url], short(), &headers).unwrap();
+        let head = rpc
+            .call("eth_blockNumber", |p| async move { p.get_block_number().await })
+            .await
+            .unwrap();
+        assert_eq!(head, 16);
+        let request = request.await.unwrap().to_ascii_lowercase();
+        assert!(request.contains("tron-pro-api-key: secret-trongrid-key"), "{request}");
+        let shown = format!("{headers:?}");
+        assert!(
+            shown.contains("TRON-PRO-API-KEY") && !shown.contains("secret"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_bad_header_is_a_config_error_that_does_not_repeat_the_value() {
+        let bad_name = BTreeMap::from([("bad header".to_string(), "v".to_string())]);
+        let err = RpcHeaders::parse("chains.tron.rpc_headers", &bad_name).unwrap_err();
+        assert!(err.to_string().contains("chains.tron.rpc_headers"), "{err}");
+        let bad_value = BTreeMap::from([("TRON-PRO-API-KEY".to_string(), "secret\nkey".to_string())]);
+        let err = RpcHeaders::parse("chains.tron.rpc_headers", &bad_value).unwrap_err();
+        assert!(!err.to_string().contains("secret"), "{err}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The seam between the generic [`Scanner`](super::scanner::Scanner) and a chain family: what
-//! the scanner asks of a chain's nodes. The EVM implementation is [`EvmSource`]; a Tron source
-//! (java-tron's Ethereum-compatible JSON-RPC) implements the same trait and reuses the loop.
+//! the scanner asks of a chain's nodes. The EVM implementation is [`EvmSource`]; Tron is read
+//! through java-tron's Ethereum-compatible JSON-RPC by the same source (see [`super::tron`]).
 
 use std::collections::HashSet;
 
@@ -39,6 +39,10 @@ impl WatchSet {
 
     pub fn is_empty(&self) -> bool {
         self.addresses.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Address> {
+        self.addresses.iter()
     }
 }
 
@@ -114,8 +118,7 @@ pub fn for_network(network: &Network) -> Result<Option<Box<dyn ChainSource>>> {
     }
     match network.protocol {
         Protocol::Evm => Ok(Some(Box::new(EvmSource::new(network)?))),
-        // `check_watched` refuses Tron networks until a Tron source exists.
-        Protocol::Tron => Ok(None),
+        Protocol::Tron => Ok(Some(Box::new(super::tron::source(network)?))),
     }
 }
 
@@ -149,13 +152,23 @@ mod tests {
             }],
             ..network("polygon")
         };
-        let tron = Network {
-            rpc_urls: vec!["http://127.0.0.1:9".into()],
-            ..network("tron")
-        };
-        for n in [no_rpc, no_contract, tron] {
+        let tron_without_rpc = network("tron");
+        for n in [no_rpc, no_contract, tron_without_rpc] {
             assert!(for_network(&n).unwrap().is_none(), "{}", n.id);
         }
+    }
+
+    #[test]
+    fn a_tron_network_with_an_rpc_url_gets_a_source_capped_at_5000_blocks() {
+        let mut tron = network("tron");
+        tron.rpc_urls = vec!["https://api.trongrid.io/jsonrpc".into()];
+        let source = for_network(&tron).unwrap().expect("tron is watched");
+        assert_eq!(source.max_range(), 5_000);
+        assert_eq!(
+            source.watch_key("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"),
+            Some("0xa614f803b6fd780986a42c78ec9c7f77e6ded13c".parse().unwrap())
+        );
+        assert_eq!(source.watch_key("0xa614f803b6fd780986a42c78ec9c7f77e6ded13c"), None);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Chain settings recorded in the database rather than the config file: `payin dev` records
-//! where its local chain runs and where it deployed the test tokens, so every process opened on
-//! the same database (`payin dev pay`, `payin serve`) sees chain `local` configured.
+//! where its local chains run and where it deployed the test tokens, so every process opened on
+//! the same database (`payin dev pay`, `payin serve`) sees chains `local` and `local-tron`
+//! configured.
 //!
 //! Precedence when the registry is built, lowest first: built-in defaults, recorded chains,
-//! the config file. Only chain `local` ([`RECORDABLE_CHAINS`]) is taken from the database: a
+//! the config file. Only the dev chains ([`RECORDABLE_CHAINS`]) are taken from the database: a
 //! production network's RPC URLs and contracts come from the config file alone, so a dev run
 //! against the wrong database can never redirect them.
 
@@ -17,10 +18,8 @@ use crate::error::{Error, Result};
 use crate::store::Store;
 use crate::time::Timestamp;
 
-use super::devnet::DEV_CHAIN_ID;
-
-/// Chains whose recorded settings the engine applies.
-pub const RECORDABLE_CHAINS: [&str; 1] = ["local"];
+/// Chains whose recorded settings the engine applies: the two dev chains of `payin dev`.
+pub const RECORDABLE_CHAINS: [&str; 2] = ["local", "local-tron"];
 
 /// A chain's RPC URL and token contracts as recorded in the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +128,7 @@ pub fn layer_overrides(
     let mut out = config.clone();
     for chain in recorded {
         if !RECORDABLE_CHAINS.contains(&chain.chain_id.as_str()) {
-            tracing::warn!(chain = %chain.chain_id, "ignoring a chain recorded in the database; only chain local is taken from there");
+            tracing::warn!(chain = %chain.chain_id, "ignoring a chain recorded in the database; only the dev chains are taken from there");
             continue;
         }
         let base = chain.to_override();
@@ -152,7 +151,7 @@ pub(crate) async fn registry(store: &dyn Store, config: &BTreeMap<String, ChainO
 impl Engine {
     /// Records a chain's RPC URL and token contracts in the database (what `payin dev` does for
     /// its local chain) and applies it to this engine's registry; engines opened on the same
-    /// database later apply it too. Only chain `local` is recordable, and the config file
+    /// database later apply it too. Only the dev chains are recordable, and the config file
     /// still wins over the recording.
     pub async fn record_chain(&mut self, chain: &RecordedChain) -> Result<()> {
         self.store().save_recorded_chain(chain).await?;
@@ -170,11 +169,12 @@ impl Engine {
             .await
     }
 
-    /// Chain `local` as the database records it now (another process, `payin dev`, may have
-    /// recorded it after this engine opened), under the config file's overrides.
-    pub(crate) async fn current_dev_network(&self) -> Result<Option<Network>> {
+    /// Dev chain `chain_id` (`local` or `local-tron`) as the database records it now (another
+    /// process, `payin dev`, may have recorded it after this engine opened), under the config
+    /// file's overrides.
+    pub(crate) async fn current_dev_network(&self, chain_id: &str) -> Result<Option<Network>> {
         let chains = registry(self.store(), self.config_chains()).await?;
-        Ok(chains.get(DEV_CHAIN_ID).cloned())
+        Ok(chains.get(chain_id).cloned())
     }
 }
 
@@ -196,6 +196,7 @@ fn merge(base: ChainOverride, top: &ChainOverride) -> ChainOverride {
         evm_chain_id: top.evm_chain_id.or(base.evm_chain_id),
         testnet: top.testnet.or(base.testnet),
         rpc_urls: top.rpc_urls.clone().or(base.rpc_urls),
+        rpc_headers: top.rpc_headers.clone().or(base.rpc_headers),
         rpc_connect_timeout_ms: top.rpc_connect_timeout_ms.or(base.rpc_connect_timeout_ms),
         rpc_request_timeout_ms: top.rpc_request_timeout_ms.or(base.rpc_request_timeout_ms),
         poll_interval_ms: top.poll_interval_ms.or(base.poll_interval_ms),
@@ -273,6 +274,22 @@ mod tests {
             Some("0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"),
             "recorded tokens the file does not name stay"
         );
+    }
+
+    #[test]
+    fn the_tron_dev_chain_is_recordable_with_t_addresses() {
+        let mut chain = recorded("local-tron");
+        chain.rpc_url = "http://127.0.0.1:40001/jsonrpc".into();
+        for t in chain.tokens.values_mut() {
+            let evm: alloy_primitives::Address = t.contract.parse().unwrap();
+            t.contract = crate::chain::evm_to_tron(evm);
+        }
+        let r = ChainRegistry::with_overrides(&layer_overrides(&[chain], &BTreeMap::new())).unwrap();
+        let local_tron = r.get("local-tron").unwrap();
+        assert_eq!(local_tron.protocol, crate::chain::Protocol::Tron);
+        assert!(local_tron.check_watched("chainId").is_ok());
+        let usdt = local_tron.configured_token(Currency::Usdt).unwrap();
+        assert!(usdt.contract.as_deref().unwrap().starts_with('T'), "{usdt:?}");
     }
 
     #[test]

@@ -3,13 +3,16 @@
 //! account of the chain `payin dev` started sends a real ERC-20 transfer, and the watcher finds
 //! it like any other payment.
 //!
-//! Only chain [`DEV_CHAIN_ID`] can be paid on, and only while its anvil runs; otherwise
-//! [`Error::DevChainUnavailable`].
+//! Only the dev chains can be paid on — [`DEV_CHAIN_ID`] and the Tron-shaped
+//! [`DEV_TRON_CHAIN_ID`] (whose payer pays on the anvil behind the Tron node test double, with
+//! `T…` addresses shown) — and only while they run; otherwise [`Error::DevChainUnavailable`].
 
 use alloy::primitives::{Address, U256};
 
 use super::devnet::{DEV_CHAIN_ID, DevChain, DevnetError};
+use super::tron_double::{DEV_TRON_CHAIN_ID, payer_url};
 use crate::amount::{Amount, AmountUnits};
+use crate::chain::evm::AddressFormat;
 use crate::chain::{Currency, Network, Protocol, normalize_address};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -62,8 +65,15 @@ pub(crate) fn parse_request(req: &SimulatePaymentRequest) -> Result<(Payee, Opti
                     "amount is required when paying an address",
                 ));
             };
+            // A `T…` address is paid on the Tron-shaped dev chain, a `0x…` one on chain local.
             let address = normalize_address(Protocol::Evm, address)
-                .map_err(|e| Error::validation("address", format!("address: {e}")))?;
+                .or_else(|evm| normalize_address(Protocol::Tron, address).map_err(|_| evm))
+                .map_err(|e| {
+                    Error::validation(
+                        "address",
+                        format!("address: {e} (pay a 0x… address on chain local, a T… address on chain local-tron)"),
+                    )
+                })?;
             Payee::Address { address, amount }
         }
     };
@@ -100,31 +110,48 @@ pub fn scenario_units(scenario: PaymentScenario, order_units: U256) -> Result<U2
     }
 }
 
-/// The dev chain as the registry knows it, connected; [`Error::DevChainUnavailable`] when the
-/// registry has no RPC URL for it.
+/// The dev chain as the registry knows it, connected as its payer; [`Error::DevChainUnavailable`]
+/// when the registry has no RPC URL for it. On `local-tron` the payer pays on the anvil behind
+/// the Tron node test double (a Tron node takes no Ethereum-signed transaction).
 pub(crate) fn connect(network: Option<&Network>) -> Result<(DevChain, &Network)> {
-    let network = network.ok_or_else(|| not_running("chain 'local' is not configured"))?;
+    let network = network.ok_or_else(|| not_running("the dev chain is not configured"))?;
+    let id = &network.id;
     let rpc_url = network
         .rpc_urls
         .first()
-        .ok_or_else(|| not_running("chain 'local' has no RPC URL"))?;
-    let chain = DevChain::connect(rpc_url).map_err(|e| not_running(&e.to_string()))?;
+        .ok_or_else(|| not_running(&format!("chain '{id}' has no RPC URL")))?;
+    let payer_rpc = match network.protocol {
+        Protocol::Evm => rpc_url.clone(),
+        Protocol::Tron => payer_url(rpc_url)
+            .ok_or_else(|| not_running(&format!("chain '{id}' is not the Tron-shaped dev chain of `payin dev`")))?,
+    };
+    let chain = DevChain::connect(&payer_rpc).map_err(|e| not_running(&e.to_string()))?;
     Ok((chain, network))
 }
 
-/// The token contract of `currency` on the dev chain.
+/// The token contract of `currency` on the dev chain (configured `0x…` or `T…`).
 pub(crate) fn token_contract(network: &Network, currency: Currency) -> Result<(Address, u8)> {
+    let id = &network.id;
     let token = network
         .token(currency)
-        .ok_or_else(|| not_running(&format!("no {currency} token on chain '{DEV_CHAIN_ID}'")))?;
+        .ok_or_else(|| not_running(&format!("no {currency} token on chain '{id}'")))?;
     let contract = token
         .contract
         .as_deref()
-        .ok_or_else(|| not_running(&format!("no {currency} contract recorded for chain '{DEV_CHAIN_ID}'")))?;
-    let address = contract
-        .parse()
-        .map_err(|_| Error::Internal(format!("recorded {currency} contract {contract:?} is not an address")))?;
+        .ok_or_else(|| not_running(&format!("no {currency} contract recorded for chain '{id}'")))?;
+    let address = AddressFormat::of(network.protocol)
+        .parse(contract)
+        .ok_or_else(|| Error::Internal(format!("recorded {currency} contract {contract:?} is not an address")))?;
     Ok((address, token.decimals))
+}
+
+/// The dev chain a payment to `address` goes to: `local-tron` for a `T…` address.
+fn dev_chain_of(address: &str) -> &'static str {
+    if address.starts_with('T') {
+        DEV_TRON_CHAIN_ID
+    } else {
+        DEV_CHAIN_ID
+    }
 }
 
 pub(crate) fn not_running(why: &str) -> Error {
@@ -163,11 +190,12 @@ impl Engine {
                 amount,
             } => {
                 let order = self.get_order(&order_id).await?;
-                if order.chain_id != DEV_CHAIN_ID {
+                if order.chain_id != DEV_CHAIN_ID && order.chain_id != DEV_TRON_CHAIN_ID {
                     return Err(Error::validation(
                         "orderId",
                         format!(
-                            "order {} is on chain '{}'; payments can only be simulated on chain '{DEV_CHAIN_ID}'",
+                            "order {} is on chain '{}'; payments can only be simulated on the dev chains \
+                             '{DEV_CHAIN_ID}' and '{DEV_TRON_CHAIN_ID}'",
                             order.order_id, order.chain_id
                         ),
                     ));
@@ -177,8 +205,13 @@ impl Engine {
             }
             Payee::Address { address, amount } => (None, address, Some(amount)),
         };
-        let network = self.current_dev_network().await?;
+        let chain_id = match &order {
+            Some((o, _)) => o.chain_id.clone(),
+            None => dev_chain_of(&to).to_string(),
+        };
+        let network = self.current_dev_network(&chain_id).await?;
         let (chain, network) = connect(network.as_ref())?;
+        let format = AddressFormat::of(network.protocol);
         let currency = currency
             .or(order.as_ref().map(|(o, _)| o.currency))
             .unwrap_or(Currency::Usdt);
@@ -206,9 +239,9 @@ impl Engine {
         };
         let sent_amount = Amount::from_base_units(units, decimals)
             .ok_or_else(|| Error::validation("amount", "amount is too large"))?;
-        let recipient: Address = to
-            .parse()
-            .map_err(|_| Error::Internal(format!("address {to:?} is not an EVM address")))?;
+        let recipient = format
+            .parse(&to)
+            .ok_or_else(|| Error::Internal(format!("address {to:?} is not an address of chain '{chain_id}'")))?;
 
         if let Some((order, PaymentScenario::Late)) = &order {
             // Mined one second after the grace period ends, whatever the wall clock says.
@@ -231,8 +264,8 @@ impl Engine {
         Ok(SimulatedPayment {
             order_id: order.map(|(o, _)| o.order_id),
             scenario,
-            chain_id: DEV_CHAIN_ID.to_string(),
-            from: chain.payer().to_checksum(None),
+            chain_id,
+            from: format.render(chain.payer()),
             to,
             currency,
             amount: sent_amount,
@@ -251,7 +284,7 @@ impl Engine {
                 format!("blocks must be between 1 and {MAX_MINE_BLOCKS}"),
             ));
         }
-        let network = self.current_dev_network().await?;
+        let network = self.current_dev_network(DEV_CHAIN_ID).await?;
         let (chain, _) = connect(network.as_ref())?;
         chain.mine(blocks).await.map_err(rpc_failed)?;
         Ok(MinedBlocks {

@@ -113,6 +113,11 @@ pub struct ChainInfo {
     pub confirmations: u32,
     /// Whether at least one RPC URL is configured for the watcher.
     pub rpc_configured: bool,
+    /// What this chain's RPC URL must serve, where that is not plain Ethereum JSON-RPC (Tron:
+    /// java-tron's JSON-RPC, e.g. `https://api.trongrid.io/jsonrpc`, with TronGrid's
+    /// `TRON-PRO-API-KEY` header in `rpc_headers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpc_requirements: Option<String>,
     pub tokens: Vec<TokenInfo>,
 }
 

@@ -26,11 +26,13 @@ pub(crate) fn routes() -> Router<AppState> {
 #[openapi(paths(simulate_payment, mine_blocks))]
 pub(crate) struct DevApi;
 
-/// Pay an order (exact, partial, over or late) or any address with a real ERC-20 transfer on
-/// the local chain of `payin dev`; answers once the transaction is mined.
+/// Pay an order (exact, partial, over or late) or any address with a real token transfer on
+/// a dev chain of `payin dev`: chain `local`, or `local-tron` (its Tron-shaped chain, anvil behind
+/// a test double of a Tron node) for an order there or a `T…` address; answers once the
+/// transaction is mined. Addresses in the answer are written as the chain writes them.
 #[utoipa::path(post, path = "/api/v1/dev/simulate-payment", tag = "dev", request_body = SimulatePaymentRequest,
     responses(
-        (status = 201, description = "Payment mined on chain local", body = Envelope<SimulatedPayment>),
+        (status = 201, description = "Payment mined on chain local or local-tron", body = Envelope<SimulatedPayment>),
         (status = 400, description = "VALIDATION_ERROR or INVALID_AMOUNT naming the field", body = ApiError),
         (status = 404, description = "ORDER_NOT_FOUND", body = ApiError),
         (status = 503, description = "DEV_CHAIN_UNAVAILABLE: no `payin dev` chain recorded or answering", body = ApiError),
