@@ -8,6 +8,7 @@ use chrono::Duration as Minutes;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::amount::Amount;
 use crate::apikey::{self, ApiKey, NewApiKey};
 use crate::chain::{ChainRegistry, ChainStatus, ChainStatusBoard, Currency, Network, Protocol, normalize_address};
 use crate::clock::{Clock, SystemClock};
@@ -345,6 +346,29 @@ impl Engine {
             .get_order(order_id)
             .await?
             .ok_or_else(|| Error::OrderNotFound(order_id.to_string()))
+    }
+
+    /// A pending order's payments that were seen on chain but are not yet confirmed: their sum,
+    /// and the confirmations of the newest one (counted to the newest block the watcher has
+    /// scanned, which every replica reads from the database). `None` when there are none.
+    pub async fn detected_payment(&self, order: &Order) -> Result<Option<DetectedPayment>> {
+        if order.status != crate::order::OrderStatus::Pending {
+            return Ok(None);
+        }
+        let payments = self.store.unconfirmed_payments(&order.order_id).await?;
+        let Some(&(newest, _)) = payments.last() else {
+            return Ok(None);
+        };
+        let amount = payments
+            .into_iter()
+            .fold(Amount::zero_with_scale(order.amount.scale()), |sum, (_, a)| sum + a);
+        let scanned = self.store.recent_blocks(&order.chain_id, 1).await?;
+        let head = scanned.first().map_or(newest, |(n, _)| (*n).max(newest));
+        Ok(Some(DetectedPayment {
+            amount,
+            confirmations: head - newest + 1,
+            confirmations_required: self.chains().get(&order.chain_id).map_or(1, |n| n.confirmations),
+        }))
     }
 
     pub async fn get_order_by_reference(&self, reference: &str) -> Result<Order> {
@@ -717,4 +741,14 @@ impl Engine {
             }
         }
     }
+}
+
+/// Payments to an order seen on chain and still confirming (see [`Engine::detected_payment`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetectedPayment {
+    pub amount: Amount,
+    /// Confirmations of the newest of them so far.
+    pub confirmations: u64,
+    /// What the chain needs before a payment counts.
+    pub confirmations_required: u32,
 }

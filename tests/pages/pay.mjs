@@ -14,7 +14,7 @@
 // Exits 0 when everything passed.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,7 +75,10 @@ async function api(sandbox, method, path, body) {
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'payin-pay-page-'));
-  const sandbox = await startSandbox(PAYIN, dir);
+  // Three confirmations on the dev chain (it mines a block per transaction): a payment is first
+  // "detected", and counts once two more blocks are mined.
+  writeFileSync(join(dir, 'payin.toml'), '[chains.local]\nconfirmations = 3\n');
+  const sandbox = await startSandbox(PAYIN, dir, { PAYIN_CONFIG: join(dir, 'payin.toml') });
   const shop = await startShop();
   const browser = await chromium.launch({
     executablePath: chromiumPath(),
@@ -140,11 +143,18 @@ async function main() {
     await skewed.close();
 
     await api(sandbox, 'POST', '/dev/simulate-payment', { orderId: order.orderId, scenario: 'partial' });
+    await page.waitForFunction(() => /Payment of 5(\.0+)? USDT detected — 1 of 3 confirmations/.test(document.getElementById('status').textContent),
+      null, { timeout: 15_000 });
+    check(true, `a payment seen on chain shows as detected with its confirmations: "${(await page.textContent('#status')).trim()}"`);
+    check((await page.getAttribute('#status', 'data-state')) === 'detected', 'in the detected style');
+    await api(sandbox, 'POST', '/dev/mine-blocks', { blocks: 2 });
     await page.waitForFunction(() => document.getElementById('received').textContent.includes('Received so far: 5'),
       null, { timeout: 15_000 });
     check(true, `a partial payment shows as received so far: "${(await page.textContent('#received')).trim()}"`);
 
     const rest = await api(sandbox, 'POST', '/dev/simulate-payment', { orderId: order.orderId, amount: '5' });
+    await page.waitForFunction(() => document.getElementById('status').dataset.state === 'detected', null, { timeout: 15_000 });
+    await api(sandbox, 'POST', '/dev/mine-blocks', { blocks: 2 });
     await page.waitForFunction(() => document.getElementById('status').textContent.includes('Payment received'),
       null, { timeout: 15_000 });
     check(true, 'the page says "Payment received" once the order completes');

@@ -20,11 +20,11 @@ export function payinEnv(extra = {}) {
 }
 
 /** `payin dev` in a temporary directory; resolves once it printed its API URL and key. */
-export async function startSandbox(payin, dir) {
+export async function startSandbox(payin, dir, extraEnv = {}) {
   const dbUrl = `sqlite://${join(dir, 'payin.db')}`;
   const stderrPath = join(dir, 'dev.stderr.log');
   const child = spawn(payin, ['--database-url', dbUrl, 'dev', '--listen', '127.0.0.1:0'], {
-    env: payinEnv(),
+    env: payinEnv(extraEnv),
     stdio: ['ignore', 'pipe', openSync(stderrPath, 'w')],
   });
   const exited = new Promise((res) => child.once('exit', (code, signal) => res({ code, signal })));

@@ -104,6 +104,8 @@ pub trait ChainStore: Send + Sync {
     async fn apply_scan(&self, scan: &Scan) -> Result<Vec<Event>>;
     /// Transfers waiting for confirmations on a chain.
     async fn unconfirmed_transfers(&self, chain_id: &str) -> Result<Vec<PendingTransfer>>;
+    /// An order's payments seen but not yet confirmed: block number and amount, in chain order.
+    async fn unconfirmed_payments(&self, order_id: &str) -> Result<Vec<(u64, crate::amount::Amount)>>;
     /// Confirms or reverses transfers; completes orders and confirms deposits accordingly.
     /// Addresses of completed orders cool down until `cooldown_until`.
     async fn apply_confirmations(

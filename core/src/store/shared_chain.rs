@@ -85,6 +85,28 @@ where
         .collect())
 }
 
+/// The block numbers and amounts of `order_id`'s payments still waiting for confirmations, in
+/// chain order (what its payment page shows as detected).
+pub(crate) async fn unconfirmed_payments<DB>(pool: &Pool<DB>, order_id: &str) -> Result<Vec<(u64, Amount)>>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> &'a str: Encode<'a, DB> + Type<DB>,
+    for<'r> (i64, String): FromRow<'r, DB::Row>,
+{
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT block_number, amount FROM transfers
+         WHERE order_id = $1 AND kind = 'payment' AND status = 'unconfirmed' ORDER BY block_number, log_index",
+    )
+    .bind(order_id)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(block, amount)| Ok((block as u64, Amount::from_stored(&amount)?)))
+        .collect()
+}
+
 /// Whether a scanned transfer is already recorded (a rescan after a restart or a rewind): it is
 /// recorded once, never twice. One reorged out earlier and mined again is forgotten, and starts over.
 pub(crate) async fn already_recorded<DB>(tx: &mut Transaction<'_, DB>, t: &ObservedTransfer) -> Result<bool>

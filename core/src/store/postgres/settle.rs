@@ -284,6 +284,10 @@ impl ChainStore for PgStore {
         shared_chain::unconfirmed_transfers(&self.pool, chain_id).await
     }
 
+    async fn unconfirmed_payments(&self, order_id: &str) -> Result<Vec<(u64, crate::amount::Amount)>> {
+        shared_chain::unconfirmed_payments(&self.pool, order_id).await
+    }
+
     async fn apply_confirmations(
         &self,
         outcomes: &[Confirmation],

@@ -204,6 +204,10 @@ impl ChainStore for SqliteStore {
         shared_chain::unconfirmed_transfers(&self.reader, chain_id).await
     }
 
+    async fn unconfirmed_payments(&self, order_id: &str) -> Result<Vec<(u64, crate::amount::Amount)>> {
+        shared_chain::unconfirmed_payments(&self.reader, order_id).await
+    }
+
     async fn apply_confirmations(
         &self,
         outcomes: &[Confirmation],

@@ -48,6 +48,8 @@ pub struct PaymentStatus {
     #[schema(format = DateTime)]
     pub expires_at: String,
     pub tx_hash: Option<String>,
+    /// Payments seen on chain and still confirming (pending orders only).
+    pub detected: Option<DetectedView>,
     /// What the page's QR code holds: an EIP-681 token transfer on EVM chains
     /// (`ethereum:<token>@<chainId>/transfer?address=<to>&uint256=<base units>`, the amount
     /// still due), the plain address on other chains.
@@ -62,7 +64,32 @@ pub struct PaymentStatus {
     pub status_url: String,
 }
 
+/// Payments to the order seen on chain, waiting for their confirmations.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DetectedView {
+    /// Their sum, not yet counted in `amountReceived`.
+    #[schema(value_type = String, example = "10.00")]
+    pub amount: String,
+    /// Confirmations of the newest of them so far.
+    pub confirmations: u64,
+    /// Confirmations the chain needs before a payment counts.
+    pub confirmations_required: u32,
+}
+
 impl PaymentStatus {
+    async fn load(order: &Order, state: &AppState) -> Result<PaymentStatus, payin_core::Error> {
+        let detected = state.engine.detected_payment(order).await?.map(|d| DetectedView {
+            amount: d.amount.to_string(),
+            confirmations: d.confirmations,
+            confirmations_required: d.confirmations_required,
+        });
+        Ok(PaymentStatus {
+            detected,
+            ..PaymentStatus::of(order, state)
+        })
+    }
+
     fn of(order: &Order, state: &AppState) -> PaymentStatus {
         let network = state.engine.chains().get(&order.chain_id);
         PaymentStatus {
@@ -80,6 +107,7 @@ impl PaymentStatus {
                 .and_then(|t| t.contract.clone()),
             expires_at: payin_core::time::format(&order.expires_at),
             tx_hash: order.tx_hash.clone(),
+            detected: None,
             payment_uri: payment_uri(network, order),
             server_time: payin_core::time::format(&state.engine.now()),
             redirect_url: order.redirect_url(),
@@ -135,7 +163,7 @@ fn qr_svg(data: &str) -> String {
     responses((status = 200, body = Envelope<PaymentStatus>), (status = 404, description = "ORDER_NOT_FOUND", body = ApiError)))]
 pub async fn status(State(s): State<AppState>, Path(order_id): Path<String>) -> Result<Response, ApiError> {
     let order = s.engine.get_order(&order_id).await?;
-    let mut resp = ok(PaymentStatus::of(&order, &s));
+    let mut resp = ok(PaymentStatus::load(&order, &s).await?);
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
@@ -157,8 +185,12 @@ pub async fn page(
         .as_deref()
         .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("lang=")));
     let lang = Lang::negotiate(asked, &headers);
-    let mut resp = match s.engine.get_order(&order_id).await {
-        Ok(order) => html(StatusCode::OK, render(&PaymentStatus::of(&order, &s), lang)),
+    let loaded = match s.engine.get_order(&order_id).await {
+        Ok(order) => PaymentStatus::load(&order, &s).await,
+        Err(e) => Err(e),
+    };
+    let mut resp = match loaded {
+        Ok(status) => html(StatusCode::OK, render(&status, lang)),
         Err(payin_core::Error::OrderNotFound(_)) => html(StatusCode::NOT_FOUND, not_found_page(lang)),
         Err(e) => return ApiError::from(e).into_response(),
     };
@@ -402,6 +434,7 @@ mod tests {
                 token_contract: None,
                 expires_at: "2026-11-26T00:30:00.000Z".into(),
                 tx_hash: None,
+                detected: None,
                 payment_uri: payment_uri(chains.get("ethereum"), &o),
                 server_time: "2026-11-26T00:00:00.000Z".into(),
                 redirect_url: None,

@@ -94,6 +94,7 @@ pub struct ScriptText {
     /// The status before the script has counted down (no `{left}`).
     pub awaiting: &'static str,
     pub waiting: &'static str,
+    pub detected: &'static str,
     pub completed: &'static str,
     pub transaction: &'static str,
     pub expired: &'static str,
@@ -118,6 +119,7 @@ static EN: Text = Text {
         copied: "Copied",
         awaiting: "Waiting for your payment.",
         waiting: "Waiting for your payment — {left} left.",
+        detected: "Payment of {amount} {currency} detected — {n} of {m} confirmations.",
         completed: "Payment received. Thank you!",
         transaction: "Transaction",
         expired: "This payment request has expired.",
@@ -143,6 +145,7 @@ static ZH: Text = Text {
         copied: "已复制",
         awaiting: "等待付款。",
         waiting: "等待付款 — 剩余 {left}。",
+        detected: "已检测到 {amount} {currency} 的付款 — 确认数 {n} / {m}。",
         completed: "已收到付款，谢谢！",
         transaction: "交易",
         expired: "此付款请求已过期。",
