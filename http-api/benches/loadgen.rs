@@ -6,7 +6,11 @@
 //! loadgen create-rate URL KEY RATE SECONDS          # open loop at a fixed request rate
 //! loadgen get-max     URL KEY CONCURRENCY SECONDS ORDER_ID
 //! loadgen idle        URL -   CONNECTIONS SECONDS       # open connections that send nothing
+//! loadgen viewers     URL -   VIEWERS SECONDS ORDER_ID  # payers on the order's page
 //! ```
+//! `viewers` opens the payment page (`/pay/ORDER_ID`) once per viewer, then polls its status
+//! every 2 s as the page does, viewers spread evenly over the first 2 s; it reports the page
+//! renders and the status polls apart.
 //! `idle` holds its connections for SECONDS (or until the server closes them) and reports how
 //! many the server closed, and when.
 //! Latency in fixed-rate mode is measured from each request's scheduled start, so a stalled
@@ -39,6 +43,13 @@ fn main() {
         .unwrap();
     if mode == "idle" {
         rt.block_on(idle(url, n, Duration::from_secs(seconds)));
+        return;
+    }
+    if mode == "viewers" {
+        let order_id = order_id.expect(usage);
+        let (pages, polls, elapsed) = rt.block_on(viewers(url, n, Duration::from_secs(seconds), order_id));
+        report("viewers: page renders", n, &pages, elapsed);
+        report("viewers: status polls", n, &polls, elapsed);
         return;
     }
     let (outcomes, elapsed) = rt.block_on(run(mode.clone(), url, key, n, Duration::from_secs(seconds), order_id));
@@ -125,6 +136,55 @@ async fn run(
         outcomes.extend(t.await.unwrap());
     }
     (outcomes, started.elapsed())
+}
+
+/// `n` payers on one order's page: each loads it, then polls its status every 2 s.
+async fn viewers(url: String, n: u64, duration: Duration, order_id: String) -> (Vec<Outcome>, Vec<Outcome>, Duration) {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(1024).build().unwrap();
+    let started = Instant::now();
+    let get = move |path: String| {
+        let req = client.get(format!("{url}{path}"));
+        async move {
+            let t = Instant::now();
+            let status = match req.send().await {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let _ = r.bytes().await;
+                    status
+                }
+                Err(_) => 0,
+            };
+            Outcome {
+                latency: t.elapsed(),
+                status,
+            }
+        }
+    };
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let (get, order_id) = (get.clone(), order_id.clone());
+            tokio::spawn(async move {
+                let offset = Duration::from_secs(2).mul_f64(i as f64 / n as f64);
+                tokio::time::sleep(offset).await;
+                let page = get(format!("/pay/{order_id}")).await;
+                let mut polls = Vec::new();
+                let mut next = Instant::now() + Duration::from_secs(2);
+                while next < started + duration {
+                    tokio::time::sleep_until(next.into()).await;
+                    polls.push(get(format!("/pay/{order_id}/status")).await);
+                    next += Duration::from_secs(2);
+                }
+                (page, polls)
+            })
+        })
+        .collect();
+    let (mut pages, mut polls) = (Vec::new(), Vec::new());
+    for t in tasks {
+        let (page, p) = t.await.unwrap();
+        pages.push(page);
+        polls.extend(p);
+    }
+    (pages, polls, started.elapsed())
 }
 
 /// Opens `n` connections that never send a byte and waits for the server to close them.
