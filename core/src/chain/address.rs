@@ -47,6 +47,25 @@ fn normalize_tron(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
+/// The `T…` spelling of a 20-byte account: version byte `0x41`, then base58check.
+pub fn tron_address(account: &Address) -> String {
+    let mut bytes = [0u8; 21];
+    bytes[0] = 0x41;
+    bytes[1..].copy_from_slice(account.as_slice());
+    bs58::encode(bytes).with_check().into_string()
+}
+
+/// The address of an uncompressed secp256k1 public key (its 64 bytes without the `0x04` tag)
+/// in `protocol`'s canonical spelling: keccak-256 of the key, last 20 bytes; EIP-55 for EVM,
+/// the same 20 bytes behind `0x41` in base58check for Tron.
+pub fn address_of_public_key(protocol: Protocol, uncompressed: &[u8; 64]) -> String {
+    let account = Address::from_raw_public_key(uncompressed);
+    match protocol {
+        Protocol::Evm => account.to_checksum(None),
+        Protocol::Tron => tron_address(&account),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +95,15 @@ mod tests {
         ] {
             assert!(normalize_address(Protocol::Evm, bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn tron_spelling_of_an_account_round_trips() {
+        // USDT on Tron: 41a614f803b6fd780986a42c78ec9c7f77e6ded13c.
+        let account: Address = "0xa614f803b6fd780986a42c78ec9c7f77e6ded13c".parse().unwrap();
+        let t = tron_address(&account);
+        assert_eq!(t, "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t");
+        assert_eq!(normalize_address(Protocol::Tron, &t).unwrap(), t);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-pub use address::normalize_address;
+pub use address::{address_of_public_key, normalize_address, tron_address};
 pub use payin_types::chain::{ChainInfo, Currency, Protocol, TokenInfo};
 pub use rpc::RpcTimeouts;
 pub use status::{ChainStatus, ChainStatusBoard};
