@@ -72,7 +72,8 @@ async fn adding_an_account_xpub_returns_its_fingerprint_and_first_addresses_and_
     assert_eq!(again["data"]["id"], key["id"]);
     assert_eq!(again["data"]["nextIndex"], 20);
 
-    // Tron, from index 1, through the typed client.
+    // Tron, from index 1, a minute later, through the typed client.
+    app.clock.advance(chrono::Duration::minutes(1));
     let client = Client::new(&app.base, app.key.clone()).unwrap();
     let tron = client
         .add_xpub(AddXpubRequest {
