@@ -156,6 +156,29 @@ enum PoolCommand {
     },
     /// Show available / assigned / cooldown counts per protocol.
     Status,
+    /// Watch-only HD keys: the pool derives its own addresses from an account xpub.
+    #[command(subcommand)]
+    Xpub(XpubCommand),
+}
+
+#[derive(Subcommand)]
+enum XpubCommand {
+    /// Add the ACCOUNT-level xpub of a wallet account (m/44'/60'/0' for evm, m/44'/195'/0' for
+    /// tron); prints its fingerprint and first three addresses to compare with the wallet.
+    /// PayIn never takes private keys: an xprv or a mnemonic is refused. `-` reads it from stdin.
+    Add {
+        #[arg(long, value_parser = parse_protocol)]
+        protocol: Protocol,
+        /// First address index to derive (default 0).
+        #[arg(long)]
+        start: Option<u32>,
+        /// The xpub, or `-` for stdin. (Several words are taken together so that a pasted
+        /// mnemonic is refused as one, never echoed.)
+        #[arg(required = true, num_args = 1.., value_name = "XPUB")]
+        xpub: Vec<String>,
+    },
+    /// List the HD keys: protocol, fingerprint, path, next index, first addresses.
+    List,
 }
 
 fn parse_protocol(s: &str) -> Result<Protocol, String> {
@@ -583,6 +606,7 @@ async fn pool(global: &Global, cmd: PoolCommand) -> anyhow::Result<()> {
                 received - imported
             );
         }
+        PoolCommand::Xpub(cmd) => xpub(&engine, cmd).await?,
         PoolCommand::Status => {
             println!(
                 "{:<8}  {:>10}  {:>10}  {:>10}  {:>10}",
@@ -602,6 +626,54 @@ async fn pool(global: &Global, cmd: PoolCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn xpub(engine: &Engine, cmd: XpubCommand) -> anyhow::Result<()> {
+    match cmd {
+        XpubCommand::Add { protocol, start, xpub } => {
+            let mut xpub = xpub.join(" ");
+            if xpub == "-" {
+                xpub.clear();
+                std::io::stdin()
+                    .read_line(&mut xpub)
+                    .context("reading the xpub from stdin")?;
+            }
+            let (key, new) = engine
+                .add_xpub(payin_core::pool::AddXpubRequest {
+                    protocol: protocol.to_string(),
+                    xpub,
+                    start,
+                })
+                .await?;
+            if !new {
+                eprintln!("This xpub was already added; nothing changed.");
+            }
+            print_xpub(&key);
+            eprintln!("Compare these addresses with your wallet before taking payments to them.");
+        }
+        XpubCommand::List => {
+            let keys = engine.list_xpubs().await?;
+            if keys.is_empty() {
+                println!("no HD keys (add one with `payin pool xpub add --protocol evm XPUB`)");
+            }
+            for key in keys {
+                print_xpub(&key);
+                println!();
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_xpub(key: &payin_core::pool::XpubKey) {
+    println!("id:          {}", key.id);
+    println!("protocol:    {}", key.protocol);
+    println!("fingerprint: {}", key.fingerprint);
+    println!("path:        {}/0/i", key.path);
+    println!("next index:  {} (from {})", key.next_index, key.start_index);
+    for a in &key.first_addresses {
+        println!("  {}  {}", a.path, a.address);
+    }
 }
 
 /// Reads and validates every line before anything is written, reporting the first bad line.

@@ -89,6 +89,55 @@ fn pool_import_validates_every_line_before_writing() {
     assert!(!out.status.success());
 }
 
+#[test]
+fn pool_xpub_add_prints_the_fingerprint_and_first_addresses_and_refuses_private_keys_unlogged() {
+    let sb = Sandbox::new();
+    let xpub = "xpub6Ce9NcJvTk36xtLSrJLZqE7wtgA5deCeYs7rSQtreh4cj6ByPtrg9sD7V2FNFLPnf8heNP3FGkeV9qwfzvZNSd54JoNXVsXFYSYwHsnJxqP";
+    let out = sb.run(&["pool", "xpub", "add", "--protocol", "evm", xpub]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let fingerprint = text
+        .lines()
+        .find_map(|l| l.strip_prefix("fingerprint: "))
+        .unwrap_or_else(|| panic!("no fingerprint: {text}"))
+        .trim();
+    assert!(fingerprint.len() == 8, "{text}");
+    for line in [
+        "m/44'/60'/0'/0/0  0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+        "m/44'/60'/0'/0/1  0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+        "m/44'/60'/0'/0/2  0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+    ] {
+        assert!(text.contains(line), "{text}");
+    }
+    let list = stdout(&sb.run(&["pool", "xpub", "list"]));
+    assert!(
+        list.contains(fingerprint) && list.contains("next index:  200 (from 0)"),
+        "{list}"
+    );
+    // Topped up at once to twice the default watermark (100).
+    let status = stdout(&sb.run(&["pool", "status"]));
+    let evm = status.lines().find(|l| l.starts_with("evm")).unwrap();
+    assert_eq!(evm.split_whitespace().nth(1), Some("200"), "{status}");
+
+    // Private material is refused, and neither printed nor logged, even at trace level; an
+    // unquoted mnemonic arrives as twelve arguments and is refused as one.
+    let xprv = "xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHi";
+    let mut mnemonic = vec!["pool", "xpub", "add", "--protocol", "tron"];
+    mnemonic.extend(["test"; 11]);
+    mnemonic.push("junk");
+    for args in [vec!["pool", "xpub", "add", "--protocol", "evm", xprv], mnemonic] {
+        let out = sb.cmd().args(&args).env("RUST_LOG", "trace").output().unwrap();
+        assert!(!out.status.success());
+        let (o, e) = (stdout(&out), stderr(&out));
+        assert!(e.contains("PayIn never takes private keys"), "{e}");
+        for secret in [&xprv[..16], "junk"] {
+            assert!(!o.contains(secret) && !e.contains(secret), "echoed: {o}{e}");
+        }
+    }
+    let list = stdout(&sb.run(&["pool", "xpub", "list"]));
+    assert_eq!(list.matches("fingerprint:").count(), 1, "{list}");
+}
+
 fn request(method: &str, url: &str, key: Option<&str>, body: Option<Value>) -> (u16, Value) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

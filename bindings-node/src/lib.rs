@@ -21,7 +21,7 @@ use payin_types::deposit::{BindProtocolRequest, BindReferenceRequest, DepositLis
 use payin_types::event::EventListQuery;
 use payin_types::order::{CreateOrderRequest, OrderListQuery};
 use payin_types::page::{Page, Pagination};
-use payin_types::pool::ImportAddressesRequest;
+use payin_types::pool::{AddXpubRequest, ImportAddressesRequest};
 use payin_types::simulate::{MineBlocksRequest, SimulatePaymentRequest};
 use payin_types::webhook::{
     CreateWebhookRequest, DeliveryListQuery, ResendRequest, RotateSecretRequest, WebhookListQuery,
@@ -280,6 +280,17 @@ impl NativeClient {
     pub async fn import_addresses(&self, body: String, options: Option<NativeCallOptions>) -> napi::Result<String> {
         let req: ImportAddressesRequest = input::body(&body)?;
         to_json(&self.with(options)?.import_addresses(req).await.map_err(error::api)?)
+    }
+
+    #[napi]
+    pub async fn add_xpub(&self, body: String, options: Option<NativeCallOptions>) -> napi::Result<String> {
+        let req: AddXpubRequest = input::body(&body)?;
+        to_json(&self.with(options)?.add_xpub(req).await.map_err(error::api)?)
+    }
+
+    #[napi]
+    pub async fn list_xpubs(&self, options: Option<NativeCallOptions>) -> napi::Result<String> {
+        to_json(&self.with(options)?.list_xpubs().await.map_err(error::api)?)
     }
 
     #[napi]

@@ -155,6 +155,26 @@ test('chains, pool and config', async () => {
   await assert.rejects(payin.config.set('pool_low_watermark', 'many'), ValidationError);
 });
 
+test('HD pool: addXpub returns the fingerprint and first addresses, listXpubs lists it, private keys are refused', async () => {
+  const xpub =
+    'xpub6BuRy7ZmkGfP2RWhoor1kWB1w9DvrtmJbFBvnC1bQ4SB5NbCHTyQYCJSXZtxDbFyHTmC7wkU2he3nYYdpZ3Vf6qUAkXSnL6RPif4BDtDEKr';
+  const key = await payin.pool.addXpub({ protocol: 'tron', xpub, start: 1 });
+  assert.equal(key.path, "m/44'/195'/0'");
+  assert.match(key.fingerprint, /^[0-9a-f]{8}$/);
+  assert.deepEqual(
+    key.firstAddresses.slice(0, 2).map((a) => [a.index, a.address]),
+    [
+      [1, 'TPjjvMwjPoDC32V2dGDYTkLH4E5LAtBZ6C'],
+      [2, 'TB7mhtkvfhsRBRhe5FuRa4tFXSEyGDe4eA'],
+    ],
+  );
+  assert.ok((await payin.pool.listXpubs()).some((k) => k.id === key.id));
+  await assert.rejects(
+    payin.pool.addXpub({ protocol: 'evm', xpub: 'test test test test test test test test test test test junk' }),
+    (e) => e instanceof ValidationError && e.field === 'xpub' && e.message.includes('never takes private keys') && !e.message.includes('junk'),
+  );
+});
+
 test('webhook endpoints: create, list, get, rotate the secret, delete', async () => {
   const created = await payin.webhooks.create({
     url: 'http://127.0.0.1:9/node-client-test',

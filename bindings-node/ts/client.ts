@@ -22,6 +22,7 @@ import type {
   DepositReferenceSummary,
   Event,
   EventListParams,
+  AddXpubParams,
   ImportAddressesParams,
   ImportResult,
   MineBlocksParams,
@@ -30,6 +31,7 @@ import type {
   OrderListParams,
   PageParams,
   PoolStatus,
+  XpubKey,
   Resent,
   ResendParams,
   RotateSecretParams,
@@ -199,6 +201,19 @@ export class Pool {
   /** Adds watch-only addresses you control to the pool (duplicates are counted, not errors). */
   importAddresses(params: ImportAddressesParams, options?: RequestOptions): Promise<ImportResult> {
     return call(this.native.importAddresses(body(params), opts(options)));
+  }
+
+  /**
+   * Adds a watch-only account xpub the pool derives addresses from; returns its fingerprint and
+   * first three addresses. Private keys and mnemonics are refused (`ValidationError` on `xpub`).
+   */
+  addXpub(params: AddXpubParams, options?: RequestOptions): Promise<XpubKey> {
+    return call(this.native.addXpub(body(params), opts(options)));
+  }
+
+  /** The pool's HD keys, oldest first. */
+  listXpubs(options?: RequestOptions): Promise<XpubKey[]> {
+    return call(this.native.listXpubs(opts(options)));
   }
 }
 

@@ -160,6 +160,8 @@ export interface PoolStatus {
   available: number;
   assigned: number;
   cooldown: number;
+  /** `address_reuse = "never"` addresses whose late-payment watch ended; not in `total`. */
+  retired: number;
   total: number;
   lowWatermark: number;
   /** True when fewer than `lowWatermark` addresses are available. */
@@ -339,6 +341,39 @@ export interface DepositListParams extends PageParams {
   chainId?: string;
   sortBy?: 'detectedAt' | 'amount' | 'blockNumber';
   sortOrder?: 'asc' | 'desc';
+}
+
+/** One address derived from an xpub. */
+export interface DerivedAddress {
+  index: number;
+  /** e.g. `m/44'/60'/0'/0/0`. */
+  path: string;
+  address: string;
+}
+
+/** A watch-only HD key of the pool. */
+export interface XpubKey {
+  id: string;
+  protocol: Protocol;
+  xpub: string;
+  /** BIP-32 fingerprint of the key, 8 hex digits. */
+  fingerprint: string;
+  /** The account key's path, e.g. `m/44'/60'/0'`. */
+  path: string;
+  startIndex: number;
+  /** Next index the pool derives; every index below it was derived once. */
+  nextIndex: number;
+  /** The first three addresses from `startIndex`: compare them with the wallet. */
+  firstAddresses: DerivedAddress[];
+  createdAt: string;
+}
+
+export interface AddXpubParams {
+  protocol: Protocol;
+  /** The ACCOUNT-level extended public key (xpub…). Never a private key or mnemonic. */
+  xpub: string;
+  /** First index to derive (default 0). */
+  start?: number;
 }
 
 export interface ImportAddressesParams {

@@ -12,7 +12,7 @@ use payin_types::chain::ChainInfo;
 use payin_types::deposit::{DepositListQuery, ReferenceListQuery};
 use payin_types::event::EventListQuery;
 use payin_types::order::OrderListQuery;
-use payin_types::pool::PoolStatus;
+use payin_types::pool::{PoolStatus, XpubKey};
 use payin_types::webhook::{DeliveryListQuery, WebhookListQuery};
 use pyo3::PyResult;
 use pyo3::exceptions::PyValueError;
@@ -50,6 +50,8 @@ ops! {
     ChainsList = "chains.list",
     PoolStatus = "pool.status",
     PoolImportAddresses = "pool.import_addresses",
+    PoolAddXpub = "pool.add_xpub",
+    PoolListXpubs = "pool.list_xpubs",
     ConfigGet = "config.get",
     ConfigSet = "config.set",
     WebhooksCreate = "webhooks.create",
@@ -102,6 +104,10 @@ pub async fn run(client: Client, op: Op, args: String) -> Result<String, Error> 
             pools: c.pool_status().await?,
         }),
         Op::PoolImportAddresses => answer(c.import_addresses(args.body()?).await?),
+        Op::PoolAddXpub => answer(c.add_xpub(args.body()?).await?),
+        Op::PoolListXpubs => answer(Xpubs {
+            xpubs: c.list_xpubs().await?,
+        }),
         Op::ConfigGet => answer(c.get_config().await?),
         Op::ConfigSet => {
             let key = args.path("key")?;
@@ -160,6 +166,12 @@ struct Chains {
 #[derive(Serialize)]
 struct Pools {
     pools: Vec<PoolStatus>,
+}
+
+/// `data` of `GET /addresses/xpubs`.
+#[derive(Serialize)]
+struct Xpubs {
+    xpubs: Vec<XpubKey>,
 }
 
 fn answer(value: impl Serialize) -> Result<String, Error> {

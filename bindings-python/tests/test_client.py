@@ -164,6 +164,20 @@ def test_chains_pool_and_config(client):
     after = {p.protocol: p for p in client.pool.status()}
     assert after["evm"].total == before["evm"].total + 2
 
+    # A watch-only HD key: its first addresses to compare with the wallet; private keys refused.
+    tron_xpub = "xpub6BuRy7ZmkGfP2RWhoor1kWB1w9DvrtmJbFBvnC1bQ4SB5NbCHTyQYCJSXZtxDbFyHTmC7wkU2he3nYYdpZ3Vf6qUAkXSnL6RPif4BDtDEKr"
+    key = client.pool.add_xpub(protocol="tron", xpub=tron_xpub, start=1)
+    assert isinstance(key, payin.XpubKey) and key.path == "m/44'/195'/0'" and len(key.fingerprint) == 8
+    assert [(a.index, a.address) for a in key.first_addresses[:2]] == [
+        (1, "TPjjvMwjPoDC32V2dGDYTkLH4E5LAtBZ6C"),
+        (2, "TB7mhtkvfhsRBRhe5FuRa4tFXSEyGDe4eA"),
+    ]
+    assert any(k.id == key.id for k in client.pool.list_xpubs())
+    with pytest.raises(payin.ValidationError) as refused:
+        client.pool.add_xpub(protocol="evm", xpub="test test test test test test test test test test test junk")
+    assert refused.value.field == "xpub" and "never takes private keys" in str(refused.value)
+    assert "junk" not in str(refused.value)
+
     settings = client.config.get()
     assert isinstance(settings, payin.Settings) and settings.grace_minutes >= 0
     changed = client.config.set("pool_low_watermark", settings.pool_low_watermark + 1)

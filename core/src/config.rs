@@ -30,6 +30,68 @@ pub struct FileConfig {
     /// Request rate limits (`[rate_limit]`).
     #[serde(default)]
     pub rate_limit: RateLimitConfig,
+    /// Per-protocol address pool rules (`[pool.evm]`, `[pool.tron]`).
+    #[serde(default)]
+    pub pool: PoolConfig,
+}
+
+/// The `[pool]` table: one sub-table per protocol.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PoolConfig {
+    pub evm: ProtocolPoolConfig,
+    pub tron: ProtocolPoolConfig,
+}
+
+impl PoolConfig {
+    pub fn protocol(&self, protocol: crate::chain::Protocol) -> &ProtocolPoolConfig {
+        match protocol {
+            crate::chain::Protocol::Evm => &self.evm,
+            crate::chain::Protocol::Tron => &self.tron,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), Error> {
+        for (name, p) in [("evm", &self.evm), ("tron", &self.tron)] {
+            if !(1..=3650).contains(&p.late_watch_days) {
+                return Err(Error::validation(
+                    format!("pool.{name}.late_watch_days"),
+                    format!("pool.{name}.late_watch_days must be from 1 to 3650"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `[pool.evm]` / `[pool.tron]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProtocolPoolConfig {
+    /// `"reuse"` (default): an address returns to the pool after its cooldown. `"never"`: an
+    /// address serves one order or deposit binding, stays watched for late payments for
+    /// `late_watch_days` after it ended, then retires (never watched or assigned again).
+    pub address_reuse: AddressReuse,
+    /// Days a `never`-reused address stays watched after its order or binding ended (30).
+    pub late_watch_days: u32,
+}
+
+impl Default for ProtocolPoolConfig {
+    fn default() -> Self {
+        ProtocolPoolConfig {
+            address_reuse: AddressReuse::Reuse,
+            late_watch_days: 30,
+        }
+    }
+}
+
+/// Whether a pool address is used again after the order or binding that held it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AddressReuse {
+    #[default]
+    Reuse,
+    Never,
 }
 
 /// The `[database]` table of the config file.
@@ -62,6 +124,7 @@ impl FileConfig {
             toml::from_str(&text).map_err(|e| Error::validation("config", format!("{}: {e}", path.display())))?;
         config.http.validate()?;
         config.rate_limit.validate()?;
+        config.pool.validate()?;
         Ok(config)
     }
 }
@@ -220,6 +283,23 @@ mod tests {
         assert_eq!(config.rate_limit.client_ip, RateLimitConfig::default().client_ip);
         assert_eq!(config.rate_limit.trusted_proxies.len(), 3);
         assert!(config.rate_limit.trusted_proxies[1].contains(&"10.9.8.7".parse::<std::net::IpAddr>().unwrap()));
+    }
+
+    #[test]
+    fn pool_tables_set_address_reuse_per_protocol() {
+        let config = parse("").unwrap();
+        assert_eq!(config.pool.evm.address_reuse, AddressReuse::Reuse);
+        assert_eq!(config.pool.tron.late_watch_days, 30);
+        let config = parse("[pool.tron]\naddress_reuse = \"never\"\nlate_watch_days = 7\n").unwrap();
+        assert_eq!(config.pool.tron.address_reuse, AddressReuse::Never);
+        assert_eq!(config.pool.tron.late_watch_days, 7);
+        assert_eq!(config.pool.evm, ProtocolPoolConfig::default());
+        match parse("[pool.evm]\nlate_watch_days = 0") {
+            Err(Error::Invalid { field, .. }) => assert_eq!(field, "pool.evm.late_watch_days"),
+            other => panic!("{other:?}"),
+        }
+        assert!(parse("[pool.evm]\naddress_reuse = \"sometimes\"").is_err());
+        assert!(parse("[pool.solana]\naddress_reuse = \"never\"").is_err());
     }
 
     #[test]

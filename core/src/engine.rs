@@ -12,6 +12,7 @@ use crate::amount::Amount;
 use crate::apikey::{self, ApiKey, NewApiKey};
 use crate::chain::{ChainRegistry, ChainStatus, ChainStatusBoard, Currency, Network, Protocol, normalize_address};
 use crate::clock::{Clock, SystemClock};
+use crate::config::{AddressReuse, PoolConfig};
 use crate::config::{FileConfig, Settings};
 use crate::deposit::{
     BindProtocolRequest, BindReferenceRequest, BoundProtocol, BoundReference, Deposit, DepositReference,
@@ -24,7 +25,11 @@ use crate::ids;
 use crate::metadata;
 use crate::order::{CreateOrderRequest, NewOrder, Order, OrderDraft, parse_reference};
 use crate::page::Page;
-use crate::pool::{ImportAddressesRequest, ImportResult, MAX_IMPORT, PoolStatus};
+use crate::pool::hd::{AccountKey, MAX_INDEX};
+use crate::pool::{
+    AddXpubRequest, DerivedAddress, HdKeyRecord, ImportAddressesRequest, ImportResult, MAX_IMPORT, PoolStatus, TopUp,
+    XpubKey,
+};
 use crate::store::{self, ChainStore, NewBinding, Store};
 use crate::time::Timestamp;
 
@@ -67,6 +72,11 @@ pub struct Engine {
     public_url: String,
     /// Where webhook endpoints may point (the config's `[webhooks] allow_private`).
     webhook_policy: Arc<crate::webhook::guard::AddressPolicy>,
+    /// The config file's `[pool]`: address reuse per protocol.
+    pool_config: PoolConfig,
+    /// One HD top-up at a time per protocol in this process: a burst of creations that found
+    /// the pool empty waits for one derivation instead of queueing a database lock each.
+    top_up_locks: [tokio::sync::Mutex<()>; 2],
 }
 
 pub use payin_types::deposit::{DepositListQuery, ReferenceListQuery};
@@ -113,6 +123,10 @@ pub struct MaintenanceReport {
     pub released_addresses: u64,
     pub completed_deposits: u64,
     pub pool_low: Vec<Protocol>,
+    /// Addresses of `address_reuse = "never"` protocols retired after their late-payment watch.
+    pub retired_addresses: u64,
+    /// Addresses derived from HD keys to keep pools above their low watermark.
+    pub derived_addresses: u64,
     /// Idempotency keys past their retention, deleted.
     pub purged_idempotency_keys: u64,
 }
@@ -125,6 +139,13 @@ pub enum Idempotent {
     /// Answer with the first request's stored answer.
     Replay(StoredResponse),
 }
+
+/// Tries of a creation or binding that found its pool empty while the protocol has an HD key;
+/// each try first derives more (or waits for the top-up another request started).
+const HD_CREATE_ATTEMPTS: u32 = 32;
+
+/// Fewest addresses an HD top-up brings a pool to (above twice the low watermark otherwise).
+const HD_MIN_TARGET: u64 = 20;
 
 /// Orders expired per transaction in a maintenance pass.
 const EXPIRY_BATCH: u32 = 500;
@@ -160,6 +181,8 @@ impl Engine {
             settings: RwLock::new(Settings::default()),
             public_url,
             webhook_policy,
+            pool_config: options.config.pool.clone(),
+            top_up_locks: Default::default(),
         };
         engine.reload_settings().await?;
         Ok(engine)
@@ -336,7 +359,20 @@ impl Engine {
             created_at: now,
             expires_at: now + Minutes::minutes(i64::from(payment_window_minutes)),
         };
-        let order = self.store.create_order(order).await?;
+        let mut attempts = 0;
+        let order = loop {
+            match self.store.create_order(order.clone()).await {
+                // An empty pool with an HD key derives more at once and tries again, so a burst
+                // of creations is served while derivation is possible.
+                Err(Error::NoAvailableAddresses(protocol)) if attempts < HD_CREATE_ATTEMPTS => {
+                    attempts += 1;
+                    if !self.top_up_now(protocol).await?.has_key {
+                        return Err(Error::NoAvailableAddresses(protocol));
+                    }
+                }
+                other => break other?,
+            }
+        };
         self.notify_events_written();
         Ok(order)
     }
@@ -404,8 +440,7 @@ impl Engine {
             .map(|m| metadata::parse("metadata", Some(m)))
             .transpose()?;
         let bound = self
-            .store
-            .bind_deposit(NewBinding {
+            .bind_deposit_topped_up(NewBinding {
                 deposit_reference: reference.clone(),
                 protocol: network.protocol,
                 chains: vec![(network.id.clone(), Some(currency))],
@@ -422,6 +457,22 @@ impl Engine {
             metadata: bound.metadata,
             created_at: bound.created_at,
         })
+    }
+
+    /// Binds through the store; an empty pool with an HD key derives more and tries again.
+    async fn bind_deposit_topped_up(&self, binding: NewBinding) -> Result<crate::store::Bound> {
+        let mut attempts = 0;
+        loop {
+            match self.store.bind_deposit(binding.clone()).await {
+                Err(Error::NoAvailableAddresses(protocol)) if attempts < HD_CREATE_ATTEMPTS => {
+                    attempts += 1;
+                    if !self.top_up_now(protocol).await?.has_key {
+                        return Err(Error::NoAvailableAddresses(protocol));
+                    }
+                }
+                other => return other,
+            }
+        }
     }
 
     /// `POST /deposits/bind`: one address watched on every chain of the protocol.
@@ -452,8 +503,7 @@ impl Engine {
             ));
         }
         let bound = self
-            .store
-            .bind_deposit(NewBinding {
+            .bind_deposit_topped_up(NewBinding {
                 deposit_reference: reference.clone(),
                 protocol,
                 chains: monitored_chains.iter().map(|c| (c.clone(), None)).collect(),
@@ -555,6 +605,7 @@ impl Engine {
                 available: c.available,
                 assigned: c.assigned,
                 cooldown: c.cooldown,
+                retired: c.retired,
                 total,
                 low_watermark: watermark,
                 // Same rule as the `pool.low` event: an unused protocol's empty pool is not "low".
@@ -562,6 +613,82 @@ impl Engine {
             });
         }
         Ok(out)
+    }
+
+    // ---- watch-only HD keys ------------------------------------------------------------
+
+    /// `POST /addresses/xpubs`: validates the account xpub (refusing any private material
+    /// without repeating it), stores it and tops the pool up from it at once. Adding the same
+    /// xpub again returns the stored key; the bool says whether it is new.
+    pub async fn add_xpub(&self, req: AddXpubRequest) -> Result<(XpubKey, bool)> {
+        let protocol = Protocol::parse("protocol", &req.protocol)?;
+        let key = AccountKey::parse(protocol, "xpub", &req.xpub)?;
+        let start = req.start.unwrap_or(0);
+        if start >= MAX_INDEX - 3 {
+            return Err(Error::validation(
+                "start",
+                format!("start must be below {} (non-hardened indices)", MAX_INDEX - 3),
+            ));
+        }
+        let record = HdKeyRecord {
+            id: ids::hd_key_id(),
+            protocol,
+            xpub: key.xpub().to_string(),
+            fingerprint: key.fingerprint(),
+            account: key.account(),
+            start_index: start,
+            next_index: start,
+            created_at: self.now(),
+        };
+        let (stored, new) = self.store.insert_hd_key(&record).await?;
+        if new {
+            self.top_up(protocol, self.hd_target()).await?;
+        }
+        // Reread so `nextIndex` includes the first top-up.
+        let stored = self
+            .store
+            .hd_keys()
+            .await?
+            .into_iter()
+            .find(|k| k.id == stored.id)
+            .unwrap_or(stored);
+        Ok((describe_key(&stored)?, new))
+    }
+
+    /// `GET /addresses/xpubs`: every HD key, oldest first.
+    pub async fn list_xpubs(&self) -> Result<Vec<XpubKey>> {
+        self.store.hd_keys().await?.iter().map(describe_key).collect()
+    }
+
+    /// What HD top-ups bring a pool to: twice the low watermark, at least [`HD_MIN_TARGET`].
+    fn hd_target(&self) -> u64 {
+        (2 * u64::from(self.settings().pool_low_watermark)).max(HD_MIN_TARGET)
+    }
+
+    /// Tops `protocol`'s pool up to `target` available addresses from its newest HD key.
+    pub async fn top_up(&self, protocol: Protocol, target: u64) -> Result<TopUp> {
+        let _one_at_a_time = self.top_up_locks[protocol_slot(protocol)].lock().await;
+        let derive = move |xpub: &str, range: std::ops::Range<u32>| -> Result<Vec<(u32, String)>> {
+            let key = AccountKey::parse(protocol, "xpub", xpub)
+                .map_err(|e| Error::Internal(format!("a stored {protocol} xpub no longer parses: {e}")))?;
+            let mut out = Vec::with_capacity(range.len());
+            for index in range {
+                if let Some(address) = key.derive(index)? {
+                    out.push((index, address));
+                }
+            }
+            Ok(out)
+        };
+        let top_up = self.store.top_up_hd(protocol, target, &derive, self.now()).await?;
+        if top_up.added > 0 {
+            tracing::info!(%protocol, added = top_up.added, derived = top_up.derived, "pool topped up from its HD key");
+        }
+        Ok(top_up)
+    }
+
+    /// The top-up a creation that found the pool empty runs before trying again.
+    async fn top_up_now(&self, protocol: Protocol) -> Result<TopUp> {
+        self.top_up(protocol, self.hd_target()).await
     }
 
     // ---- events ----------------------------------------------------------------------
@@ -699,7 +826,28 @@ impl Engine {
         if !report.expired_orders.is_empty() {
             self.notify_events_written();
         }
-        report.released_addresses = self.store.release_cooled_addresses(now).await?;
+        let never_reuse: Vec<Protocol> = Protocol::ALL
+            .into_iter()
+            .filter(|p| self.pool_config.protocol(*p).address_reuse == AddressReuse::Never)
+            .collect();
+        report.released_addresses = self.store.release_cooled_addresses(now, &never_reuse).await?;
+        for &protocol in &never_reuse {
+            // Watched for late payments until `late_watch_days` after the order or binding
+            // ended (its cooldown started then), and at least through the cooldown.
+            let late_watch = Minutes::days(i64::from(self.pool_config.protocol(protocol).late_watch_days));
+            let cooldown = Minutes::minutes(i64::from(settings.address_cooldown_minutes));
+            let beyond_cooldown = (late_watch - cooldown).max(Minutes::zero());
+            report.retired_addresses += self
+                .store
+                .retire_cooled_addresses(protocol, now - beyond_cooldown)
+                .await?;
+        }
+        let target = (2 * u64::from(settings.pool_low_watermark)).max(HD_MIN_TARGET);
+        let keyed: std::collections::BTreeSet<Protocol> =
+            self.store.hd_keys().await?.into_iter().map(|k| k.protocol).collect();
+        for protocol in keyed {
+            report.derived_addresses += self.top_up(protocol, target).await?.added;
+        }
         report.completed_deposits = self.store.complete_acknowledged_deposits(now).await?;
         report.purged_idempotency_keys = self.store.purge_idempotency_keys(now - idempotency::RETENTION).await?;
         for protocol in Protocol::ALL {
@@ -751,4 +899,40 @@ pub struct DetectedPayment {
     pub confirmations: u64,
     /// What the chain needs before a payment counts.
     pub confirmations_required: u32,
+}
+
+fn protocol_slot(protocol: Protocol) -> usize {
+    match protocol {
+        Protocol::Evm => 0,
+        Protocol::Tron => 1,
+    }
+}
+
+/// A stored HD key as clients see it, with its first three addresses.
+fn describe_key(k: &HdKeyRecord) -> Result<XpubKey> {
+    let key = AccountKey::parse(k.protocol, "xpub", &k.xpub)
+        .map_err(|e| Error::Internal(format!("a stored {} xpub no longer parses: {e}", k.protocol)))?;
+    let mut first_addresses = Vec::with_capacity(3);
+    let mut index = k.start_index;
+    while first_addresses.len() < 3 && index < MAX_INDEX {
+        if let Some(address) = key.derive(index)? {
+            first_addresses.push(DerivedAddress {
+                index,
+                path: key.address_path(index),
+                address,
+            });
+        }
+        index += 1;
+    }
+    Ok(XpubKey {
+        id: k.id.clone(),
+        protocol: k.protocol,
+        xpub: k.xpub.clone(),
+        fingerprint: k.fingerprint.clone(),
+        path: key.path(),
+        start_index: k.start_index,
+        next_index: k.next_index,
+        first_addresses,
+        created_at: k.created_at,
+    })
 }

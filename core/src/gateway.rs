@@ -19,7 +19,7 @@ use crate::engine::{DepositListQuery, Engine, EventListQuery, OrderListQuery, Re
 use crate::event::Event;
 use crate::order::{CreateOrderRequest, Order};
 use crate::page::Page;
-use crate::pool::{ImportAddressesRequest, ImportResult, PoolStatus};
+use crate::pool::{AddXpubRequest, ImportAddressesRequest, ImportResult, PoolStatus, XpubKey};
 use crate::webhook::{
     CreateWebhookRequest, CreatedWebhookEndpoint, Delivery, DeliveryListQuery, ResendRequest, Resent,
     RotateSecretRequest, RotatedSecret, WebhookEndpoint, WebhookListQuery,
@@ -78,6 +78,14 @@ impl Gateway for Engine {
 
     async fn import_addresses(&self, req: ImportAddressesRequest) -> Result<ImportResult> {
         Ok(Engine::import_addresses(self, req).await?)
+    }
+
+    async fn add_xpub(&self, req: AddXpubRequest) -> Result<XpubKey> {
+        Ok(Engine::add_xpub(self, req).await?.0)
+    }
+
+    async fn list_xpubs(&self) -> Result<Vec<XpubKey>> {
+        Ok(Engine::list_xpubs(self).await?)
     }
 
     async fn get_config(&self) -> Result<Settings> {

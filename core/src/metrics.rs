@@ -97,6 +97,7 @@ pub async fn observe_state(engine: &Engine) -> Result<()> {
             ("available", pool.available),
             ("assigned", pool.assigned),
             ("cooldown", pool.cooldown),
+            ("retired", pool.retired),
         ] {
             gauge!(POOL_ADDRESSES, "protocol" => protocol, "state" => state).set(n as f64);
         }

@@ -100,6 +100,10 @@ pub fn router_with(state: AppState) -> Router {
         .route("/chains", get(routes::chains::list))
         .route("/addresses/import", post(routes::pool::import))
         .route("/addresses/pool", get(routes::pool::status))
+        .route(
+            "/addresses/xpubs",
+            post(routes::pool::add_xpub).get(routes::pool::list_xpubs),
+        )
         .route("/events", get(routes::events::list))
         .route("/events/{event_id}", get(routes::events::get))
         .route("/events/{event_id}/resend", post(routes::webhooks::resend))

@@ -7,7 +7,7 @@ use payin_core::deposit::{Deposit, DepositReferenceSummary};
 use payin_core::event::Event;
 use payin_core::order::Order;
 use payin_core::page::Pagination;
-use payin_core::pool::PoolStatus;
+use payin_core::pool::{PoolStatus, XpubKey};
 use payin_core::webhook::{Delivery, WebhookEndpoint};
 use serde::Serialize;
 use utoipa::openapi::path::{Operation, ParameterIn};
@@ -70,6 +70,12 @@ pub struct ChainList {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PoolList {
     pub pools: Vec<PoolStatus>,
+}
+
+/// `data` of `GET /addresses/xpubs`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct XpubList {
+    pub xpubs: Vec<XpubKey>,
 }
 
 struct Security;
@@ -288,7 +294,7 @@ fn share_conventions(operation: &mut Operation) {
         routes::deposits::unbind,
         routes::config::get_all, routes::config::set,
         routes::chains::list,
-        routes::pool::import, routes::pool::status,
+        routes::pool::import, routes::pool::status, routes::pool::add_xpub, routes::pool::list_xpubs,
         routes::events::list, routes::events::get, routes::webhooks::resend,
         routes::webhooks::create, routes::webhooks::list, routes::webhooks::get, routes::webhooks::delete,
         routes::webhooks::list_deliveries, routes::webhooks::rotate_secret,

@@ -128,6 +128,8 @@ async fn openapi_document_covers_every_endpoint() {
         ("get", "/api/v1/chains"),
         ("post", "/api/v1/addresses/import"),
         ("get", "/api/v1/addresses/pool"),
+        ("post", "/api/v1/addresses/xpubs"),
+        ("get", "/api/v1/addresses/xpubs"),
         ("get", "/api/v1/events"),
         ("get", "/api/v1/events/{eventId}"),
         ("post", "/api/v1/events/{eventId}/resend"),

@@ -103,7 +103,7 @@ impl PayinMcp {
              {{\"cartId\": \"…\"}}, \"successUrl\"?: …, \"cancelUrl\"?: …}} → 201 with data.orderId, data.address, \
              data.amount, data.expiresAt, data.paymentUrl. orderReference is idempotent: a retry answers 409 \
              DUPLICATE_ORDER_REFERENCE with `existingOrderId` — fetch that order instead of failing. 503 \
-             NO_AVAILABLE_ADDRESSES means the address pool is empty (import_addresses).\n\
+             NO_AVAILABLE_ADDRESSES means the address pool is empty (import_addresses, or add_xpub so the pool derives its own).\n\
              4. Show the payer the exact amount, token, network and address (or redirect to paymentUrl), and the \
              expiry time.\n\
              5. Fulfil on the webhook, not on the redirect: on `order.completed` (data.status \"completed\", \
@@ -210,7 +210,8 @@ impl PayinMcp {
              - list_deposits → GET {api}/api/v1/deposits\n\
              - unbind_deposit_address → POST {api}/api/v1/deposits/unbind or DELETE {api}/api/v1/deposits/references/{{depositReference}}\n\
              - list_chains → GET {api}/api/v1/chains; get_pool_status → GET {api}/api/v1/addresses/pool; \
-             import_addresses → POST {api}/api/v1/addresses/import\n\
+             import_addresses → POST {api}/api/v1/addresses/import; add_xpub / list_xpubs → \
+             POST / GET {api}/api/v1/addresses/xpubs\n\
              - get_config → GET {api}/api/v1/config; set_config → PUT {api}/api/v1/config/{{key}} {{\"value\": …}}\n\
              - create_webhook_endpoint / list_webhook_endpoints / get_webhook_endpoint / delete_webhook_endpoint → \
              POST / GET {api}/api/v1/webhooks, GET / DELETE {api}/api/v1/webhooks/{{webhookId}}; \

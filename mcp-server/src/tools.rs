@@ -9,14 +9,14 @@ use payin_core::deposit::{
 use payin_core::engine::{DepositListQuery, EventListQuery, OrderListQuery, ReferenceListQuery};
 use payin_core::event::Event;
 use payin_core::order::{CreateOrderRequest, Order};
-use payin_core::pool::{ImportAddressesRequest, ImportResult};
+use payin_core::pool::{AddXpubRequest, ImportAddressesRequest, ImportResult, XpubKey};
 use payin_core::webhook::signature::{self, DEFAULT_TOLERANCE_SECS};
 use payin_core::webhook::{
     CreateWebhookRequest, CreatedWebhookEndpoint, DeliveryListQuery, ResendRequest, Resent, RotateSecretRequest,
     RotatedSecret, WebhookEndpoint, WebhookListQuery,
 };
 use payin_http::openapi::{
-    ChainList, DeliveryList, DepositList, EventList, OrderList, PoolList, ReferenceList, WebhookList,
+    ChainList, DeliveryList, DepositList, EventList, OrderList, PoolList, ReferenceList, WebhookList, XpubList,
 };
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Json;
@@ -313,6 +313,36 @@ impl PayinMcp {
         out(self.gateway.import_addresses(args?.0).await?)
     }
 
+    /// Add a watch-only HD key so the pool derives its own addresses: the ACCOUNT-level
+    /// extended PUBLIC key (xpub…) of an evm (m/44'/60'/0') or tron (m/44'/195'/0') wallet
+    /// account; addresses …/0/i are derived from `start` (default 0), each index once, and
+    /// the pool is kept above its low watermark. Returns the key's fingerprint and its first
+    /// three addresses: ask the user to compare them with their wallet. Never pass an xprv, a
+    /// mnemonic or any private key: PayIn refuses them (VALIDATION_ERROR on xpub). Adding the
+    /// same xpub again returns the stored key.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    async fn add_xpub(
+        &self,
+        Parameters(args): Parameters<Api<AddXpubRequest>>,
+    ) -> Result<Json<Api<XpubKey>>, ToolError> {
+        out(self.gateway.add_xpub(args?.0).await?)
+    }
+
+    /// The pool's watch-only HD keys (xpubs), oldest first: protocol, fingerprint, path, the
+    /// next index to derive and the first three addresses of each.
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn list_xpubs(&self, Parameters(args): Parameters<NoArgs>) -> Result<Json<Api<XpubList>>, ToolError> {
+        args?;
+        out(XpubList {
+            xpubs: self.gateway.list_xpubs().await?,
+        })
+    }
+
     /// The gateway's settings (payment window, grace period, cooldown, confirmations …).
     #[tool(annotations(read_only_hint = true, open_world_hint = false))]
     async fn get_config(&self, Parameters(args): Parameters<NoArgs>) -> Result<Json<Api<Settings>>, ToolError> {
@@ -556,7 +586,7 @@ mod tests {
 
     /// The tool names of design §5, the two reads it leaves out (`get_event`,
     /// `get_webhook_endpoint`) and `rotate_webhook_secret`: every REST operation has its tool.
-    const DESIGN_TOOLS: [&str; 25] = [
+    const DESIGN_TOOLS: [&str; 27] = [
         "create_order",
         "get_order",
         "list_orders",
@@ -568,6 +598,8 @@ mod tests {
         "list_chains",
         "get_pool_status",
         "import_addresses",
+        "add_xpub",
+        "list_xpubs",
         "get_config",
         "set_config",
         "create_webhook_endpoint",

@@ -64,6 +64,8 @@ EXPECTED_TOOLS = {
     "list_chains",
     "get_pool_status",
     "import_addresses",
+    "add_xpub",
+    "list_xpubs",
     "get_config",
     "set_config",
     "create_webhook_endpoint",
@@ -301,8 +303,8 @@ async def discovery(agent: Agent, c: Checks, root_url: str) -> None:
     tools = {t.name: dump(t) for t in (await s.list_tools()).tools}
     names = set(tools)
     c.check(
-        names == EXPECTED_TOOLS and len(tools) == 25,
-        f"list_tools has exactly the 25 tools ({len(tools)} listed)",
+        names == EXPECTED_TOOLS and len(tools) == 27,
+        f"list_tools has exactly the 27 tools ({len(tools)} listed)",
         {"missing": sorted(EXPECTED_TOOLS - names), "unexpected": sorted(names - EXPECTED_TOOLS)},
     )
     bad_schema = [n for n, t in tools.items() if (t.get("inputSchema") or {}).get("type") != "object"]

@@ -25,6 +25,7 @@ from ._models import (
     DepositReferenceSummary,
     Event,
     ImportResult,
+    XpubKey,
     MinedBlocks,
     Order,
     Pagination,
@@ -477,6 +478,18 @@ class Pool(_Resource):
         """Adds watch-only addresses to the pool of ``protocol`` (duplicates are counted, not added)."""
         body = {"protocol": protocol, "addresses": list(addresses)}
         return self._t.one("pool.import_addresses", body, ImportResult, (idempotency_key, timeout, max_retries))
+
+    def add_xpub(self, *, protocol, xpub, start=None, idempotency_key=None, timeout=None, max_retries=None):
+        """Adds a watch-only ACCOUNT xpub the pool derives addresses from; returns its fingerprint
+        and first three addresses. Private keys and mnemonics are refused (``ValidationError``)."""
+        body = {"protocol": protocol, "xpub": xpub}
+        if start is not None:
+            body["start"] = start
+        return self._t.one("pool.add_xpub", body, XpubKey, (idempotency_key, timeout, max_retries))
+
+    def list_xpubs(self, *, timeout=None, max_retries=None):
+        """The pool's HD keys, oldest first."""
+        return self._t.one("pool.list_xpubs", {}, _list_of(XpubKey, "xpubs"), (None, timeout, max_retries))
 
 
 class Config(_Resource):

@@ -15,6 +15,7 @@ from ._models import (
     DepositReferenceSummary,
     Event,
     ImportResult,
+    XpubKey,
     MinedBlocks,
     Order,
     Pagination,
@@ -216,6 +217,17 @@ class Pool:
         timeout: float | None = None,
         max_retries: int | None = None,
     ) -> ImportResult: ...
+    def add_xpub(
+        self,
+        *,
+        protocol: str,
+        xpub: str,
+        start: int | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> XpubKey: ...
+    def list_xpubs(self, *, timeout: float | None = None, max_retries: int | None = None) -> builtins.list[XpubKey]: ...
 
 class Config:
     """The runtime settings (``/config``)."""
@@ -486,6 +498,19 @@ class AsyncPool:
         timeout: float | None = None,
         max_retries: int | None = None,
     ) -> Coroutine[Any, Any, ImportResult]: ...
+    def add_xpub(
+        self,
+        *,
+        protocol: str,
+        xpub: str,
+        start: int | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> Coroutine[Any, Any, XpubKey]: ...
+    def list_xpubs(
+        self, *, timeout: float | None = None, max_retries: int | None = None
+    ) -> Coroutine[Any, Any, builtins.list[XpubKey]]: ...
 
 class AsyncConfig:
     """``Config`` of ``AsyncClient``: every method returns an awaitable."""

@@ -24,6 +24,8 @@ __all__ = [
     "Chain",
     "PoolStatus",
     "ImportResult",
+    "DerivedAddress",
+    "XpubKey",
     "Settings",
     "WebhookEndpoint",
     "CreatedWebhookEndpoint",
@@ -255,6 +257,7 @@ class PoolStatus(PayInObject):
     available = _field("available")
     assigned = _field("assigned")
     cooldown = _field("cooldown")
+    retired = _field("retired")
     total = _field("total")
     low_watermark = _field("lowWatermark")
     low = _field("low")
@@ -268,6 +271,30 @@ class ImportResult(PayInObject):
     received = _field("received")
     imported = _field("imported")
     duplicates = _field("duplicates")
+
+
+class DerivedAddress(PayInObject):
+    """One address derived from an xpub."""
+
+    __slots__ = ()
+    index = _field("index")
+    path = _field("path")
+    address = _field("address")
+
+
+class XpubKey(PayInObject):
+    """A watch-only HD key of the pool: compare ``first_addresses`` with the wallet."""
+
+    __slots__ = ()
+    id = _field("id")
+    protocol = _field("protocol")
+    xpub = _field("xpub")
+    fingerprint = _field("fingerprint")
+    path = _field("path")
+    start_index = _field("startIndex")
+    next_index = _field("nextIndex")
+    first_addresses = _field("firstAddresses", _list_of(DerivedAddress))
+    created_at = _field("createdAt")
 
 
 class Settings(PayInObject):

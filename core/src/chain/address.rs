@@ -69,6 +69,17 @@ pub fn evm_to_tron(address: Address) -> String {
     bs58::encode(bytes).with_check().into_string()
 }
 
+/// The address of an uncompressed secp256k1 public key (its 64 bytes without the `0x04` tag)
+/// in `protocol`'s canonical spelling: keccak-256 of the key, last 20 bytes; EIP-55 for EVM,
+/// the same 20 bytes behind `0x41` in base58check for Tron.
+pub fn address_of_public_key(protocol: Protocol, uncompressed: &[u8; 64]) -> String {
+    let account = Address::from_raw_public_key(uncompressed);
+    match protocol {
+        Protocol::Evm => account.to_checksum(None),
+        Protocol::Tron => evm_to_tron(account),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +109,15 @@ mod tests {
         ] {
             assert!(normalize_address(Protocol::Evm, bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn tron_spelling_of_an_account_round_trips() {
+        // USDT on Tron: 41a614f803b6fd780986a42c78ec9c7f77e6ded13c.
+        let account: Address = "0xa614f803b6fd780986a42c78ec9c7f77e6ded13c".parse().unwrap();
+        let t = evm_to_tron(account);
+        assert_eq!(t, "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t");
+        assert_eq!(normalize_address(Protocol::Tron, &t).unwrap(), t);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-pub use address::{evm_to_tron, normalize_address, tron_to_evm};
+pub use address::{address_of_public_key, evm_to_tron, normalize_address, tron_to_evm};
 pub use payin_types::chain::{ChainInfo, Currency, Protocol, TokenInfo};
 pub use rpc::{RpcHeaders, RpcTimeouts};
 pub use status::{ChainStatus, ChainStatusBoard};

@@ -55,10 +55,14 @@ use crate::idempotency::{KeyRecord, StoredResponse};
 use crate::metadata::Metadata;
 use crate::order::{NewOrder, Order, OrderFilter};
 use crate::page::Page;
-use crate::pool::PoolCounts;
+use crate::pool::{DeriveRange, HdKeyRecord, PoolCounts, TopUp};
 use crate::settle::{Confirmation, PendingTransfer, Scan};
 use crate::time::Timestamp;
 use crate::webhook::{AttemptOutcome, Delivery, DeliveryFilter, DueDelivery, WebhookEndpoint};
+
+/// Derivation rounds of one HD top-up: a round falls short only by derived addresses that were
+/// in the pool already (imported by hand).
+const TOP_UP_ROUNDS: usize = 4;
 
 /// Counts `/metrics` reads at scrape time.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -260,8 +264,29 @@ pub trait Store: ChainStore + WebhookStore + RecordStore + Send + Sync + 'static
     // Address pool
     /// Adds canonical addresses as available; returns how many were new.
     async fn import_addresses(&self, protocol: Protocol, addresses: &[String], now: Timestamp) -> Result<u64>;
-    /// Returns cooled-down addresses to the pool; returns how many.
-    async fn release_cooled_addresses(&self, now: Timestamp) -> Result<u64>;
+    /// Returns cooled-down addresses to the pool, except those of the `never_reuse` protocols;
+    /// returns how many.
+    async fn release_cooled_addresses(&self, now: Timestamp, never_reuse: &[Protocol]) -> Result<u64>;
+    /// Retires `protocol`'s addresses whose cooldown ended by `cooled_by`: they leave the watched
+    /// set and are never assigned again. Returns how many.
+    async fn retire_cooled_addresses(&self, protocol: Protocol, cooled_by: Timestamp) -> Result<u64>;
+    /// Stores a watch-only HD key unless its protocol has the same xpub already. Returns the
+    /// stored key (the existing one on a repeat) and whether it is new.
+    async fn insert_hd_key(&self, key: &HdKeyRecord) -> Result<(HdKeyRecord, bool)>;
+    /// Every HD key, oldest first.
+    async fn hd_keys(&self) -> Result<Vec<HdKeyRecord>>;
+    /// Tops `protocol`'s pool up from its newest HD key until `target` addresses are available:
+    /// in one transaction holding the key's row (a row lock on PostgreSQL, the writer on
+    /// SQLite), derives from its next index, inserts the addresses not in the pool yet and
+    /// advances the index past every index derived, so no index is derived twice, on any
+    /// replica. Nothing when the protocol has no HD key or enough available addresses.
+    async fn top_up_hd(
+        &self,
+        protocol: Protocol,
+        target: u64,
+        derive: DeriveRange<'_>,
+        now: Timestamp,
+    ) -> Result<TopUp>;
     /// Fires `pool.low` once when available addresses fall below `watermark` (re-arms when
     /// they are back at or above it). `data` is the event payload.
     async fn check_pool_low(&self, protocol: Protocol, watermark: u32, now: Timestamp) -> Result<Option<Event>>;

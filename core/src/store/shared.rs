@@ -494,6 +494,7 @@ where
         match state.as_str() {
             "available" => c.available = n,
             "assigned" => c.assigned = n,
+            "retired" => c.retired = n,
             _ => c.cooldown = n,
         }
     }
@@ -714,6 +715,7 @@ mod tests {
             available,
             assigned,
             cooldown,
+            retired: 0,
         };
         assert!(!pool_is_low(counts(0, 0, 0), 10), "an empty pool was never filled");
         assert!(pool_is_low(counts(9, 1, 0), 10));

@@ -19,7 +19,7 @@ use crate::deposit::{
 use crate::event::{Event, EventListQuery};
 use crate::order::{CreateOrderRequest, Order, OrderListQuery};
 use crate::page::Page;
-use crate::pool::{ImportAddressesRequest, ImportResult, PoolStatus};
+use crate::pool::{AddXpubRequest, ImportAddressesRequest, ImportResult, PoolStatus, XpubKey};
 #[cfg(feature = "dev")]
 use crate::simulate::{MineBlocksRequest, MinedBlocks, SimulatePaymentRequest, SimulatedPayment};
 use crate::webhook::{
@@ -49,6 +49,10 @@ pub trait Gateway: Send + Sync {
     async fn list_chains(&self) -> Result<Vec<ChainInfo>>;
     async fn pool_status(&self) -> Result<Vec<PoolStatus>>;
     async fn import_addresses(&self, req: ImportAddressesRequest) -> Result<ImportResult>;
+    /// Adds a watch-only account xpub the pool derives addresses from (adding the same one
+    /// again returns it unchanged). Refuses private keys and mnemonics.
+    async fn add_xpub(&self, req: AddXpubRequest) -> Result<XpubKey>;
+    async fn list_xpubs(&self) -> Result<Vec<XpubKey>>;
 
     // ---- settings
     /// The effective settings, as currently stored.

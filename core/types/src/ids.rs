@@ -29,6 +29,10 @@ pub fn event_id() -> String {
     with_prefix("evt_")
 }
 
+pub fn hd_key_id() -> String {
+    with_prefix("xpk_")
+}
+
 pub fn api_key_id() -> String {
     with_prefix("key_")
 }

@@ -72,7 +72,7 @@ use payin_types::error::ErrorEnvelope;
 use payin_types::event::{Event, EventListQuery};
 use payin_types::order::{CreateOrderRequest, Order, OrderListQuery};
 use payin_types::page::{Page, Pagination};
-use payin_types::pool::{ImportAddressesRequest, ImportResult, PoolStatus};
+use payin_types::pool::{AddXpubRequest, ImportAddressesRequest, ImportResult, PoolStatus, XpubKey};
 #[cfg(feature = "dev")]
 use payin_types::simulate::{MineBlocksRequest, MinedBlocks, SimulatePaymentRequest, SimulatedPayment};
 use payin_types::webhook::{
@@ -405,6 +405,11 @@ struct PoolList {
     pools: Vec<PoolStatus>,
 }
 
+#[derive(Deserialize)]
+struct XpubList {
+    xpubs: Vec<XpubKey>,
+}
+
 #[async_trait]
 impl Gateway for Client {
     async fn create_order(&self, req: CreateOrderRequest) -> Result<Order> {
@@ -467,6 +472,16 @@ impl Gateway for Client {
     async fn import_addresses(&self, req: ImportAddressesRequest) -> Result<ImportResult> {
         self.call(self.request(Method::POST, &["addresses", "import"]).json(&req))
             .await
+    }
+
+    async fn add_xpub(&self, req: AddXpubRequest) -> Result<XpubKey> {
+        self.call(self.request(Method::POST, &["addresses", "xpubs"]).json(&req))
+            .await
+    }
+
+    async fn list_xpubs(&self) -> Result<Vec<XpubKey>> {
+        let list: XpubList = self.call(self.request(Method::GET, &["addresses", "xpubs"])).await?;
+        Ok(list.xpubs)
     }
 
     async fn get_config(&self) -> Result<Settings> {

@@ -27,6 +27,7 @@ use crate::deposit::{self, Deposit, DepositStatus, NewDeposit};
 use crate::error::{Error, Result};
 use crate::event::{Event, EventType};
 use crate::order::{NewOrder, Order};
+use crate::pool::{DeriveRange, HdKeyRecord, TopUp};
 use crate::time::Timestamp;
 
 mod lease;
@@ -211,22 +212,151 @@ impl Store for PgStore {
         Ok(done.rows_affected())
     }
 
-    async fn release_cooled_addresses(&self, now: Timestamp) -> Result<u64> {
+    async fn release_cooled_addresses(&self, now: Timestamp, never_reuse: &[Protocol]) -> Result<u64> {
         // SKIP LOCKED: replicas releasing at the same moment split the rows instead of
         // waiting on (or deadlocking over) each other's.
+        let kept: Vec<&str> = never_reuse.iter().map(|p| p.as_str()).collect();
         let done = sqlx::query(
             "UPDATE pool_addresses
              SET state = 'available', assigned_kind = NULL, assigned_ref = NULL,
                  cooldown_until = NULL, available_since = $1
              WHERE (protocol, address) IN (
                  SELECT protocol, address FROM pool_addresses
-                 WHERE state = 'cooldown' AND cooldown_until <= $1
+                 WHERE state = 'cooldown' AND cooldown_until <= $1 AND protocol <> ALL($2::text[])
                  FOR UPDATE SKIP LOCKED)",
         )
         .bind(now)
+        .bind(&kept)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn retire_cooled_addresses(&self, protocol: Protocol, cooled_by: Timestamp) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE pool_addresses
+             SET state = 'retired', cooldown_until = NULL
+             WHERE (protocol, address) IN (
+                 SELECT protocol, address FROM pool_addresses
+                 WHERE protocol = $1 AND state = 'cooldown' AND cooldown_until <= $2
+                 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(protocol.as_str())
+        .bind(cooled_by)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn insert_hd_key(&self, key: &HdKeyRecord) -> Result<(HdKeyRecord, bool)> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO hd_keys (key_id, protocol, xpub, fingerprint, account, start_index, next_index, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
+             ON CONFLICT (protocol, xpub) DO NOTHING",
+        )
+        .bind(&key.id)
+        .bind(key.protocol.as_str())
+        .bind(&key.xpub)
+        .bind(&key.fingerprint)
+        .bind(i64::from(key.account))
+        .bind(i64::from(key.start_index))
+        .bind(key.created_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let row = sqlx::query(
+            "SELECT key_id, protocol, xpub, fingerprint, account, start_index, next_index, created_at
+             FROM hd_keys WHERE protocol = $1 AND xpub = $2",
+        )
+        .bind(key.protocol.as_str())
+        .bind(&key.xpub)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((hd_key_from_row(&row)?, inserted))
+    }
+
+    async fn hd_keys(&self) -> Result<Vec<HdKeyRecord>> {
+        let rows = sqlx::query(
+            "SELECT key_id, protocol, xpub, fingerprint, account, start_index, next_index, created_at
+             FROM hd_keys ORDER BY created_at, key_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(hd_key_from_row).collect()
+    }
+
+    async fn top_up_hd(
+        &self,
+        protocol: Protocol,
+        target: u64,
+        derive: DeriveRange<'_>,
+        now: Timestamp,
+    ) -> Result<TopUp> {
+        let mut tx = self.pool.begin().await?;
+        // The key's row lock serializes top-ups across replicas: the next one reads the index
+        // this one committed.
+        let key: Option<(String, String, i64)> = sqlx::query_as(
+            "SELECT key_id, xpub, next_index FROM hd_keys WHERE protocol = $1
+             ORDER BY created_at DESC, key_id DESC LIMIT 1 FOR UPDATE",
+        )
+        .bind(protocol.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((key_id, xpub, next_index)) = key else {
+            return Ok(TopUp::default());
+        };
+        let available: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM pool_addresses WHERE protocol = $1 AND state = 'available'")
+                .bind(protocol.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+        let mut top_up = TopUp {
+            has_key: true,
+            ..TopUp::default()
+        };
+        let mut next = next_index as u32;
+        let mut missing = target.saturating_sub(available as u64);
+        // A derived address already in the pool (imported by hand) is skipped, its index spent;
+        // a few rounds make up for such skips.
+        for _ in 0..super::TOP_UP_ROUNDS {
+            if missing == 0 || next >= crate::pool::hd::MAX_INDEX {
+                break;
+            }
+            let end = next
+                .saturating_add(missing.min(u64::from(u32::MAX)) as u32)
+                .min(crate::pool::hd::MAX_INDEX);
+            let derived = derive(&xpub, next..end)?;
+            top_up.derived += u64::from(end - next);
+            next = end;
+            let (indices, addresses): (Vec<i64>, Vec<String>) =
+                derived.into_iter().map(|(i, a)| (i64::from(i), a)).unzip();
+            let added = sqlx::query(
+                "INSERT INTO pool_addresses (protocol, address, state, available_since, imported_at, hd_key_id, hd_index)
+                 SELECT $1, a.address, 'available', $3, $3, $4, a.hd_index
+                 FROM unnest($2::text[], $5::bigint[]) AS a (address, hd_index)
+                 ON CONFLICT (protocol, address) DO NOTHING",
+            )
+            .bind(protocol.as_str())
+            .bind(&addresses)
+            .bind(now)
+            .bind(&key_id)
+            .bind(&indices)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            top_up.added += added;
+            missing = missing.saturating_sub(added);
+        }
+        sqlx::query("UPDATE hd_keys SET next_index = $1 WHERE key_id = $2")
+            .bind(i64::from(next))
+            .bind(&key_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(top_up)
     }
 
     async fn check_pool_low(&self, protocol: Protocol, watermark: u32, now: Timestamp) -> Result<Option<Event>> {
@@ -696,4 +826,18 @@ impl PgStore {
             created_at: b.now,
         }))
     }
+}
+
+/// An `hd_keys` row (all its columns).
+fn hd_key_from_row(row: &PgRow) -> Result<HdKeyRecord> {
+    Ok(HdKeyRecord {
+        id: row.try_get("key_id")?,
+        protocol: Protocol::from_stored(row.try_get("protocol")?)?,
+        xpub: row.try_get("xpub")?,
+        fingerprint: row.try_get("fingerprint")?,
+        account: row.try_get::<i64, _>("account")? as u32,
+        start_index: row.try_get::<i64, _>("start_index")? as u32,
+        next_index: row.try_get::<i64, _>("next_index")? as u32,
+        created_at: row.try_get("created_at")?,
+    })
 }

@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::event::{Event, EventType};
 use crate::metadata::Metadata;
 use crate::order::{NewOrder, Order};
+use crate::pool::{DeriveRange, HdKeyRecord, TopUp};
 use crate::time::{Timestamp, from_millis, to_millis};
 use crate::webhook;
 
@@ -345,17 +346,143 @@ impl Store for SqliteStore {
         Ok(inserted)
     }
 
-    async fn release_cooled_addresses(&self, now: Timestamp) -> Result<u64> {
+    async fn release_cooled_addresses(&self, now: Timestamp, never_reuse: &[Protocol]) -> Result<u64> {
+        let kept: Vec<&str> = never_reuse.iter().map(|p| p.as_str()).collect();
         let done = sqlx::query(
             "UPDATE pool_addresses
              SET state = 'available', assigned_kind = NULL, assigned_ref = NULL,
                  cooldown_until = NULL, available_since = $1
-             WHERE state = 'cooldown' AND cooldown_until <= $1",
+             WHERE state = 'cooldown' AND cooldown_until <= $1
+               AND protocol NOT IN (SELECT value FROM json_each($2))",
         )
         .bind(to_millis(&now))
+        .bind(serde_json::to_string(&kept).expect("strings serialize"))
         .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn retire_cooled_addresses(&self, protocol: Protocol, cooled_by: Timestamp) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE pool_addresses
+             SET state = 'retired', cooldown_until = NULL
+             WHERE protocol = $1 AND state = 'cooldown' AND cooldown_until <= $2",
+        )
+        .bind(protocol.as_str())
+        .bind(to_millis(&cooled_by))
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn insert_hd_key(&self, key: &HdKeyRecord) -> Result<(HdKeyRecord, bool)> {
+        let mut tx = self.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO hd_keys (key_id, protocol, xpub, fingerprint, account, start_index, next_index, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
+             ON CONFLICT (protocol, xpub) DO NOTHING",
+        )
+        .bind(&key.id)
+        .bind(key.protocol.as_str())
+        .bind(&key.xpub)
+        .bind(&key.fingerprint)
+        .bind(i64::from(key.account))
+        .bind(i64::from(key.start_index))
+        .bind(to_millis(&key.created_at))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let row = sqlx::query(
+            "SELECT key_id, protocol, xpub, fingerprint, account, start_index, next_index, created_at
+             FROM hd_keys WHERE protocol = $1 AND xpub = $2",
+        )
+        .bind(key.protocol.as_str())
+        .bind(&key.xpub)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((hd_key_from_row(&row)?, inserted))
+    }
+
+    async fn hd_keys(&self) -> Result<Vec<HdKeyRecord>> {
+        let rows = sqlx::query(
+            "SELECT key_id, protocol, xpub, fingerprint, account, start_index, next_index, created_at
+             FROM hd_keys ORDER BY created_at, key_id",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(hd_key_from_row).collect()
+    }
+
+    async fn top_up_hd(
+        &self,
+        protocol: Protocol,
+        target: u64,
+        derive: DeriveRange<'_>,
+        now: Timestamp,
+    ) -> Result<TopUp> {
+        // BEGIN IMMEDIATE takes the one writer: no other top-up, claim or import runs meanwhile.
+        let mut tx = self.begin().await?;
+        let key: Option<(String, String, i64)> = sqlx::query_as(
+            "SELECT key_id, xpub, next_index FROM hd_keys WHERE protocol = $1
+             ORDER BY created_at DESC, key_id DESC LIMIT 1",
+        )
+        .bind(protocol.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((key_id, xpub, next_index)) = key else {
+            return Ok(TopUp::default());
+        };
+        let available: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM pool_addresses WHERE protocol = $1 AND state = 'available'")
+                .bind(protocol.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+        let mut top_up = TopUp {
+            has_key: true,
+            ..TopUp::default()
+        };
+        let mut next = next_index as u32;
+        let mut missing = target.saturating_sub(available as u64);
+        // A derived address already in the pool (imported by hand) is skipped, its index spent;
+        // a few rounds make up for such skips.
+        for _ in 0..super::TOP_UP_ROUNDS {
+            if missing == 0 || next >= crate::pool::hd::MAX_INDEX {
+                break;
+            }
+            let end = next
+                .saturating_add(missing.min(u64::from(u32::MAX)) as u32)
+                .min(crate::pool::hd::MAX_INDEX);
+            let derived = derive(&xpub, next..end)?;
+            top_up.derived += u64::from(end - next);
+            next = end;
+            for chunk in derived.chunks(2000) {
+                let mut qb = QueryBuilder::<Sqlite>::new(
+                    "INSERT INTO pool_addresses (protocol, address, state, available_since, imported_at, hd_key_id, hd_index) ",
+                );
+                qb.push_values(chunk, |mut row, (index, address)| {
+                    row.push_bind(protocol.as_str())
+                        .push_bind(address.clone())
+                        .push("'available'")
+                        .push_bind(to_millis(&now))
+                        .push_bind(to_millis(&now))
+                        .push_bind(key_id.clone())
+                        .push_bind(i64::from(*index));
+                });
+                qb.push(" ON CONFLICT (protocol, address) DO NOTHING");
+                let added = qb.build().execute(&mut *tx).await?.rows_affected();
+                top_up.added += added;
+                missing = missing.saturating_sub(added);
+            }
+        }
+        sqlx::query("UPDATE hd_keys SET next_index = $1 WHERE key_id = $2")
+            .bind(i64::from(next))
+            .bind(&key_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(top_up)
     }
 
     async fn check_pool_low(&self, protocol: Protocol, watermark: u32, now: Timestamp) -> Result<Option<Event>> {
@@ -735,4 +862,18 @@ impl Store for SqliteStore {
         tx.commit().await?;
         Ok(done)
     }
+}
+
+/// An `hd_keys` row (all its columns).
+fn hd_key_from_row(row: &SqliteRow) -> Result<HdKeyRecord> {
+    Ok(HdKeyRecord {
+        id: row.try_get("key_id")?,
+        protocol: Protocol::from_stored(row.try_get("protocol")?)?,
+        xpub: row.try_get("xpub")?,
+        fingerprint: row.try_get("fingerprint")?,
+        account: row.try_get::<i64, _>("account")? as u32,
+        start_index: row.try_get::<i64, _>("start_index")? as u32,
+        next_index: row.try_get::<i64, _>("next_index")? as u32,
+        created_at: from_millis(row.try_get("created_at")?),
+    })
 }
