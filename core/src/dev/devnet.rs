@@ -117,6 +117,9 @@ fn nonce_taken(e: &DevnetError) -> bool {
     .any(|s| m.contains(s))
 }
 
+/// How long a sent transaction may take to be mined before the send fails.
+const RECEIPT_WAIT: Duration = Duration::from_secs(60);
+
 /// How long a send keeps retrying while other senders take its nonce.
 const NONCE_RETRY_FOR: Duration = Duration::from_secs(60);
 
@@ -280,7 +283,12 @@ impl DevChain {
             }
         };
         // Waited for outside the lock: with a block time, many payments share a block.
-        let receipt = pending.get_receipt().await.map_err(rpc_err)?;
+        // Bounded: a transaction the node dropped is an error that says so, never a hang.
+        let receipt = pending
+            .with_timeout(Some(RECEIPT_WAIT))
+            .get_receipt()
+            .await
+            .map_err(rpc_err)?;
         if !receipt.status() {
             return Err(DevnetError::Rpc(format!(
                 "transaction {} reverted",
