@@ -18,8 +18,10 @@ use payin_core::testing::{Backend, fresh_database};
 use payin_core::{Engine, EngineOptions};
 use serde_json::json;
 
-const EVM_ACCOUNT: &str = "xpub6Ce9NcJvTk36xtLSrJLZqE7wtgA5deCeYs7rSQtreh4cj6ByPtrg9sD7V2FNFLPnf8heNP3FGkeV9qwfzvZNSd54JoNXVsXFYSYwHsnJxqP";
-const TRON_ACCOUNT: &str = "xpub6BuRy7ZmkGfP2RWhoor1kWB1w9DvrtmJbFBvnC1bQ4SB5NbCHTyQYCJSXZtxDbFyHTmC7wkU2he3nYYdpZ3Vf6qUAkXSnL6RPif4BDtDEKr";
+const EVM_ACCOUNT: &str =
+    "xpub6Ce9NcJvTk36xtLSrJLZqE7wtgA5deCeYs7rSQtreh4cj6ByPtrg9sD7V2FNFLPnf8heNP3FGkeV9qwfzvZNSd54JoNXVsXFYSYwHsnJxqP";
+const TRON_ACCOUNT: &str =
+    "xpub6BuRy7ZmkGfP2RWhoor1kWB1w9DvrtmJbFBvnC1bQ4SB5NbCHTyQYCJSXZtxDbFyHTmC7wkU2he3nYYdpZ3Vf6qUAkXSnL6RPif4BDtDEKr";
 const BURST: usize = 200;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -109,9 +111,18 @@ async fn backend_figures(backend: Backend) {
     let added = add_xpub(&e).await;
     println!("  add xpub + first top-up of 50 addresses: {:.1} ms", ms(added));
     let hd = burst(&e, "hd").await;
-    let pool = e.pool_status().await.unwrap().into_iter().find(|p| p.protocol == Protocol::Evm).unwrap();
+    let pool = e
+        .pool_status()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.protocol == Protocol::Evm)
+        .unwrap();
     report("HD pool of 50, topped up in-line", &hd);
-    println!("    pool afterwards: {} assigned, {} available, {} derived in all", pool.assigned, pool.available, pool.total);
+    println!(
+        "    pool afterwards: {} assigned, {} available, {} derived in all",
+        pool.assigned, pool.available, pool.total
+    );
     // Top-up latency alone: 10 top-ups of 50 addresses each.
     let mut topups = Vec::new();
     for _ in 0..10 {
@@ -139,10 +150,7 @@ async fn backend_figures(backend: Backend) {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let n: u32 = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(20_000);
+    let n: u32 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(20_000);
     for (protocol, xpub) in [(Protocol::Evm, EVM_ACCOUNT), (Protocol::Tron, TRON_ACCOUNT)] {
         let key = AccountKey::parse(protocol, "xpub", xpub).unwrap();
         let started = Instant::now();
