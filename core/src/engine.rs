@@ -389,6 +389,10 @@ impl Engine {
                 let network = self.chains.parse(&field, chain_id)?;
                 let token = network.configured_token(currency).map_err(|e| match e {
                     Error::Invalid { code, message, .. } => {
+                        let message = match message.strip_prefix("currency") {
+                            Some(rest) => format!("currencies[{i}].currency{rest}"),
+                            None => format!("currencies[{i}].currency: {message}"),
+                        };
                         Error::invalid(code, format!("currencies[{i}].currency"), message)
                     }
                     other => other,
@@ -475,7 +479,7 @@ impl Engine {
             return Err(Error::validation(
                 "status",
                 format!(
-                    "Payment link '{id}' is {}; only a {} link can become {}",
+                    "Payment link '{id}' has status {}; only a link with status {} can become {}",
                     now.as_str(),
                     from.as_str(),
                     to.as_str()

@@ -243,10 +243,10 @@ pub async fn submit(
         Ok(LinkOrder::Refused(refusal)) => refusal_page(refusal, lang),
         Err(payin_core::Error::Invalid { field, message, .. }) => {
             let reason = if field == "amount" {
-                if message.contains("at least") {
+                if message.starts_with("amount must be at least") {
                     t.amount_low
                         .replace("{min}", &link.min_amount.map(|a| a.to_string()).unwrap_or_default())
-                } else if message.contains("at most") {
+                } else if message.starts_with("amount must be at most") {
                     t.amount_high
                         .replace("{max}", &link.max_amount.map(|a| a.to_string()).unwrap_or_default())
                 } else {
