@@ -16,6 +16,9 @@ fn a_shopper_buys_through_a_link_which_then_shows_sold_out() {
         return;
     }
     let artifacts = std::env::var("PAYIN_SCREENSHOTS").ok();
-    let extra: Vec<&str> = artifacts.as_deref().map(|d| vec!["--screenshot", d]).unwrap_or_default();
+    let extra: Vec<&str> = artifacts
+        .as_deref()
+        .map(|d| vec!["--screenshot", d])
+        .unwrap_or_default();
     run_test_program("node", "tests/pages/checkout.mjs", &extra);
 }
