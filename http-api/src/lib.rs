@@ -160,7 +160,7 @@ pub fn router_with(state: AppState) -> Router {
         // A payment link's public page and its form's post (issue 12), per-IP limited too.
         .route(
             "/checkout/{slug}",
-            get(routes::checkout::page).post(routes::checkout::submit),
+            get(routes::checkout::checkout_page).post(routes::checkout::checkout_submit),
         )
         .route_layer(per_client_ip)
         // Not rate limited: an orchestrator's probes must never read 429 as "down", and the

@@ -305,7 +305,7 @@ fn share_conventions(operation: &mut Operation) {
         // Payment links and their checkout page (issue 12).
         routes::payment_links::create, routes::payment_links::get, routes::payment_links::list,
         routes::payment_links::publish, routes::payment_links::archive,
-        routes::checkout::page, routes::checkout::submit,
+        routes::checkout::checkout_page, routes::checkout::checkout_submit,
         routes::health::health, routes::health::livez, routes::health::readyz,
         crate::metrics::serve,
     ),

@@ -159,7 +159,7 @@ fn plausible_slug(slug: &str) -> bool {
         (status = 404, description = "Unknown slug or a draft link", content_type = "text/html"),
         (status = 409, description = "Sold out", content_type = "text/html"),
         (status = 410, description = "Archived or expired", content_type = "text/html")))]
-pub async fn page(
+pub async fn checkout_page(
     State(s): State<AppState>,
     Path(slug): Path<String>,
     RawQuery(query): RawQuery,
@@ -198,7 +198,7 @@ async fn load(s: &AppState, slug: &str) -> payin_core::Result<Result<PaymentLink
         (status = 404, description = "Unknown slug or a draft link", content_type = "text/html"),
         (status = 409, description = "Sold out", content_type = "text/html"),
         (status = 410, description = "Archived or expired", content_type = "text/html")))]
-pub async fn submit(
+pub async fn checkout_submit(
     State(s): State<AppState>,
     Path(slug): Path<String>,
     RawQuery(query): RawQuery,
