@@ -159,3 +159,18 @@ async fn no_limits_when_disabled() {
         assert!(h.get("ratelimit").is_none());
     }
 }
+
+/// A payment link's checkout page and its form's post share the per-IP quota (issue 12): a
+/// client that exhausted it opens no more orders.
+#[tokio::test]
+async fn the_checkout_page_and_its_post_are_limited_per_client_ip() {
+    let app = app(limits(100, 2)).await;
+    let (s, h, _) = send(app.client.get(app.url("/checkout/nosuchlink"))).await;
+    assert_eq!(s, 404);
+    assert!(header(&h, "ratelimit").starts_with("\"client-ip\";r=1;"), "{h:?}");
+    let (s, _, _) = send(app.client.post(app.url("/checkout/nosuchlink")).body("option=0")).await;
+    assert_eq!(s, 404);
+    let (s, h, _) = send(app.client.post(app.url("/checkout/nosuchlink")).body("option=0")).await;
+    assert_eq!(s, 429, "the post counts against the client's quota");
+    assert!(!header(&h, "retry-after").is_empty());
+}
