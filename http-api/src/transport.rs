@@ -39,7 +39,7 @@ async fn check(req: Request, next: Next) -> Response {
 
 /// The HTML pages: a payment link's checkout and an order's payment page (not its status
 /// document, which is JSON).
-fn is_html_route(path: &str) -> bool {
+pub(crate) fn is_html_route(path: &str) -> bool {
     path.starts_with("/checkout/") || (path.starts_with("/pay/") && !path.ends_with("/status"))
 }
 

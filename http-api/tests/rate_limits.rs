@@ -103,12 +103,16 @@ async fn public_pages_are_limited_per_client_ip() {
         assert!(s == 200 || s == 404, "{path}: {s}");
         assert!(header(&h, "ratelimit").starts_with("\"client-ip\";r="), "{h:?}");
     }
-    for path in ["/pay/ord_missing", "/health", "/api/v1/health"] {
+    for path in ["/health", "/api/v1/health"] {
         let (s, h, b) = send(app.client.get(app.url(path))).await;
         assert_error(reqwest::StatusCode::from_u16(s).unwrap(), &b, 429, "RATE_LIMITED", None);
         assert!(b["message"].as_str().unwrap().contains("per client IP"), "{b}");
         assert!(!header(&h, "retry-after").is_empty());
     }
+    // The payment page answers its 429 as a page (issue 12), with the same headers.
+    let (s, h, _) = send(app.client.get(app.url("/pay/ord_missing"))).await;
+    assert_eq!((s, header(&h, "content-type")), (429, "text/html; charset=utf-8"));
+    assert!(!header(&h, "retry-after").is_empty());
     // The authenticated API counts against the key, not the exhausted client quota.
     let (s, h, _) = send(app.client.get(app.url("/api/v1/orders")).bearer_auth(&app.key)).await;
     assert_eq!(s, 200);
@@ -173,4 +177,9 @@ async fn the_checkout_page_and_its_post_are_limited_per_client_ip() {
     let (s, h, _) = send(app.client.post(app.url("/checkout/nosuchlink")).body("option=0")).await;
     assert_eq!(s, 429, "the post counts against the client's quota");
     assert!(!header(&h, "retry-after").is_empty());
+    assert_eq!(
+        header(&h, "content-type"),
+        "text/html; charset=utf-8",
+        "a page, not JSON"
+    );
 }

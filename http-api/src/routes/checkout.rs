@@ -353,6 +353,7 @@ pub fn refused_request(status: StatusCode, lang: Lang) -> (&'static str, &'stati
     match status.as_u16() {
         404 => t.not_found,
         403 => t.forbidden,
+        429 | 503 => t.unavailable,
         500..=599 => t.failed,
         _ => t.bad_request,
     }
