@@ -56,6 +56,8 @@ export interface Order {
   confirmations: number | null;
   /** What was paid beyond `amount`, once completed by an overpayment. */
   surplus: Amount | null;
+  /** The payment link (`plk_…`) whose checkout opened this order; null otherwise. */
+  paymentLinkId?: string | null;
 }
 
 export interface DepositBinding {

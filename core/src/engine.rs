@@ -25,6 +25,10 @@ use crate::ids;
 use crate::metadata;
 use crate::order::{CreateOrderRequest, NewOrder, Order, OrderDraft, parse_reference};
 use crate::page::Page;
+use crate::payment_link::{
+    CreatePaymentLinkRequest, LinkOrder, LinkRefusal, NewPaymentLink, PaymentLink, PaymentLinkListQuery,
+    PaymentLinkStatus,
+};
 use crate::pool::hd::{AccountKey, MAX_INDEX};
 use crate::pool::{
     AddXpubRequest, DerivedAddress, HdKeyRecord, ImportAddressesRequest, ImportResult, MAX_IMPORT, PoolStatus, TopUp,
@@ -325,6 +329,27 @@ impl Engine {
     /// Opens a parsed order: the configured defaults fill what the request left out, the
     /// store claims an address and writes the order with its `order.created` event.
     async fn open_order(&self, draft: OrderDraft<&Network>) -> Result<Order> {
+        let order = self.new_order(draft);
+        let mut attempts = 0;
+        let order = loop {
+            match self.store.create_order(order.clone()).await {
+                // An empty pool with an HD key derives more at once and tries again, so a burst
+                // of creations is served while derivation is possible.
+                Err(Error::NoAvailableAddresses(protocol)) if attempts < HD_CREATE_ATTEMPTS => {
+                    attempts += 1;
+                    if !self.top_up_now(protocol).await?.has_key {
+                        return Err(Error::NoAvailableAddresses(protocol));
+                    }
+                }
+                other => break other?,
+            }
+        };
+        self.notify_events_written();
+        Ok(order)
+    }
+
+    /// A parsed order with the configured defaults filled in, ready for the store.
+    fn new_order(&self, draft: OrderDraft<&Network>) -> NewOrder {
         let settings = self.settings();
         let OrderDraft {
             order_reference,
@@ -343,7 +368,7 @@ impl Engine {
         let grace_minutes = grace_minutes.unwrap_or(settings.grace_minutes);
         let now = self.now();
         let order_id = ids::order_id();
-        let order = NewOrder {
+        NewOrder {
             payment_url: format!("{}/pay/{order_id}", self.public_url),
             order_id,
             order_reference,
@@ -358,23 +383,8 @@ impl Engine {
             grace_minutes,
             created_at: now,
             expires_at: now + Minutes::minutes(i64::from(payment_window_minutes)),
-        };
-        let mut attempts = 0;
-        let order = loop {
-            match self.store.create_order(order.clone()).await {
-                // An empty pool with an HD key derives more at once and tries again, so a burst
-                // of creations is served while derivation is possible.
-                Err(Error::NoAvailableAddresses(protocol)) if attempts < HD_CREATE_ATTEMPTS => {
-                    attempts += 1;
-                    if !self.top_up_now(protocol).await?.has_key {
-                        return Err(Error::NoAvailableAddresses(protocol));
-                    }
-                }
-                other => break other?,
-            }
-        };
-        self.notify_events_written();
-        Ok(order)
+            payment_link_id: None,
+        }
     }
 
     pub async fn get_order(&self, order_id: &str) -> Result<Order> {
@@ -422,6 +432,208 @@ impl Engine {
     /// A chain id of a list filter: a known chain, or `INVALID_CHAIN` naming `chainId`.
     fn parse_chain_filter(&self, chain_id: &str) -> Result<String> {
         Ok(self.chains.parse("chainId", chain_id)?.id.clone())
+    }
+
+    // ---- payment links ---------------------------------------------------------------
+
+    fn checkout_url(&self, mut link: PaymentLink) -> PaymentLink {
+        link.checkout_url = format!("{}/checkout/{}", self.public_url, link.slug);
+        link
+    }
+
+    /// `POST /payment-links`: a new link, in `draft`.
+    pub async fn create_payment_link(&self, req: CreatePaymentLinkRequest) -> Result<PaymentLink> {
+        let now = self.now();
+        let draft = req.parse(now, |chain_id, i, currency| {
+            let field = format!("currencies[{i}].chainId");
+            let check = || -> Result<(String, u8)> {
+                let network = self.chains.parse(&field, chain_id)?;
+                let token = network.configured_token(currency).map_err(|e| match e {
+                    Error::Invalid { code, message, .. } => {
+                        let message = match message.strip_prefix("currency") {
+                            Some(rest) => format!("currencies[{i}].currency{rest}"),
+                            None => format!("currencies[{i}].currency: {message}"),
+                        };
+                        Error::invalid(code, format!("currencies[{i}].currency"), message)
+                    }
+                    other => other,
+                })?;
+                network.check_watched(&field)?;
+                Ok((network.id.clone(), token.decimals))
+            };
+            check().map_err(payin_types::Error::from)
+        })?;
+        let amount = draft
+            .amount
+            .unwrap_or_else(|| crate::amount::Amount::zero_with_scale(0));
+        let new = NewPaymentLink {
+            id: ids::payment_link_id(),
+            slug: ids::payment_link_slug(),
+            title: draft.title,
+            description: draft.description,
+            amount,
+            min_amount: draft.min_amount,
+            max_amount: draft.max_amount,
+            currencies: draft.currencies,
+            inventory_total: draft.inventory_total,
+            expires_at: draft.expires_at,
+            metadata: draft.metadata,
+            created_at: now,
+        };
+        self.store.insert_payment_link(&new).await?;
+        self.get_payment_link(&new.id).await
+    }
+
+    pub async fn get_payment_link(&self, id: &str) -> Result<PaymentLink> {
+        self.store
+            .get_payment_link(id)
+            .await?
+            .map(|l| self.checkout_url(l))
+            .ok_or_else(|| Error::NotFound(format!("Payment link '{id}' not found")))
+    }
+
+    /// The link a checkout slug names, whatever its state (`None`: no such slug).
+    pub async fn payment_link_by_slug(&self, slug: &str) -> Result<Option<PaymentLink>> {
+        Ok(self
+            .store
+            .get_payment_link_by_slug(slug)
+            .await?
+            .map(|l| self.checkout_url(l)))
+    }
+
+    pub async fn list_payment_links(&self, q: &PaymentLinkListQuery) -> Result<Page<PaymentLink>> {
+        let filter = q.parse()?;
+        let page = self.store.list_payment_links(&filter).await?;
+        Ok(Page {
+            items: page.items.into_iter().map(|l| self.checkout_url(l)).collect(),
+            pagination: page.pagination,
+        })
+    }
+
+    /// `draft → active`. Publishing an active link again is a no-op; an archived one is refused.
+    pub async fn publish_payment_link(&self, id: &str) -> Result<PaymentLink> {
+        self.move_payment_link(id, PaymentLinkStatus::Draft, PaymentLinkStatus::Active)
+            .await
+    }
+
+    /// `draft | active → archived`. Archiving again is a no-op.
+    pub async fn archive_payment_link(&self, id: &str) -> Result<PaymentLink> {
+        for from in [PaymentLinkStatus::Active, PaymentLinkStatus::Draft] {
+            if self
+                .store
+                .set_payment_link_status(id, from, PaymentLinkStatus::Archived, self.now())
+                .await?
+            {
+                break;
+            }
+        }
+        self.get_payment_link(id).await
+    }
+
+    async fn move_payment_link(&self, id: &str, from: PaymentLinkStatus, to: PaymentLinkStatus) -> Result<PaymentLink> {
+        let link = self.get_payment_link(id).await?;
+        if link.status == to {
+            return Ok(link);
+        }
+        if link.status != from || !self.store.set_payment_link_status(id, from, to, self.now()).await? {
+            let now = self.get_payment_link(id).await?.status;
+            return Err(Error::validation(
+                "status",
+                format!(
+                    "Payment link '{id}' has status {}; only a link with status {} can become {}",
+                    now.as_str(),
+                    from.as_str(),
+                    to.as_str()
+                ),
+            ));
+        }
+        self.get_payment_link(id).await
+    }
+
+    /// The checkout of a link: the payer's choice of `currency` on `chain_id` (and `amount`
+    /// when the link leaves it open) opens a new order carrying the link's id, unless the link
+    /// is not public, archived, expired or sold out. Bad choices are errors naming the field
+    /// (`currency`, `amount`).
+    pub async fn checkout_payment_link(
+        &self,
+        slug: &str,
+        currency: &str,
+        chain_id: &str,
+        amount: Option<&str>,
+    ) -> Result<LinkOrder> {
+        let Some(link) = self.payment_link_by_slug(slug).await? else {
+            return Ok(LinkOrder::Refused(LinkRefusal::NotFound));
+        };
+        if let Some(refusal) = crate::payment_link::refusal(&link, self.now()) {
+            return Ok(LinkOrder::Refused(refusal));
+        }
+        if !link
+            .currencies
+            .iter()
+            .any(|c| c.currency == currency && c.chain_id == chain_id)
+        {
+            return Err(Error::validation(
+                "currency",
+                "choose one of the currencies and networks this link offers",
+            ));
+        }
+        let currency = Currency::parse("currency", currency)?;
+        let network = self.chains.parse("currency", chain_id)?;
+        let token = network.configured_token(currency)?;
+        let amount = if link.is_open_amount() {
+            let raw = amount.map(str::trim).unwrap_or_default();
+            let amount = crate::amount::Amount::parse_positive("amount", raw)?;
+            if let Some(min) = link.min_amount
+                && amount < min
+            {
+                return Err(Error::invalid(
+                    InvalidCode::Amount,
+                    "amount",
+                    format!("amount must be at least {min}"),
+                ));
+            }
+            if let Some(max) = link.max_amount
+                && amount > max
+            {
+                return Err(Error::invalid(
+                    InvalidCode::Amount,
+                    "amount",
+                    format!("amount must be at most {max}"),
+                ));
+            }
+            amount
+        } else {
+            link.amount
+        };
+        amount.check_precision("amount", token.decimals, currency.as_str())?;
+        let new = self.new_order(OrderDraft {
+            order_reference: format!("{}-{}", link.id, crate::ids::random_lower_alnum(12)),
+            amount,
+            currency,
+            chain: network,
+            metadata: link.metadata.clone(),
+            success_url: None,
+            cancel_url: None,
+            payment_window_minutes: None,
+            grace_minutes: None,
+        });
+        let mut attempts = 0;
+        let outcome = loop {
+            match self.store.open_link_order(&link.id, new.clone()).await {
+                // As for any order: an empty pool with an HD key derives more and tries again.
+                Err(Error::NoAvailableAddresses(protocol)) if attempts < HD_CREATE_ATTEMPTS => {
+                    attempts += 1;
+                    if !self.top_up_now(protocol).await?.has_key {
+                        return Err(Error::NoAvailableAddresses(protocol));
+                    }
+                }
+                other => break other?,
+            }
+        };
+        if matches!(outcome, LinkOrder::Opened(_)) {
+            self.notify_events_written();
+        }
+        Ok(outcome)
     }
 
     // ---- deposits --------------------------------------------------------------------

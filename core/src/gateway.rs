@@ -19,6 +19,7 @@ use crate::engine::{DepositListQuery, Engine, EventListQuery, OrderListQuery, Re
 use crate::event::Event;
 use crate::order::{CreateOrderRequest, Order};
 use crate::page::Page;
+use crate::payment_link::{CreatePaymentLinkRequest, PaymentLink, PaymentLinkListQuery};
 use crate::pool::{AddXpubRequest, ImportAddressesRequest, ImportResult, PoolStatus, XpubKey};
 use crate::webhook::{
     CreateWebhookRequest, CreatedWebhookEndpoint, Delivery, DeliveryListQuery, ResendRequest, Resent,
@@ -46,6 +47,27 @@ impl Gateway for Engine {
 
     async fn bind_deposit_reference(&self, req: BindReferenceRequest) -> Result<BoundReference> {
         Ok(Engine::bind_deposit_reference(self, req).await?)
+    }
+
+    // payment links
+    async fn create_payment_link(&self, req: CreatePaymentLinkRequest) -> Result<PaymentLink> {
+        Ok(Engine::create_payment_link(self, req).await?)
+    }
+
+    async fn get_payment_link(&self, id: &str) -> Result<PaymentLink> {
+        Ok(Engine::get_payment_link(self, id).await?)
+    }
+
+    async fn list_payment_links(&self, q: &PaymentLinkListQuery) -> Result<Page<PaymentLink>> {
+        Ok(Engine::list_payment_links(self, q).await?)
+    }
+
+    async fn publish_payment_link(&self, id: &str) -> Result<PaymentLink> {
+        Ok(Engine::publish_payment_link(self, id).await?)
+    }
+
+    async fn archive_payment_link(&self, id: &str) -> Result<PaymentLink> {
+        Ok(Engine::archive_payment_link(self, id).await?)
     }
 
     async fn bind_deposit_protocol(&self, req: BindProtocolRequest) -> Result<BoundProtocol> {

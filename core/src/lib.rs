@@ -32,6 +32,7 @@ pub mod metadata;
 pub mod metrics;
 pub mod order;
 pub mod page;
+pub mod payment_link;
 pub mod pool;
 pub mod runtime;
 pub mod settle;

@@ -43,6 +43,7 @@ mod tests {
             grace_minutes: 5,
             created_at: created,
             expires_at: created + chrono::Duration::minutes(10),
+            payment_link_id: None,
         }
         .into_order("0x1".into());
         order.status = status;
@@ -93,6 +94,8 @@ pub struct NewOrder {
     pub grace_minutes: u32,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// The payment link whose checkout opens the order.
+    pub payment_link_id: Option<String>,
 }
 
 impl NewOrder {
@@ -126,6 +129,7 @@ impl NewOrder {
             block_number: None,
             confirmations: None,
             surplus: None,
+            payment_link_id: self.payment_link_id,
         }
     }
 }

@@ -116,7 +116,15 @@ pub fn router_with(state: AppState) -> Router {
         .route(
             "/webhooks/{webhook_id}",
             get(routes::webhooks::get).delete(routes::webhooks::delete),
-        );
+        )
+        // Payment links (issue 12).
+        .route(
+            "/payment-links",
+            post(routes::payment_links::create).get(routes::payment_links::list),
+        )
+        .route("/payment-links/{link_id}", get(routes::payment_links::get))
+        .route("/payment-links/{link_id}/publish", post(routes::payment_links::publish))
+        .route("/payment-links/{link_id}/archive", post(routes::payment_links::archive));
     // The dev chain's routes, only in builds with dev support (`payin dev`, `payin serve`).
     #[cfg(feature = "dev")]
     let api = api.merge(routes::dev::routes());
@@ -153,6 +161,11 @@ pub fn router_with(state: AppState) -> Router {
         .route("/health", get(routes::health::health))
         .route("/pay/{order_id}", get(routes::pay::page))
         .route("/pay/{order_id}/status", get(routes::pay::status))
+        // A payment link's public page and its form's post (issue 12), per-IP limited too.
+        .route(
+            "/checkout/{slug}",
+            get(routes::checkout::checkout_page).post(routes::checkout::checkout_submit),
+        )
         .route_layer(per_client_ip)
         // Not rate limited: an orchestrator's probes must never read 429 as "down", and the
         // metrics scrape is behind the API key.

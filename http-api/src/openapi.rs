@@ -25,6 +25,15 @@ pub struct OrderList {
     pub pagination: Pagination,
 }
 
+/// `data` of `GET /payment-links`.
+#[derive(Serialize, ToSchema)]
+pub struct PaymentLinkList {
+    #[serde(rename = "paymentLinks")]
+    #[schema(rename = "paymentLinks")]
+    pub payment_links: Vec<payin_core::payment_link::PaymentLink>,
+    pub pagination: Pagination,
+}
+
 /// `data` of `GET /deposits`.
 #[derive(Serialize, ToSchema)]
 pub struct DepositList {
@@ -299,6 +308,10 @@ fn share_conventions(operation: &mut Operation) {
         routes::webhooks::create, routes::webhooks::list, routes::webhooks::get, routes::webhooks::delete,
         routes::webhooks::list_deliveries, routes::webhooks::rotate_secret,
         routes::pay::page, routes::pay::status,
+        // Payment links and their checkout page (issue 12).
+        routes::payment_links::create, routes::payment_links::get, routes::payment_links::list,
+        routes::payment_links::publish, routes::payment_links::archive,
+        routes::checkout::checkout_page, routes::checkout::checkout_submit,
         routes::health::health, routes::health::livez, routes::health::readyz,
         crate::metrics::serve,
     ),
@@ -306,7 +319,8 @@ fn share_conventions(operation: &mut Operation) {
     components(schemas(
         payin_types::order::OrderSortBy,
         payin_types::deposit::DepositSortBy,
-        payin_types::page::SortOrder
+        payin_types::page::SortOrder,
+        payin_types::payment_link::PaymentLinkStatus
     )),
     modifiers(&Security),
     security(("bearer" = []), ("apiKey" = [])),

@@ -127,7 +127,22 @@ pub async fn per_client_ip(State(state): State<AppState>, req: Request, next: Ne
     if limits.exempt(client) {
         return next.run(req).await;
     }
-    limiter.admit(&ip, req, next).await
+    // The public HTML pages (issue 12) answer their 429 as a page, with the same headers.
+    let html = crate::transport::is_html_route(req.uri().path());
+    let lang = crate::routes::pay::Lang::negotiate(None, req.headers());
+    let resp = limiter.admit(&ip, req, next).await;
+    if html && resp.status() == axum::http::StatusCode::TOO_MANY_REQUESTS {
+        let status = resp.status();
+        let mut page =
+            crate::routes::checkout::message_page(status, lang, crate::routes::checkout::refused_request(status, lang));
+        for (name, value) in resp.headers() {
+            if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+                page.headers_mut().insert(name.clone(), value.clone());
+            }
+        }
+        return page;
+    }
+    resp
 }
 
 struct Limiter<K: Hash + Eq + Clone> {

@@ -22,6 +22,12 @@ pub fn layer(app: Router) -> Router {
 
 async fn check(req: Request, next: Next) -> Response {
     let mut response = match refusal(&req) {
+        // The public pages answer in HTML, never in the API's JSON (issue 12).
+        Some(error) if is_html_route(req.uri().path()) => {
+            let status = StatusCode::from_u16(error.status_code).unwrap_or(StatusCode::BAD_REQUEST);
+            let lang = crate::routes::pay::Lang::negotiate(None, req.headers());
+            crate::routes::checkout::message_page(status, lang, crate::routes::checkout::refused_request(status, lang))
+        }
         Some(error) => error.into_response(),
         None => next.run(req).await,
     };
@@ -29,6 +35,12 @@ async fn check(req: Request, next: Next) -> Response {
         .headers_mut()
         .insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response
+}
+
+/// The HTML pages: a payment link's checkout and an order's payment page (not its status
+/// document, which is JSON).
+pub(crate) fn is_html_route(path: &str) -> bool {
+    path.starts_with("/checkout/") || (path.starts_with("/pay/") && !path.ends_with("/status"))
 }
 
 fn refusal(req: &Request) -> Option<ApiError> {

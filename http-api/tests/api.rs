@@ -143,6 +143,13 @@ async fn openapi_document_covers_every_endpoint() {
         ("post", "/api/v1/dev/mine-blocks"),
         ("get", "/pay/{orderId}"),
         ("get", "/pay/{orderId}/status"),
+        ("post", "/api/v1/payment-links"),
+        ("get", "/api/v1/payment-links"),
+        ("get", "/api/v1/payment-links/{linkId}"),
+        ("post", "/api/v1/payment-links/{linkId}/publish"),
+        ("post", "/api/v1/payment-links/{linkId}/archive"),
+        ("get", "/checkout/{slug}"),
+        ("post", "/checkout/{slug}"),
         ("get", "/health"),
         ("get", "/livez"),
         ("get", "/readyz"),
@@ -207,14 +214,15 @@ async fn openapi_document_covers_every_endpoint() {
     // tests/metrics.rs covers it.)
     for (_, path) in expected
         .iter()
-        .filter(|(m, p)| *m == "get" && !["/pay/{orderId}", "/metrics"].contains(p))
+        .filter(|(m, p)| *m == "get" && !["/pay/{orderId}", "/checkout/{slug}", "/metrics"].contains(p))
     {
         let concrete = path
             .replace("{orderId}", "ord_x")
             .replace("{orderReference}", "x")
             .replace("{depositReference}", "x")
             .replace("{eventId}", "evt_x")
-            .replace("{webhookId}", "whe_x");
+            .replace("{webhookId}", "whe_x")
+            .replace("{linkId}", "plk_x");
         let (status, body) = app.get(&concrete).await;
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{concrete}");
         let message = body["message"].as_str().unwrap_or_default();

@@ -472,7 +472,6 @@ async fn nul_and_bad_encoding_in_any_path_or_query_are_400_envelopes(backend: Ba
         return;
     };
     for (path, field) in [
-        ("/pay/%00", "path"),
         ("/pay/%00/status", "path"),
         ("/api/v1/orders/%00", "path"),
         ("/api/v1/orders/ord_%00abc", "path"),
@@ -508,6 +507,17 @@ async fn nul_and_bad_encoding_in_any_path_or_query_are_400_envelopes(backend: Ba
         );
         let body: Value = resp.json().await.unwrap();
         assert_error(status, &body, 400, "VALIDATION_ERROR", Some(field));
+    }
+    // The public HTML pages answer the same 400 as a page, never JSON (issue 12).
+    for path in ["/pay/%00", "/checkout/%00", "/checkout/abc%ff", "/checkout/x?lang=%00"] {
+        let resp = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), reqwest::StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(resp.headers()["content-type"], "text/html; charset=utf-8", "{path}");
+        let page = resp.text().await.unwrap();
+        assert!(
+            page.starts_with("<!doctype html>") && !page.contains("VALIDATION_ERROR"),
+            "{path}: {page}"
+        );
     }
     // Well-formed text that names nothing is an ordinary 404.
     let (s, b) = app.get("/api/v1/orders/%E6%B3%A8%E6%96%87").await;

@@ -103,12 +103,16 @@ async fn public_pages_are_limited_per_client_ip() {
         assert!(s == 200 || s == 404, "{path}: {s}");
         assert!(header(&h, "ratelimit").starts_with("\"client-ip\";r="), "{h:?}");
     }
-    for path in ["/pay/ord_missing", "/health", "/api/v1/health"] {
+    for path in ["/health", "/api/v1/health"] {
         let (s, h, b) = send(app.client.get(app.url(path))).await;
         assert_error(reqwest::StatusCode::from_u16(s).unwrap(), &b, 429, "RATE_LIMITED", None);
         assert!(b["message"].as_str().unwrap().contains("per client IP"), "{b}");
         assert!(!header(&h, "retry-after").is_empty());
     }
+    // The payment page answers its 429 as a page (issue 12), with the same headers.
+    let (s, h, _) = send(app.client.get(app.url("/pay/ord_missing"))).await;
+    assert_eq!((s, header(&h, "content-type")), (429, "text/html; charset=utf-8"));
+    assert!(!header(&h, "retry-after").is_empty());
     // The authenticated API counts against the key, not the exhausted client quota.
     let (s, h, _) = send(app.client.get(app.url("/api/v1/orders")).bearer_auth(&app.key)).await;
     assert_eq!(s, 200);
@@ -158,4 +162,24 @@ async fn no_limits_when_disabled() {
         assert_eq!(s, 200);
         assert!(h.get("ratelimit").is_none());
     }
+}
+
+/// A payment link's checkout page and its form's post share the per-IP quota (issue 12): a
+/// client that exhausted it opens no more orders.
+#[tokio::test]
+async fn the_checkout_page_and_its_post_are_limited_per_client_ip() {
+    let app = app(limits(100, 2)).await;
+    let (s, h, _) = send(app.client.get(app.url("/checkout/nosuchlink"))).await;
+    assert_eq!(s, 404);
+    assert!(header(&h, "ratelimit").starts_with("\"client-ip\";r=1;"), "{h:?}");
+    let (s, _, _) = send(app.client.post(app.url("/checkout/nosuchlink")).body("option=0")).await;
+    assert_eq!(s, 404);
+    let (s, h, _) = send(app.client.post(app.url("/checkout/nosuchlink")).body("option=0")).await;
+    assert_eq!(s, 429, "the post counts against the client's quota");
+    assert!(!header(&h, "retry-after").is_empty());
+    assert_eq!(
+        header(&h, "content-type"),
+        "text/html; charset=utf-8",
+        "a page, not JSON"
+    );
 }

@@ -181,6 +181,26 @@ pub struct EventIdArgs {
     pub event_id: String,
 }
 
+/// `get_payment_link`, `publish_payment_link`, `archive_payment_link`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PaymentLinkIdArgs {
+    /// The payment link id (plk_…).
+    pub id: String,
+}
+
+/// `list_payment_links`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListPaymentLinksArgs {
+    /// Page number, from 1.
+    pub page: Option<u32>,
+    /// Items per page, 1 to 100 (default 20).
+    pub limit: Option<u32>,
+    /// draft, active or archived.
+    pub status: Option<String>,
+}
+
 /// `list_events`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

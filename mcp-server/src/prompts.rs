@@ -219,6 +219,9 @@ impl PayinMcp {
              - list_events → GET {api}/api/v1/events; get_event → GET {api}/api/v1/events/{{eventId}}; \
              list_webhook_deliveries → GET {api}/api/v1/webhooks/deliveries; \
              resend_event → POST {api}/api/v1/events/{{eventId}}/resend\n\
+             - create_payment_link / list_payment_links → POST / GET {api}/api/v1/payment-links; \
+             get_payment_link → GET {api}/api/v1/payment-links/{{id}}; publish_payment_link / archive_payment_link → \
+             POST {api}/api/v1/payment-links/{{id}}/publish and /archive\n\
              - simulate_payment / mine_blocks → POST {api}/api/v1/dev/simulate-payment and /dev/mine-blocks \
              (dev chain only: replace them with real payers in production)\n\
              - verify_webhook_signature → your receiver's own verification (payin://docs/webhook-guide)\n\

@@ -9,6 +9,7 @@ use payin_core::deposit::{
 use payin_core::engine::{DepositListQuery, EventListQuery, OrderListQuery, ReferenceListQuery};
 use payin_core::event::Event;
 use payin_core::order::{CreateOrderRequest, Order};
+use payin_core::payment_link::{CreatePaymentLinkRequest, PaymentLink, PaymentLinkListQuery};
 use payin_core::pool::{AddXpubRequest, ImportAddressesRequest, ImportResult, XpubKey};
 use payin_core::webhook::signature::{self, DEFAULT_TOLERANCE_SECS};
 use payin_core::webhook::{
@@ -16,7 +17,8 @@ use payin_core::webhook::{
     RotatedSecret, WebhookEndpoint, WebhookListQuery,
 };
 use payin_http::openapi::{
-    ChainList, DeliveryList, DepositList, EventList, OrderList, PoolList, ReferenceList, WebhookList, XpubList,
+    ChainList, DeliveryList, DepositList, EventList, OrderList, PaymentLinkList, PoolList, ReferenceList, WebhookList,
+    XpubList,
 };
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Json;
@@ -146,6 +148,87 @@ impl PayinMcp {
             orders: page.items,
             pagination: page.pagination,
         })
+    }
+
+    // ---- payment links (issue 12)
+
+    /// Create a payment link (a shareable checkout page, no code): `title`, optional
+    /// `description`, `amount` as a decimal string ("0" lets the payer choose, then optional
+    /// `minAmount`/`maxAmount`), `currencies` [{currency, chainId}] on watched chains, optional
+    /// `inventoryTotal`, `expiresAt`, `metadata` (copied onto each order). It starts as a
+    /// draft: call publish_payment_link to open its `checkoutUrl`.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = false,
+        open_world_hint = false
+    ))]
+    async fn create_payment_link(
+        &self,
+        Parameters(args): Parameters<Api<CreatePaymentLinkRequest>>,
+    ) -> Result<Json<Api<PaymentLink>>, ToolError> {
+        out(self.gateway.create_payment_link(args?.0).await?)
+    }
+
+    /// Get one payment link by id (plk_…): status (draft, active, archived), checkoutUrl and
+    /// inventory (total, reserved by pending orders, sold, remaining).
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn get_payment_link(
+        &self,
+        Parameters(args): Parameters<PaymentLinkIdArgs>,
+    ) -> Result<Json<Api<PaymentLink>>, ToolError> {
+        out(self.gateway.get_payment_link(&args?.id).await?)
+    }
+
+    /// List payment links, newest first, optionally by status (draft, active, archived).
+    #[tool(annotations(read_only_hint = true, open_world_hint = false))]
+    async fn list_payment_links(
+        &self,
+        Parameters(args): Parameters<ListPaymentLinksArgs>,
+    ) -> Result<Json<Api<PaymentLinkList>>, ToolError> {
+        let args = args?;
+        let page = self
+            .gateway
+            .list_payment_links(&PaymentLinkListQuery {
+                page: text(args.page),
+                limit: text(args.limit),
+                status: args.status,
+            })
+            .await?;
+        out(PaymentLinkList {
+            payment_links: page.items,
+            pagination: page.pagination,
+        })
+    }
+
+    /// Publish a draft payment link: its checkoutUrl starts taking payments. An archived link
+    /// cannot be published again.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = false,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    async fn publish_payment_link(
+        &self,
+        Parameters(args): Parameters<PaymentLinkIdArgs>,
+    ) -> Result<Json<Api<PaymentLink>>, ToolError> {
+        out(self.gateway.publish_payment_link(&args?.id).await?)
+    }
+
+    /// Archive a payment link for good: its checkoutUrl stops opening orders (orders already
+    /// opened go on). It cannot be published again.
+    #[tool(annotations(
+        read_only_hint = false,
+        destructive_hint = true,
+        idempotent_hint = true,
+        open_world_hint = false
+    ))]
+    async fn archive_payment_link(
+        &self,
+        Parameters(args): Parameters<PaymentLinkIdArgs>,
+    ) -> Result<Json<Api<PaymentLink>>, ToolError> {
+        out(self.gateway.archive_payment_link(&args?.id).await?)
     }
 
     // ---- deposits
@@ -586,7 +669,7 @@ mod tests {
 
     /// The tool names of design §5, the two reads it leaves out (`get_event`,
     /// `get_webhook_endpoint`) and `rotate_webhook_secret`: every REST operation has its tool.
-    const DESIGN_TOOLS: [&str; 27] = [
+    const DESIGN_TOOLS: [&str; 32] = [
         "create_order",
         "get_order",
         "list_orders",
@@ -614,6 +697,11 @@ mod tests {
         "verify_webhook_signature",
         "simulate_payment",
         "mine_blocks",
+        "create_payment_link",
+        "get_payment_link",
+        "list_payment_links",
+        "publish_payment_link",
+        "archive_payment_link",
     ];
 
     fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
@@ -692,7 +780,11 @@ mod tests {
     #[test]
     fn destructive_tools_say_so() {
         let tools = PayinMcp::tools().list_all();
-        for name in ["delete_webhook_endpoint", "unbind_deposit_address"] {
+        for name in [
+            "delete_webhook_endpoint",
+            "unbind_deposit_address",
+            "archive_payment_link",
+        ] {
             let tool = tools.iter().find(|t| t.name == name).unwrap();
             assert_eq!(
                 tool.annotations.as_ref().unwrap().destructive_hint,

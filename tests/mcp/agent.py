@@ -50,6 +50,11 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 EXPECTED_TOOLS = {
+    "create_payment_link",
+    "get_payment_link",
+    "list_payment_links",
+    "publish_payment_link",
+    "archive_payment_link",
     "rotate_webhook_secret",
     "get_event",
     "get_webhook_endpoint",
@@ -303,8 +308,8 @@ async def discovery(agent: Agent, c: Checks, root_url: str) -> None:
     tools = {t.name: dump(t) for t in (await s.list_tools()).tools}
     names = set(tools)
     c.check(
-        names == EXPECTED_TOOLS and len(tools) == 27,
-        f"list_tools has exactly the 27 tools ({len(tools)} listed)",
+        names == EXPECTED_TOOLS and len(tools) == 32,
+        f"list_tools has exactly the 32 tools ({len(tools)} listed)",
         {"missing": sorted(EXPECTED_TOOLS - names), "unexpected": sorted(names - EXPECTED_TOOLS)},
     )
     bad_schema = [n for n, t in tools.items() if (t.get("inputSchema") or {}).get("type") != "object"]

@@ -5,7 +5,7 @@
 //
 // Usage: node tests/mcp/client.mjs --payin target/debug/payin
 //
-// Checks: 27 tools, 4 resources, 4 prompts; create_order on chain "local" → simulate_payment →
+// Checks: 32 tools, 4 resources, 4 prompts; create_order on chain "local" → simulate_payment →
 // get_order polled to completed; create_order with a numeric amount → isError INVALID_AMOUNT.
 // Exits 0 when everything passed, 1 with a message on the first failure.
 
@@ -112,7 +112,7 @@ async function main() {
 
     step('discovery');
     const tools = (await client.listTools()).tools;
-    check(tools.length === 27, `listTools: 27 tools (${tools.length})`, tools.map((t) => t.name));
+    check(tools.length === 32, `listTools: 32 tools (${tools.length})`, tools.map((t) => t.name));
     const resources = (await client.listResources()).resources;
     check(resources.length === 4, `listResources: 4 resources (${resources.length})`, resources.map((r) => r.uri));
     const prompts = (await client.listPrompts()).prompts;

@@ -132,6 +132,7 @@ class Order(PayInObject):
     block_number = _field("blockNumber")
     confirmations = _field("confirmations")
     surplus = _field("surplus", _decimal, "What was paid beyond ``amount``, once completed by an overpayment.")
+    payment_link_id = _field("paymentLinkId", doc="The payment link (``plk_…``) whose checkout opened this order.")
 
 
 class Deposit(PayInObject):

@@ -345,6 +345,7 @@ mod tests {
             grace_minutes: 5,
             created_at: created,
             expires_at: created + Duration::minutes(10),
+            payment_link_id: None,
         }
         .into_order("0x1".into())
     }
@@ -715,6 +716,7 @@ mod classification_tests {
             grace_minutes: 5,
             created_at: created,
             expires_at: created + Duration::minutes(10),
+            payment_link_id: None,
         }
         .into_order("0x1".into())
     }

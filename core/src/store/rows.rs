@@ -132,6 +132,7 @@ pub(crate) struct OrderRow {
     pub block_number: Option<i64>,
     pub confirmations: Option<i64>,
     pub surplus: Option<String>,
+    pub payment_link_id: Option<String>,
 }
 
 impl TryFrom<OrderRow> for Order {
@@ -162,6 +163,7 @@ impl TryFrom<OrderRow> for Order {
             cancel_url: r.cancel_url,
             payment_url: r.payment_url,
             tx_hash: r.tx_hash,
+            payment_link_id: r.payment_link_id,
         })
     }
 }
@@ -503,6 +505,7 @@ mod tests {
             block_number: Some(19_000_000),
             confirmations: Some(12),
             surplus: Some("0.000001".into()),
+            payment_link_id: None,
         }
     }
 

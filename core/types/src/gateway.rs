@@ -19,6 +19,7 @@ use crate::deposit::{
 use crate::event::{Event, EventListQuery};
 use crate::order::{CreateOrderRequest, Order, OrderListQuery};
 use crate::page::Page;
+use crate::payment_link::{CreatePaymentLinkRequest, PaymentLink, PaymentLinkListQuery};
 use crate::pool::{AddXpubRequest, ImportAddressesRequest, ImportResult, PoolStatus, XpubKey};
 #[cfg(feature = "dev")]
 use crate::simulate::{MineBlocksRequest, MinedBlocks, SimulatePaymentRequest, SimulatedPayment};
@@ -72,6 +73,16 @@ pub trait Gateway: Send + Sync {
     async fn get_event(&self, id: &str) -> Result<Event>;
     async fn list_webhook_deliveries(&self, q: &DeliveryListQuery) -> Result<Page<Delivery>>;
     async fn resend_event(&self, event_id: &str, req: ResendRequest) -> Result<Resent>;
+
+    // ---- payment links (issue 12)
+    /// A new link, in `draft`; its `checkoutUrl` answers once published.
+    async fn create_payment_link(&self, req: CreatePaymentLinkRequest) -> Result<PaymentLink>;
+    async fn get_payment_link(&self, id: &str) -> Result<PaymentLink>;
+    async fn list_payment_links(&self, q: &PaymentLinkListQuery) -> Result<Page<PaymentLink>>;
+    /// `draft → active` (again: no change; archived: `VALIDATION_ERROR` on `status`).
+    async fn publish_payment_link(&self, id: &str) -> Result<PaymentLink>;
+    /// `draft | active → archived` (again: no change).
+    async fn archive_payment_link(&self, id: &str) -> Result<PaymentLink>;
 
     // ---- the dev chain of `payin dev` (feature `dev`)
     /// A real payment on the dev chain ([`crate::simulate`]).

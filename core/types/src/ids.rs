@@ -37,6 +37,17 @@ pub fn api_key_id() -> String {
     with_prefix("key_")
 }
 
+/// A payment link's id (`plk_…`).
+pub fn payment_link_id() -> String {
+    with_prefix("plk_")
+}
+
+/// A payment link's public slug: 12 characters of `[a-z0-9]`, the last segment of its
+/// `checkoutUrl`.
+pub fn payment_link_slug() -> String {
+    random_lower_alnum(12)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -18,6 +18,7 @@ pub mod ids;
 pub mod metadata;
 pub mod order;
 pub mod page;
+pub mod payment_link;
 pub mod pool;
 #[cfg(feature = "signature")]
 pub mod signature;

@@ -257,6 +257,9 @@ pub struct Order {
     /// What was paid beyond `amount`, once completed by an overpayment.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub surplus: Option<Amount>,
+    /// The payment link (`plk_…`) whose checkout opened this order; `null` otherwise.
+    #[serde(default)]
+    pub payment_link_id: Option<String>,
 }
 
 impl Order {

@@ -72,6 +72,7 @@ use payin_types::error::ErrorEnvelope;
 use payin_types::event::{Event, EventListQuery};
 use payin_types::order::{CreateOrderRequest, Order, OrderListQuery};
 use payin_types::page::{Page, Pagination};
+use payin_types::payment_link::{CreatePaymentLinkRequest, PaymentLink, PaymentLinkListQuery};
 use payin_types::pool::{AddXpubRequest, ImportAddressesRequest, ImportResult, PoolStatus, XpubKey};
 #[cfg(feature = "dev")]
 use payin_types::simulate::{MineBlocksRequest, MinedBlocks, SimulatePaymentRequest, SimulatedPayment};
@@ -389,7 +390,8 @@ struct ListData<T> {
         alias = "references",
         alias = "events",
         alias = "webhooks",
-        alias = "deliveries"
+        alias = "deliveries",
+        alias = "paymentLinks"
     )]
     items: Vec<T>,
     pagination: Pagination,
@@ -431,6 +433,30 @@ impl Gateway for Client {
 
     async fn bind_deposit_reference(&self, req: BindReferenceRequest) -> Result<BoundReference> {
         self.call(self.request(Method::POST, &["deposits", "references"]).json(&req))
+            .await
+    }
+
+    // payment links
+    async fn create_payment_link(&self, req: CreatePaymentLinkRequest) -> Result<PaymentLink> {
+        self.call(self.request(Method::POST, &["payment-links"]).json(&req))
+            .await
+    }
+
+    async fn get_payment_link(&self, id: &str) -> Result<PaymentLink> {
+        self.call(self.request(Method::GET, &["payment-links", id])).await
+    }
+
+    async fn list_payment_links(&self, q: &PaymentLinkListQuery) -> Result<Page<PaymentLink>> {
+        self.list(self.request(Method::GET, &["payment-links"]).query(q)).await
+    }
+
+    async fn publish_payment_link(&self, id: &str) -> Result<PaymentLink> {
+        self.call(self.request(Method::POST, &["payment-links", id, "publish"]))
+            .await
+    }
+
+    async fn archive_payment_link(&self, id: &str) -> Result<PaymentLink> {
+        self.call(self.request(Method::POST, &["payment-links", id, "archive"]))
             .await
     }
 

@@ -1,4 +1,6 @@
 pub mod chains;
+// Issue 12: payment links (REST) and their public checkout page.
+pub mod checkout;
 pub mod config;
 pub mod deposits;
 #[cfg(feature = "dev")]
@@ -7,5 +9,6 @@ pub mod events;
 pub mod health;
 pub mod orders;
 pub mod pay;
+pub mod payment_links;
 pub mod pool;
 pub mod webhooks;

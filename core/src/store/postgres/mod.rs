@@ -162,6 +162,39 @@ async fn claim_address(
     .await?)
 }
 
+/// Inserts a new order's row with its claimed address.
+async fn insert_order_row(tx: &mut Tx, new: &NewOrder, address: &str) -> std::result::Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO orders (order_id, order_reference, amount, amount_received, currency,
+             chain_id, protocol, address, status, metadata, success_url, cancel_url, payment_url,
+             payment_window_minutes, grace_minutes, created_at, expires_at, grace_ends_at,
+             payment_link_id)
+         VALUES ($1, $2, $3::numeric, $4::numeric, $5, $6, $7, $8, 'pending', $9, $10, $11, $12,
+             $13, $14, $15, $16, $17, $18)",
+    )
+    .bind(&new.order_id)
+    .bind(&new.order_reference)
+    .bind(new.amount.to_string())
+    .bind(Amount::zero_with_scale(new.amount.scale()).to_string())
+    .bind(new.currency.as_str())
+    .bind(&new.chain_id)
+    .bind(new.protocol.as_str())
+    .bind(address)
+    .bind(Json(&new.metadata))
+    .bind(&new.success_url)
+    .bind(&new.cancel_url)
+    .bind(&new.payment_url)
+    .bind(new.payment_window_minutes as i32)
+    .bind(new.grace_minutes as i32)
+    .bind(new.created_at)
+    .bind(new.expires_at)
+    .bind(new.grace_ends_at())
+    .bind(&new.payment_link_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// How one attempt at a bind ended.
 enum BindAttempt {
     Done(Bound),
@@ -408,32 +441,7 @@ impl Store for PgStore {
         let Some(address) = claim_address(&mut tx, new.protocol, "order", &new.order_id, new.created_at).await? else {
             return Err(Error::NoAvailableAddresses(new.protocol));
         };
-        let inserted = sqlx::query(
-            "INSERT INTO orders (order_id, order_reference, amount, amount_received, currency,
-                 chain_id, protocol, address, status, metadata, success_url, cancel_url, payment_url,
-                 payment_window_minutes, grace_minutes, created_at, expires_at, grace_ends_at)
-             VALUES ($1, $2, $3::numeric, $4::numeric, $5, $6, $7, $8, 'pending', $9, $10, $11, $12,
-                 $13, $14, $15, $16, $17)",
-        )
-        .bind(&new.order_id)
-        .bind(&new.order_reference)
-        .bind(new.amount.to_string())
-        .bind(Amount::zero_with_scale(new.amount.scale()).to_string())
-        .bind(new.currency.as_str())
-        .bind(&new.chain_id)
-        .bind(new.protocol.as_str())
-        .bind(&address)
-        .bind(Json(&new.metadata))
-        .bind(&new.success_url)
-        .bind(&new.cancel_url)
-        .bind(&new.payment_url)
-        .bind(new.payment_window_minutes as i32)
-        .bind(new.grace_minutes as i32)
-        .bind(new.created_at)
-        .bind(new.expires_at)
-        .bind(new.grace_ends_at())
-        .execute(&mut *tx)
-        .await;
+        let inserted = insert_order_row(&mut tx, &new, &address).await;
         match inserted {
             Ok(_) => {}
             // A concurrent create with the same reference committed after our check. Its
@@ -840,4 +848,41 @@ fn hd_key_from_row(row: &PgRow) -> Result<HdKeyRecord> {
         next_index: row.try_get::<i64, _>("next_index")? as u32,
         created_at: row.try_get("created_at")?,
     })
+}
+
+super::links::link_store_impl!(PgStore, links_open);
+
+/// Opens an order from a payment link holding the link's row lock (`FOR UPDATE`): concurrent
+/// checkouts of one link queue on it, each counting the orders the previous ones committed,
+/// so the last unit sells once.
+async fn links_open(store: &PgStore, link_id: &str, mut order: NewOrder) -> Result<crate::payment_link::LinkOrder> {
+    use crate::payment_link::LinkOrder;
+    let mut tx = store.pool.begin().await?;
+    let link: Option<(String, Option<i64>, Option<Timestamp>)> =
+        sqlx::query_as("SELECT status, inventory_total, expires_at FROM payment_links WHERE id = $1 FOR UPDATE")
+            .bind(link_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((status, inventory_total, expires_at)) = link else {
+        return Ok(LinkOrder::Refused(crate::payment_link::LinkRefusal::NotFound));
+    };
+    let taken: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM orders WHERE payment_link_id = $1 AND status IN ('pending', 'completed')",
+    )
+    .bind(link_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if let Some(refusal) = super::links::check_sellable(&status, inventory_total, expires_at, taken, order.created_at) {
+        return Ok(LinkOrder::Refused(refusal));
+    }
+    order.payment_link_id = Some(link_id.to_string());
+    let Some(address) = claim_address(&mut tx, order.protocol, "order", &order.order_id, order.created_at).await?
+    else {
+        return Err(Error::NoAvailableAddresses(order.protocol));
+    };
+    insert_order_row(&mut tx, &order, &address).await?;
+    let order = order.into_order(address);
+    insert_event(&mut tx, &Event::new(EventType::OrderCreated, order.created_at, &order)?).await?;
+    tx.commit().await?;
+    Ok(LinkOrder::Opened(Box::new(order)))
 }

@@ -140,13 +140,21 @@ async fn order_writer(writer: SqlitePool, mut queue: mpsc::Receiver<OrderJob>) {
 /// error, or a no-address error, in arrival order. A database error fails the whole batch.
 async fn create_orders(writer: &SqlitePool, batch: Vec<NewOrder>) -> Result<Vec<Result<Order>>> {
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    let outcomes = create_orders_in(&mut tx, batch).await?;
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// [`create_orders`] inside a transaction the caller commits (a payment link's checkout checks
+/// its inventory in the same transaction first).
+async fn create_orders_in(tx: &mut Tx, batch: Vec<NewOrder>) -> Result<Vec<Result<Order>>> {
     let references: Vec<&str> = batch.iter().map(|o| o.order_reference.as_str()).collect();
     let existing: Vec<(String, String)> = sqlx::query_as(
         "SELECT order_reference, order_id FROM orders
          WHERE order_reference IN (SELECT value FROM json_each($1))",
     )
     .bind(serde_json::to_string(&references).expect("strings serialize"))
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await?;
     let mut owners: HashMap<String, String> = existing.into_iter().collect();
 
@@ -175,7 +183,7 @@ async fn create_orders(writer: &SqlitePool, batch: Vec<NewOrder>) -> Result<Vec<
         )
         .bind(protocol.as_str())
         .bind(indices.len() as i64)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
         for (k, i) in indices.into_iter().enumerate() {
             match free.get(k) {
@@ -200,13 +208,14 @@ async fn create_orders(writer: &SqlitePool, batch: Vec<NewOrder>) -> Result<Vec<
         )
         .bind(serde_json::to_string(&claims).expect("strings serialize"))
         .bind(assigned.iter().map(|(i, _)| to_millis(&batch[*i].created_at)).max())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
 
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO orders (order_id, order_reference, amount, amount_sort, amount_received, currency,
                  chain_id, protocol, address, status, metadata, success_url, cancel_url, payment_url,
-                 payment_window_minutes, grace_minutes, created_at, expires_at, grace_ends_at) ",
+                 payment_window_minutes, grace_minutes, created_at, expires_at, grace_ends_at,
+                 payment_link_id) ",
         );
         insert.push_values(&assigned, |mut row, (i, address)| {
             let o = &batch[*i];
@@ -228,9 +237,10 @@ async fn create_orders(writer: &SqlitePool, batch: Vec<NewOrder>) -> Result<Vec<
                 .push_bind(i64::from(o.grace_minutes))
                 .push_bind(to_millis(&o.created_at))
                 .push_bind(to_millis(&o.expires_at))
-                .push_bind(to_millis(&o.grace_ends_at()));
+                .push_bind(to_millis(&o.grace_ends_at()))
+                .push_bind(o.payment_link_id.clone());
         });
-        insert.build().execute(&mut *tx).await?;
+        insert.build().execute(&mut **tx).await?;
 
         let mut events = Vec::with_capacity(assigned.len());
         for (i, address) in assigned {
@@ -245,16 +255,15 @@ async fn create_orders(writer: &SqlitePool, batch: Vec<NewOrder>) -> Result<Vec<
                 .push_bind(to_millis(&e.created_at))
                 .push_bind(e.payload());
         });
-        insert.build().execute(&mut *tx).await?;
+        insert.build().execute(&mut **tx).await?;
         // The batch's webhook outbox: endpoints are read once for all its events.
-        let subscribers = webhooks::active_subscribers(&mut tx).await?;
+        let subscribers = webhooks::active_subscribers(tx).await?;
         let deliveries: Vec<_> = events
             .iter()
             .flat_map(|e| webhook::outbox::deliveries_for(&subscribers, &e.id, e.event_type, e.created_at))
             .collect();
-        webhooks::insert_deliveries(&mut tx, &deliveries).await?;
+        webhooks::insert_deliveries(tx, &deliveries).await?;
     }
-    tx.commit().await?;
     Ok(outcomes
         .into_iter()
         .map(|o| o.expect("every order has an outcome"))
@@ -876,4 +885,44 @@ fn hd_key_from_row(row: &SqliteRow) -> Result<HdKeyRecord> {
         next_index: row.try_get::<i64, _>("next_index")? as u32,
         created_at: from_millis(row.try_get("created_at")?),
     })
+}
+
+super::links::link_store_impl!(SqliteStore, links_open);
+
+/// Opens an order from a payment link under the writer lock (`BEGIN IMMEDIATE`): the link's
+/// state and its pending and completed orders are read and the order written before any other
+/// writer runs, so the last unit sells once.
+async fn links_open(store: &SqliteStore, link_id: &str, mut order: NewOrder) -> Result<crate::payment_link::LinkOrder> {
+    use crate::payment_link::LinkOrder;
+    let mut tx = store.begin().await?;
+    let link: Option<(String, Option<i64>, Option<i64>)> =
+        sqlx::query_as("SELECT status, inventory_total, expires_at FROM payment_links WHERE id = $1")
+            .bind(link_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((status, inventory_total, expires_at)) = link else {
+        return Ok(LinkOrder::Refused(crate::payment_link::LinkRefusal::NotFound));
+    };
+    let taken: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM orders WHERE payment_link_id = $1 AND status IN ('pending', 'completed')",
+    )
+    .bind(link_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if let Some(refusal) = super::links::check_sellable(
+        &status,
+        inventory_total,
+        expires_at.map(from_millis),
+        taken,
+        order.created_at,
+    ) {
+        return Ok(LinkOrder::Refused(refusal));
+    }
+    order.payment_link_id = Some(link_id.to_string());
+    let outcome = create_orders_in(&mut tx, vec![order])
+        .await?
+        .pop()
+        .expect("one order, one outcome")?;
+    tx.commit().await?;
+    Ok(LinkOrder::Opened(Box::new(outcome)))
 }

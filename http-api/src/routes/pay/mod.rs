@@ -270,7 +270,7 @@ fn json<T: Serialize>(value: &T) -> String {
 
 /// Fills each `{{NAME}}` of `template` in one pass over the template: a value is never scanned
 /// again, so merchant text such as an `orderReference` of `{{ORDER_JSON}}` stays literal.
-fn fill(template: &str, values: &[(&str, String)]) -> String {
+pub(crate) fn fill(template: &str, values: &[(&str, String)]) -> String {
     let mut out = String::with_capacity(template.len() + 1024);
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
@@ -297,7 +297,7 @@ fn fill(template: &str, values: &[(&str, String)]) -> String {
     out
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
