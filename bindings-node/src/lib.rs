@@ -21,6 +21,7 @@ use payin_types::deposit::{BindProtocolRequest, BindReferenceRequest, DepositLis
 use payin_types::event::EventListQuery;
 use payin_types::order::{CreateOrderRequest, OrderListQuery};
 use payin_types::page::{Page, Pagination};
+use payin_types::payment_link::{CreatePaymentLinkRequest, PaymentLinkListQuery};
 use payin_types::pool::{AddXpubRequest, ImportAddressesRequest};
 use payin_types::simulate::{MineBlocksRequest, SimulatePaymentRequest};
 use payin_types::webhook::{
@@ -291,6 +292,46 @@ impl NativeClient {
     #[napi]
     pub async fn list_xpubs(&self, options: Option<NativeCallOptions>) -> napi::Result<String> {
         to_json(&self.with(options)?.list_xpubs().await.map_err(error::api)?)
+    }
+
+    #[napi]
+    pub async fn create_payment_link(&self, body: String, options: Option<NativeCallOptions>) -> napi::Result<String> {
+        let req: CreatePaymentLinkRequest = input::body(&body)?;
+        to_json(&self.with(options)?.create_payment_link(req).await.map_err(error::api)?)
+    }
+
+    #[napi]
+    pub async fn get_payment_link(&self, id: String, options: Option<NativeCallOptions>) -> napi::Result<String> {
+        to_json(&self.with(options)?.get_payment_link(&id).await.map_err(error::api)?)
+    }
+
+    #[napi]
+    pub async fn list_payment_links(&self, query: String, options: Option<NativeCallOptions>) -> napi::Result<String> {
+        let q: PaymentLinkListQuery = input::query(&query)?;
+        let page = self.with(options)?.list_payment_links(&q).await.map_err(error::api)?;
+        page_json(&q, page)
+    }
+
+    #[napi]
+    pub async fn publish_payment_link(&self, id: String, options: Option<NativeCallOptions>) -> napi::Result<String> {
+        to_json(
+            &self
+                .with(options)?
+                .publish_payment_link(&id)
+                .await
+                .map_err(error::api)?,
+        )
+    }
+
+    #[napi]
+    pub async fn archive_payment_link(&self, id: String, options: Option<NativeCallOptions>) -> napi::Result<String> {
+        to_json(
+            &self
+                .with(options)?
+                .archive_payment_link(&id)
+                .await
+                .map_err(error::api)?,
+        )
     }
 
     #[napi]

@@ -175,6 +175,34 @@ test('HD pool: addXpub returns the fingerprint and first addresses, listXpubs li
   );
 });
 
+test('payment links: create, get, list (for await), publish, archive; bad currencies name the field', async () => {
+  const link = await payin.paymentLinks.create({
+    title: 'Sticker pack',
+    amount: '4.50',
+    currencies: [
+      { currency: 'USDT', chainId: 'local' },
+      { currency: 'USDC', chainId: 'local' },
+    ],
+    inventoryTotal: 3,
+  });
+  assert.match(link.id, /^plk_/);
+  assert.equal(link.status, 'draft');
+  assert.equal(typeof link.amount, 'string');
+  assert.deepEqual([link.inventoryTotal, link.inventorySold, link.inventoryRemaining], [3, 0, 3]);
+  assert.ok(link.checkoutUrl.endsWith(`/checkout/${link.slug}`));
+  assert.deepEqual(await payin.paymentLinks.get(link.id), link);
+  assert.equal((await payin.paymentLinks.publish(link.id)).status, 'active');
+  const seen = [];
+  for await (const l of payin.paymentLinks.list({ status: 'active', limit: 1 })) seen.push(l.id);
+  assert.ok(seen.includes(link.id));
+  assert.equal((await payin.paymentLinks.archive(link.id)).status, 'archived');
+  await assert.rejects(
+    payin.paymentLinks.create({ title: 'x', amount: '1', currencies: [{ currency: 'USDT', chainId: 'mars' }] }),
+    (e) => e instanceof ValidationError && e.field === 'currencies[0].chainId',
+  );
+  await assert.rejects(payin.paymentLinks.get('plk_doesnotexist'), NotFoundError);
+});
+
 test('webhook endpoints: create, list, get, rotate the secret, delete', async () => {
   const created = await payin.webhooks.create({
     url: 'http://127.0.0.1:9/node-client-test',

@@ -32,6 +32,9 @@ import type {
   PageParams,
   PoolStatus,
   XpubKey,
+  PaymentLink,
+  CreatePaymentLinkParams,
+  PaymentLinkListParams,
   Resent,
   ResendParams,
   RotateSecretParams,
@@ -217,6 +220,35 @@ export class Pool {
   }
 }
 
+export class PaymentLinks {
+  /** @internal */
+  constructor(private readonly native: Native) {}
+
+  /** Creates a link in `draft`; `publish` it to sell from its `checkoutUrl`. */
+  create(params: CreatePaymentLinkParams, options?: RequestOptions): Promise<PaymentLink> {
+    return call(this.native.createPaymentLink(body(params), opts(options)));
+  }
+
+  get(linkId: string, options?: RequestOptions): Promise<PaymentLink> {
+    return promised(() => call(this.native.getPaymentLink(id('linkId', linkId), opts(options))));
+  }
+
+  /** Newest first; `for await` walks every page. */
+  list(params?: PaymentLinkListParams, options?: RequestOptions): PagePromise<PaymentLink> {
+    return new PagePromise((q) => this.native.listPaymentLinks(q, opts(options)), params);
+  }
+
+  /** `draft` → `active`: its checkout page sells. */
+  publish(linkId: string, options?: RequestOptions): Promise<PaymentLink> {
+    return promised(() => call(this.native.publishPaymentLink(id('linkId', linkId), opts(options))));
+  }
+
+  /** Stops selling for good (pending orders stay payable). */
+  archive(linkId: string, options?: RequestOptions): Promise<PaymentLink> {
+    return promised(() => call(this.native.archivePaymentLink(id('linkId', linkId), opts(options))));
+  }
+}
+
 export class Config {
   /** @internal */
   constructor(private readonly native: Native) {}
@@ -352,6 +384,7 @@ export class PayIn {
   readonly deposits: Deposits;
   readonly chains: Chains;
   readonly pool: Pool;
+  readonly paymentLinks: PaymentLinks;
   readonly config: Config;
   readonly webhooks: Webhooks;
   readonly events: Events;
@@ -365,6 +398,7 @@ export class PayIn {
     this.deposits = new Deposits(this.#native);
     this.chains = new Chains(this.#native);
     this.pool = new Pool(this.#native);
+    this.paymentLinks = new PaymentLinks(this.#native);
     this.config = new Config(this.#native);
     this.webhooks = new Webhooks(this.#native, webhookSecret);
     this.events = new Events(this.#native);

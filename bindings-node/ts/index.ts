@@ -3,7 +3,7 @@
 // too, so retries, idempotency keys, pagination and signatures behave alike everywhere.
 
 export { PayIn, type ClientOptions, type RequestOptions } from './client.js';
-export type { Orders, Deposits, Chains, Pool, Config, Webhooks, Events, Dev } from './client.js';
+export type { Orders, Deposits, Chains, Pool, PaymentLinks, Config, Webhooks, Events, Dev } from './client.js';
 export {
   PayInError,
   ValidationError,

@@ -425,3 +425,52 @@ export interface MineBlocksParams {
   /** Empty blocks to mine, 1 to 1000 (default 1). */
   blocks?: number;
 }
+
+/** A currency and network a payment link accepts. */
+export interface LinkCurrency {
+  currency: Currency;
+  chainId: string;
+}
+
+export type PaymentLinkStatus = 'draft' | 'active' | 'archived';
+
+/** A payment link: `draft` → `active` → `archived`; its `checkoutUrl` opens an order per buyer. */
+export interface PaymentLink {
+  id: string;
+  slug: string;
+  title: string;
+  description: string | null;
+  /** The price; `"0"` when the payer chooses (within `minAmount` / `maxAmount`). */
+  amount: Amount;
+  minAmount: Amount | null;
+  maxAmount: Amount | null;
+  currencies: LinkCurrency[];
+  status: PaymentLinkStatus;
+  inventoryTotal: number | null;
+  inventoryReserved: number;
+  inventorySold: number;
+  inventoryRemaining: number | null;
+  expiresAt: string | null;
+  metadata: Record<string, unknown>;
+  checkoutUrl: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CreatePaymentLinkParams {
+  title: string;
+  description?: string;
+  /** Decimal string; `"0"` lets the payer choose. */
+  amount: Amount;
+  minAmount?: Amount;
+  maxAmount?: Amount;
+  currencies: LinkCurrency[];
+  inventoryTotal?: number;
+  /** RFC 3339 time after which the link sells nothing. */
+  expiresAt?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface PaymentLinkListParams extends PageParams {
+  status?: PaymentLinkStatus;
+}

@@ -12,6 +12,7 @@ use payin_types::chain::ChainInfo;
 use payin_types::deposit::{DepositListQuery, ReferenceListQuery};
 use payin_types::event::EventListQuery;
 use payin_types::order::OrderListQuery;
+use payin_types::payment_link::PaymentLinkListQuery;
 use payin_types::pool::{PoolStatus, XpubKey};
 use payin_types::webhook::{DeliveryListQuery, WebhookListQuery};
 use pyo3::PyResult;
@@ -52,6 +53,11 @@ ops! {
     PoolImportAddresses = "pool.import_addresses",
     PoolAddXpub = "pool.add_xpub",
     PoolListXpubs = "pool.list_xpubs",
+    PaymentLinksCreate = "payment_links.create",
+    PaymentLinksGet = "payment_links.get",
+    PaymentLinksList = "payment_links.list",
+    PaymentLinksPublish = "payment_links.publish",
+    PaymentLinksArchive = "payment_links.archive",
     ConfigGet = "config.get",
     ConfigSet = "config.set",
     WebhooksCreate = "webhooks.create",
@@ -105,6 +111,11 @@ pub async fn run(client: Client, op: Op, args: String) -> Result<String, Error> 
         }),
         Op::PoolImportAddresses => answer(c.import_addresses(args.body()?).await?),
         Op::PoolAddXpub => answer(c.add_xpub(args.body()?).await?),
+        Op::PaymentLinksCreate => answer(c.create_payment_link(args.body()?).await?),
+        Op::PaymentLinksGet => answer(c.get_payment_link(&args.path("id")?).await?),
+        Op::PaymentLinksList => page(c, args.body::<PaymentLinkListQuery>()?, "paymentLinks").await,
+        Op::PaymentLinksPublish => answer(c.publish_payment_link(&args.path("id")?).await?),
+        Op::PaymentLinksArchive => answer(c.archive_payment_link(&args.path("id")?).await?),
         Op::PoolListXpubs => answer(Xpubs {
             xpubs: c.list_xpubs().await?,
         }),

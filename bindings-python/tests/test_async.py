@@ -146,3 +146,17 @@ def _closed(conn):
         return False
     except OSError:
         return True
+
+
+def test_payment_links_as_awaitables(gateway):
+    async def session():
+        client = payin.AsyncClient(api_key=gateway.api_key, base_url=gateway.base_url)
+        pending = client.payment_links.create(title="Open donation", amount="0", currencies=[{"currency": "DAI", "chain_id": "local"}])
+        assert asyncio.iscoroutine(pending)
+        link = await pending
+        assert isinstance(link, payin.PaymentLink) and link.amount == Decimal("0")
+        assert (await client.payment_links.publish(link.id)).status == "active"
+        seen = [l.id async for l in client.payment_links.list_all(status="active")]
+        assert link.id in seen
+
+    run(session())

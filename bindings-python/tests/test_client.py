@@ -312,3 +312,33 @@ def test_the_sync_client_releases_the_interpreter_while_it_waits(gateway):
         assert len(ticks) > 50, len(ticks)
     finally:
         hung.close()
+
+
+def test_payment_links_create_get_list_publish_and_archive(client, gateway):
+    link = client.payment_links.create(
+        title="Sticker pack",
+        amount=Decimal("4.50"),
+        currencies=[{"currency": "USDT", "chain_id": "local"}, {"currency": "USDC", "chain_id": "local"}],
+        inventory_total=3,
+        metadata={"sku": "stk-1"},
+    )
+    assert isinstance(link, payin.PaymentLink) and link.id.startswith("plk_")
+    assert link.status == "draft" and link.amount == Decimal("4.50") and isinstance(link.amount, Decimal)
+    assert [(c.currency, c.chain_id) for c in link.currencies] == [("USDT", "local"), ("USDC", "local")]
+    assert (link.inventory_total, link.inventory_sold, link.inventory_remaining) == (3, 0, 3)
+    assert link.checkout_url.endswith("/checkout/" + link.slug) and isinstance(link.created_at, datetime)
+    assert link.to_dict()["currencies"][0] == {"currency": "USDT", "chainId": "local"}
+    assert client.payment_links.get(link.id).to_dict() == link.to_dict()
+
+    published = client.payment_links.publish(link.id)
+    assert published.status == "active"
+    assert any(l.id == link.id for l in client.payment_links.list_all(status="active"))
+    page = client.payment_links.list(limit=1)
+    assert len(page.data) == 1 and isinstance(page.data[0], payin.PaymentLink)
+    assert client.payment_links.archive(link.id).status == "archived"
+
+    with pytest.raises(payin.ValidationError) as bad:
+        client.payment_links.create(title="x", amount="1", currencies=[{"currency": "USDT", "chain_id": "mars"}])
+    assert bad.value.field == "currencies[0].chainId"
+    with pytest.raises(payin.NotFoundError):
+        client.payment_links.get("plk_doesnotexist")

@@ -26,6 +26,7 @@ from ._models import (
     Event,
     ImportResult,
     XpubKey,
+    PaymentLink,
     MinedBlocks,
     Order,
     Pagination,
@@ -492,6 +493,72 @@ class Pool(_Resource):
         return self._t.one("pool.list_xpubs", {}, _list_of(XpubKey, "xpubs"), (None, timeout, max_retries))
 
 
+class PaymentLinks(_Resource):
+    """Payment links (``/payment-links``): a price and the currencies it accepts, sold from a
+    public checkout page that opens an order per buyer."""
+
+    __slots__ = ()
+
+    def create(
+        self,
+        *,
+        title,
+        amount,
+        currencies,
+        description=None,
+        min_amount=None,
+        max_amount=None,
+        inventory_total=None,
+        expires_at=None,
+        metadata=None,
+        idempotency_key=None,
+        timeout=None,
+        max_retries=None,
+    ):
+        """Creates a link in ``draft``; ``amount`` ``"0"`` lets the payer choose (within
+        ``min_amount``/``max_amount``). ``currencies`` are ``{"currency", "chain_id"}`` pairs."""
+        body = _body(
+            title=title,
+            description=description,
+            amount=_amount("amount", amount),
+            minAmount=None if min_amount is None else _amount("min_amount", min_amount),
+            maxAmount=None if max_amount is None else _amount("max_amount", max_amount),
+            currencies=[_link_currency(c) for c in currencies],
+            inventoryTotal=inventory_total,
+            expiresAt=expires_at,
+            metadata=metadata,
+        )
+        return self._t.one("payment_links.create", body, PaymentLink, (idempotency_key, timeout, max_retries))
+
+    def get(self, id, *, timeout=None, max_retries=None):
+        """The link ``plk_…``."""
+        return self._t.one("payment_links.get", {"id": id}, PaymentLink, (None, timeout, max_retries))
+
+    def list(self, *, page=None, limit=None, status=None, timeout=None, max_retries=None):
+        """One page of links (newest first); iterate it to walk every page."""
+        query = _query(page=page, limit=limit, status=status)
+        return self._t.page("payment_links.list", query, PaymentLink, "paymentLinks", (None, timeout, max_retries))
+
+    def list_all(self, *, page=None, limit=None, status=None, timeout=None, max_retries=None):
+        """Every link the filter matches, page after page, fetched as you iterate."""
+        query = _query(page=page, limit=limit, status=status)
+        return self._t.walk("payment_links.list", query, PaymentLink, "paymentLinks", (None, timeout, max_retries))
+
+    def publish(self, id, *, idempotency_key=None, timeout=None, max_retries=None):
+        """``draft`` → ``active``: its checkout page sells."""
+        return self._t.one("payment_links.publish", {"id": id}, PaymentLink, (idempotency_key, timeout, max_retries))
+
+    def archive(self, id, *, idempotency_key=None, timeout=None, max_retries=None):
+        """Stops selling for good (pending orders stay payable)."""
+        return self._t.one("payment_links.archive", {"id": id}, PaymentLink, (idempotency_key, timeout, max_retries))
+
+
+def _link_currency(c):
+    if isinstance(c, dict) and "chain_id" in c:
+        return {"currency": c["currency"], "chainId": c["chain_id"]}
+    return dict(c)
+
+
 class Config(_Resource):
     """The runtime settings (``/config``)."""
 
@@ -632,6 +699,12 @@ class AsyncPool(Pool):
     __slots__ = ()
 
 
+class AsyncPaymentLinks(PaymentLinks):
+    """PaymentLinks of ``AsyncClient``: every method returns an awaitable."""
+
+    __slots__ = ()
+
+
 class AsyncConfig(Config):
     """Config of ``AsyncClient``: every method returns an awaitable."""
 
@@ -679,6 +752,7 @@ class Client:
         self.deposits = Deposits(transport)
         self.chains = Chains(transport)
         self.pool = Pool(transport)
+        self.payment_links = PaymentLinks(transport)
         self.config = Config(transport)
         self.webhooks = Webhooks(transport)
         self.events = Events(transport)
@@ -704,6 +778,7 @@ class AsyncClient:
         self.deposits = AsyncDeposits(transport)
         self.chains = AsyncChains(transport)
         self.pool = AsyncPool(transport)
+        self.payment_links = AsyncPaymentLinks(transport)
         self.config = AsyncConfig(transport)
         self.webhooks = AsyncWebhooks(transport)
         self.events = AsyncEvents(transport)

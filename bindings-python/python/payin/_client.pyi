@@ -16,6 +16,7 @@ from ._models import (
     Event,
     ImportResult,
     XpubKey,
+    PaymentLink,
     MinedBlocks,
     Order,
     Pagination,
@@ -632,6 +633,96 @@ class AsyncDev:
         max_retries: int | None = None,
     ) -> Coroutine[Any, Any, MinedBlocks]: ...
 
+class PaymentLinks:
+    """Payment links (``/payment-links``)."""
+
+    def create(
+        self,
+        *,
+        title: str,
+        amount: Decimal | int | str,
+        currencies: Iterable[Mapping[str, str]],
+        description: str | None = None,
+        min_amount: Decimal | int | str | None = None,
+        max_amount: Decimal | int | str | None = None,
+        inventory_total: int | None = None,
+        expires_at: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> PaymentLink: ...
+    def get(self, id: str, *, timeout: float | None = None, max_retries: int | None = None) -> PaymentLink: ...
+    def list(
+        self,
+        *,
+        page: int | None = None,
+        limit: int | None = None,
+        status: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> Page[PaymentLink]: ...
+    def list_all(
+        self,
+        *,
+        page: int | None = None,
+        limit: int | None = None,
+        status: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> Iterator[PaymentLink]: ...
+    def publish(
+        self, id: str, *, idempotency_key: str | None = None, timeout: float | None = None, max_retries: int | None = None
+    ) -> PaymentLink: ...
+    def archive(
+        self, id: str, *, idempotency_key: str | None = None, timeout: float | None = None, max_retries: int | None = None
+    ) -> PaymentLink: ...
+
+class AsyncPaymentLinks:
+    """``PaymentLinks`` of ``AsyncClient``: every method returns an awaitable."""
+
+    def create(
+        self,
+        *,
+        title: str,
+        amount: Decimal | int | str,
+        currencies: Iterable[Mapping[str, str]],
+        description: str | None = None,
+        min_amount: Decimal | int | str | None = None,
+        max_amount: Decimal | int | str | None = None,
+        inventory_total: int | None = None,
+        expires_at: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> Coroutine[Any, Any, PaymentLink]: ...
+    def get(self, id: str, *, timeout: float | None = None, max_retries: int | None = None) -> Coroutine[Any, Any, PaymentLink]: ...
+    def list(
+        self,
+        *,
+        page: int | None = None,
+        limit: int | None = None,
+        status: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> Coroutine[Any, Any, AsyncPage[PaymentLink]]: ...
+    def list_all(
+        self,
+        *,
+        page: int | None = None,
+        limit: int | None = None,
+        status: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> AsyncIterator[PaymentLink]: ...
+    def publish(
+        self, id: str, *, idempotency_key: str | None = None, timeout: float | None = None, max_retries: int | None = None
+    ) -> Coroutine[Any, Any, PaymentLink]: ...
+    def archive(
+        self, id: str, *, idempotency_key: str | None = None, timeout: float | None = None, max_retries: int | None = None
+    ) -> Coroutine[Any, Any, PaymentLink]: ...
+
 class Client:
     """A client of a PayIn gateway; each call blocks (releasing the interpreter) until its answer.
 
@@ -644,6 +735,7 @@ class Client:
     deposits: Deposits
     chains: Chains
     pool: Pool
+    payment_links: PaymentLinks
     config: Config
     webhooks: Webhooks
     events: Events
@@ -665,6 +757,7 @@ class AsyncClient:
     deposits: AsyncDeposits
     chains: AsyncChains
     pool: AsyncPool
+    payment_links: AsyncPaymentLinks
     config: AsyncConfig
     webhooks: AsyncWebhooks
     events: AsyncEvents

@@ -11,6 +11,8 @@ from datetime import datetime
 from decimal import Decimal
 
 __all__ = [
+    "PaymentLink",
+    "LinkCurrency",
     "PayInObject",
     "Order",
     "Deposit",
@@ -133,6 +135,38 @@ class Order(PayInObject):
     confirmations = _field("confirmations")
     surplus = _field("surplus", _decimal, "What was paid beyond ``amount``, once completed by an overpayment.")
     payment_link_id = _field("paymentLinkId", doc="The payment link (``plk_…``) whose checkout opened this order.")
+
+
+class LinkCurrency(PayInObject):
+    """A currency and network a payment link accepts."""
+
+    __slots__ = ()
+    currency = _field("currency")
+    chain_id = _field("chainId")
+
+
+class PaymentLink(PayInObject):
+    """A payment link: ``draft`` → ``active`` → ``archived``; its ``checkout_url`` opens orders."""
+
+    __slots__ = ()
+    id = _field("id")
+    slug = _field("slug")
+    title = _field("title")
+    description = _field("description")
+    amount = _field("amount", _decimal, "The price; ``0`` when the payer chooses.")
+    min_amount = _field("minAmount", _decimal)
+    max_amount = _field("maxAmount", _decimal)
+    currencies = _field("currencies", _list_of(LinkCurrency))
+    status = _field("status")
+    inventory_total = _field("inventoryTotal")
+    inventory_reserved = _field("inventoryReserved")
+    inventory_sold = _field("inventorySold")
+    inventory_remaining = _field("inventoryRemaining")
+    expires_at = _field("expiresAt", _time)
+    metadata = _field("metadata")
+    checkout_url = _field("checkoutUrl", doc="The public checkout page of this link.")
+    created_at = _field("createdAt", _time)
+    updated_at = _field("updatedAt", _time)
 
 
 class Deposit(PayInObject):

@@ -13,6 +13,7 @@ use payin_types::deposit::{Deposit, DepositListQuery, DepositReferenceSummary, R
 use payin_types::event::{Event, EventListQuery};
 use payin_types::order::{Order, OrderListQuery};
 use payin_types::page::{Page, Pagination};
+use payin_types::payment_link::{PaymentLink, PaymentLinkListQuery};
 use payin_types::webhook::{Delivery, DeliveryListQuery, WebhookEndpoint, WebhookListQuery};
 use payin_types::{Gateway, Result};
 
@@ -63,6 +64,7 @@ page_query!(ReferenceListQuery, DepositReferenceSummary, list_deposit_references
 page_query!(EventListQuery, Event, list_events);
 page_query!(WebhookListQuery, WebhookEndpoint, list_webhook_endpoints);
 page_query!(DeliveryListQuery, Delivery, list_webhook_deliveries);
+page_query!(PaymentLinkListQuery, PaymentLink, list_payment_links);
 
 /// The query of the page after the one `query` fetched (whose pagination block is
 /// `pagination`), or `None` when that was the last page.
