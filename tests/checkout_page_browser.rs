@@ -15,10 +15,11 @@ fn a_shopper_buys_through_a_link_which_then_shows_sold_out() {
     {
         return;
     }
-    let artifacts = std::env::var("PAYIN_SCREENSHOTS").ok();
-    let extra: Vec<&str> = artifacts
-        .as_deref()
-        .map(|d| vec!["--screenshot", d])
-        .unwrap_or_default();
-    run_test_program("node", "tests/pages/checkout.mjs", &extra);
+    // The 360 px screenshots are kept as the test's artifacts.
+    let artifacts = support::artifacts_dir("pages");
+    run_test_program(
+        "node",
+        "tests/pages/checkout.mjs",
+        &["--screenshot", artifacts.to_str().expect("a UTF-8 path")],
+    );
 }

@@ -14,5 +14,11 @@ fn a_payer_pays_on_the_hosted_page_and_returns_to_the_shop() {
     {
         return;
     }
-    run_test_program("node", "tests/pages/pay.mjs", &[]);
+    // The screenshots (pending, completed, Chinese at 360 px) are kept as the test's artifacts.
+    let artifacts = support::artifacts_dir("pages");
+    run_test_program(
+        "node",
+        "tests/pages/pay.mjs",
+        &["--screenshot", artifacts.to_str().expect("a UTF-8 path")],
+    );
 }

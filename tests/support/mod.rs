@@ -335,3 +335,20 @@ impl Drop for RpcProxy {
         self.task.abort();
     }
 }
+
+/// Where a test keeps what it produced for people to look at (the pages' screenshots):
+/// `PAYIN_SCREENSHOTS` when set, else `<target dir>/test-artifacts/<name>`; created.
+#[allow(dead_code)]
+pub fn artifacts_dir(name: &str) -> std::path::PathBuf {
+    let dir = match std::env::var_os("PAYIN_SCREENSHOTS") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => std::path::Path::new(BIN)
+            .parent()
+            .and_then(|debug| debug.parent())
+            .expect("the payin binary is inside the target directory")
+            .join("test-artifacts")
+            .join(name),
+    };
+    std::fs::create_dir_all(&dir).expect("the artifacts directory can be created");
+    dir
+}

@@ -156,6 +156,8 @@ fn plausible_slug(slug: &str) -> bool {
 #[utoipa::path(get, path = "/checkout/{slug}", tag = "pay", security(),
     params(("slug" = String, Path, description = "The link's slug (last segment of its checkoutUrl)")),
     responses((status = 200, description = "The checkout page", content_type = "text/html"),
+        (status = 400, description = "A slug that is not valid text (control characters, bad encoding): a page saying so", content_type = "text/html"),
+        (status = 429, description = "Too many requests from this client: a page saying when to come back (Retry-After)", content_type = "text/html"),
         (status = 404, description = "Unknown slug or a draft link", content_type = "text/html"),
         (status = 409, description = "Sold out", content_type = "text/html"),
         (status = 410, description = "Archived or expired", content_type = "text/html")))]
@@ -195,6 +197,7 @@ async fn load(s: &AppState, slug: &str) -> payin_core::Result<Result<PaymentLink
     responses((status = 303, description = "To the new order's paymentUrl"),
         (status = 400, description = "Bad choice or amount: the form again", content_type = "text/html"),
         (status = 403, description = "A cross-site post", content_type = "text/html"),
+        (status = 429, description = "Too many requests from this client: a page saying when to come back (Retry-After)", content_type = "text/html"),
         (status = 404, description = "Unknown slug or a draft link", content_type = "text/html"),
         (status = 409, description = "Sold out", content_type = "text/html"),
         (status = 410, description = "Archived or expired", content_type = "text/html")))]

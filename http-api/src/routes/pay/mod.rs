@@ -173,6 +173,8 @@ pub async fn status(State(s): State<AppState>, Path(order_id): Path<String>) -> 
 #[utoipa::path(get, path = "/pay/{orderId}", tag = "pay", security(),
     params(("orderId" = String, Path)),
     responses((status = 200, description = "The payment page", content_type = "text/html"),
+        (status = 400, description = "An order id that is not valid text (control characters, bad encoding): a page saying so", content_type = "text/html"),
+        (status = 429, description = "Too many requests from this client: a page saying when to come back (Retry-After)", content_type = "text/html"),
         (status = 404, description = "No such order", content_type = "text/html")))]
 pub async fn page(
     State(s): State<AppState>,
