@@ -330,20 +330,7 @@ impl Engine {
     /// store claims an address and writes the order with its `order.created` event.
     async fn open_order(&self, draft: OrderDraft<&Network>) -> Result<Order> {
         let order = self.new_order(draft);
-        let mut attempts = 0;
-        let order = loop {
-            match self.store.create_order(order.clone()).await {
-                // An empty pool with an HD key derives more at once and tries again, so a burst
-                // of creations is served while derivation is possible.
-                Err(Error::NoAvailableAddresses(protocol)) if attempts < HD_CREATE_ATTEMPTS => {
-                    attempts += 1;
-                    if !self.top_up_now(protocol).await?.has_key {
-                        return Err(Error::NoAvailableAddresses(protocol));
-                    }
-                }
-                other => break other?,
-            }
-        };
+        let order = self.topped_up(|| self.store.create_order(order.clone())).await?;
         self.notify_events_written();
         Ok(order)
     }
@@ -617,19 +604,9 @@ impl Engine {
             payment_window_minutes: None,
             grace_minutes: None,
         });
-        let mut attempts = 0;
-        let outcome = loop {
-            match self.store.open_link_order(&link.id, new.clone()).await {
-                // As for any order: an empty pool with an HD key derives more and tries again.
-                Err(Error::NoAvailableAddresses(protocol)) if attempts < HD_CREATE_ATTEMPTS => {
-                    attempts += 1;
-                    if !self.top_up_now(protocol).await?.has_key {
-                        return Err(Error::NoAvailableAddresses(protocol));
-                    }
-                }
-                other => break other?,
-            }
-        };
+        let outcome = self
+            .topped_up(|| self.store.open_link_order(&link.id, new.clone()))
+            .await?;
         if matches!(outcome, LinkOrder::Opened(_)) {
             self.notify_events_written();
         }
@@ -673,9 +650,20 @@ impl Engine {
 
     /// Binds through the store; an empty pool with an HD key derives more and tries again.
     async fn bind_deposit_topped_up(&self, binding: NewBinding) -> Result<crate::store::Bound> {
+        self.topped_up(|| self.store.bind_deposit(binding.clone())).await
+    }
+
+    /// Runs a store call that claims a pool address; when the pool is empty and the protocol
+    /// has an HD key, derives more at once and tries again (up to `HD_CREATE_ATTEMPTS` times),
+    /// so a burst of creations is served while derivation is possible.
+    async fn topped_up<T, F, Fut>(&self, mut claim: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
         let mut attempts = 0;
         loop {
-            match self.store.bind_deposit(binding.clone()).await {
+            match claim().await {
                 Err(Error::NoAvailableAddresses(protocol)) if attempts < HD_CREATE_ATTEMPTS => {
                     attempts += 1;
                     if !self.top_up_now(protocol).await?.has_key {
