@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The hosted payment page under payers watching it (issue 12): 200 viewers (VIEWERS) each open
-# one order's page, then poll its status every 2 s as the page does, for SECONDS; prints the
-# server's answer times for page renders and status polls, and the page's weight.
+# The hosted pages under people watching them (issue 12): 200 viewers (VIEWERS) each open one
+# order's page, then poll its status every 2 s as the page does, for SECONDS; then as many
+# shoppers open a payment link's page and reload it every 2 s. Prints the answer times for page
+# renders and status polls, and each page's weight.
 #
 #   scripts/bench-pages.sh [VIEWERS] [SECONDS]      (default: 200 for 30 s)
 #   PAYIN_BIN=/path/to/other/payin scripts/bench-pages.sh
@@ -42,3 +43,18 @@ for lang in en zh-CN; do
     echo "order page ($lang): $bytes bytes ($gz gzipped), external requests: $external"
 done
 cargo bench -q --locked -p payin-http --bench loadgen -- viewers "$url" - "$VIEWERS" "$SECONDS_RUN" "$order_id"
+
+# A published link with two currencies and an inventory (each render counts its orders).
+link=$(curl -sf "$url/api/v1/payment-links" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+    -d '{"title":"Bench ticket","description":"One seat at the bench","amount":"25.00","inventoryTotal":100,"currencies":[{"currency":"USDT","chainId":"ethereum"},{"currency":"USDC","chainId":"ethereum"}]}')
+link_id=$(printf '%s' "$link" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["id"])')
+slug=$(printf '%s' "$link" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["slug"])')
+curl -sf -X POST "$url/api/v1/payment-links/$link_id/publish" -H "Authorization: Bearer $key" >/dev/null
+for lang in en zh-CN; do
+    curl -s "$url/checkout/$slug" -H "Accept-Language: $lang" -o "$work/link.html"
+    bytes=$(wc -c < "$work/link.html")
+    gz=$(gzip -9 -c "$work/link.html" | wc -c)
+    external=$({ grep -Eoi '(src|href)="(https?:)?//[^"]*"|url\((https?:)?//[^)]*\)' "$work/link.html" || true; } | wc -l)
+    echo "link page ($lang): $bytes bytes ($gz gzipped), external requests: $external"
+done
+cargo bench -q --locked -p payin-http --bench loadgen -- link-viewers "$url" - "$VIEWERS" "$SECONDS_RUN" "$slug"

@@ -7,10 +7,12 @@
 //! loadgen get-max     URL KEY CONCURRENCY SECONDS ORDER_ID
 //! loadgen idle        URL -   CONNECTIONS SECONDS       # open connections that send nothing
 //! loadgen viewers     URL -   VIEWERS SECONDS ORDER_ID  # payers on the order's page
+//! loadgen link-viewers URL -  VIEWERS SECONDS SLUG      # shoppers on a payment link's page
 //! ```
 //! `viewers` opens the payment page (`/pay/ORDER_ID`) once per viewer, then polls its status
 //! every 2 s as the page does, viewers spread evenly over the first 2 s; it reports the page
-//! renders and the status polls apart.
+//! renders and the status polls apart. `link-viewers` does the same on `/checkout/SLUG`, a page
+//! without a status document: each shopper reloads it every 2 s.
 //! `idle` holds its connections for SECONDS (or until the server closes them) and reports how
 //! many the server closed, and when.
 //! Latency in fixed-rate mode is measured from each request's scheduled start, so a stalled
@@ -47,9 +49,17 @@ fn main() {
     }
     if mode == "viewers" {
         let order_id = order_id.expect(usage);
-        let (pages, polls, elapsed) = rt.block_on(viewers(url, n, Duration::from_secs(seconds), order_id));
+        let (page, poll) = (format!("/pay/{order_id}"), format!("/pay/{order_id}/status"));
+        let (pages, polls, elapsed) = rt.block_on(viewers(url, n, Duration::from_secs(seconds), page, poll));
         report("viewers: page renders", n, &pages, elapsed);
         report("viewers: status polls", n, &polls, elapsed);
+        return;
+    }
+    if mode == "link-viewers" {
+        let page = format!("/checkout/{}", order_id.expect(usage));
+        let (first, reloads, elapsed) = rt.block_on(viewers(url, n, Duration::from_secs(seconds), page.clone(), page));
+        report("link viewers: first renders", n, &first, elapsed);
+        report("link viewers: reloads every 2 s", n, &reloads, elapsed);
         return;
     }
     let (outcomes, elapsed) = rt.block_on(run(mode.clone(), url, key, n, Duration::from_secs(seconds), order_id));
@@ -138,8 +148,15 @@ async fn run(
     (outcomes, started.elapsed())
 }
 
-/// `n` payers on one order's page: each loads it, then polls its status every 2 s.
-async fn viewers(url: String, n: u64, duration: Duration, order_id: String) -> (Vec<Outcome>, Vec<Outcome>, Duration) {
+/// `n` viewers of one page: each loads `page`, then fetches `poll` every 2 s (the order page's
+/// status document, or the link page itself).
+async fn viewers(
+    url: String,
+    n: u64,
+    duration: Duration,
+    page: String,
+    poll: String,
+) -> (Vec<Outcome>, Vec<Outcome>, Duration) {
     let client = reqwest::Client::builder().pool_max_idle_per_host(1024).build().unwrap();
     let started = Instant::now();
     let get = move |path: String| {
@@ -162,16 +179,16 @@ async fn viewers(url: String, n: u64, duration: Duration, order_id: String) -> (
     };
     let tasks: Vec<_> = (0..n)
         .map(|i| {
-            let (get, order_id) = (get.clone(), order_id.clone());
+            let (get, page, poll) = (get.clone(), page.clone(), poll.clone());
             tokio::spawn(async move {
                 let offset = Duration::from_secs(2).mul_f64(i as f64 / n as f64);
                 tokio::time::sleep(offset).await;
-                let page = get(format!("/pay/{order_id}")).await;
+                let page = get(page).await;
                 let mut polls = Vec::new();
                 let mut next = Instant::now() + Duration::from_secs(2);
                 while next < started + duration {
                     tokio::time::sleep_until(next.into()).await;
-                    polls.push(get(format!("/pay/{order_id}/status")).await);
+                    polls.push(get(poll.clone()).await);
                     next += Duration::from_secs(2);
                 }
                 (page, polls)

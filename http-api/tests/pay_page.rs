@@ -98,6 +98,16 @@ async fn the_status_document_follows_the_order_and_hands_back_the_redirect(backe
     };
     let pending = status(&app).await;
     assert_eq!(pending["status"], "pending");
+    let page = reqwest::get(format!("{}/pay/{id}", app.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<section id=\"pay-to\">"),
+        "a pending order shows where to pay"
+    );
     assert_eq!(
         (pending["amount"].as_str(), pending["amountReceived"].as_str()),
         (Some("5"), Some("0"))
@@ -118,6 +128,14 @@ async fn the_status_document_follows_the_order_and_hands_back_the_redirect(backe
         expired["redirectUrl"],
         "https://shop.example/cart?id=7&orderReference=INV-2&status=expired&amount=5&currency=USDC&chainId=polygon"
     );
+    // The expired order's page no longer shows where to pay: its address goes back to the pool.
+    let page = reqwest::get(format!("{}/pay/{id}", app.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<section id=\"pay-to\" hidden>"), "{page}");
 
     let (code, body) = app
         .send(app.client.get(format!("{}/pay/ord_nope/status", app.base)))

@@ -6,6 +6,10 @@ mod common;
 
 use chrono::Duration;
 use common::{TestApp, assert_error};
+use payin_core::Amount;
+use payin_core::amount::AmountUnits;
+use payin_core::chain::Currency;
+use payin_core::settle::{Confirmation, ObservedTransfer, Scan};
 use payin_core::testing::Backend;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -509,9 +513,10 @@ async fn pending_orders_reserve_expiry_releases_completion_sells(backend: Backen
         .unwrap()
         .to_string();
 
-    // Completion sells it: the order's row turns completed (what settlement writes; the chain
-    // path itself is covered by the payments tests and the browser test).
-    mark_completed(app.database_url(), &second).await;
+    // Completion sells it: the order is paid and its payment confirmed through settlement.
+    pay_and_confirm(&app, &second).await;
+    let (_, order) = app.get(&format!("/api/v1/orders/{second}")).await;
+    assert_eq!(order["data"]["paymentLinkId"], json!(id));
     let (_, l) = app.get(&format!("/api/v1/payment-links/{id}")).await;
     assert_eq!(
         (
@@ -531,22 +536,54 @@ async fn pending_orders_reserve_expiry_releases_completion_sells(backend: Backen
     );
 }
 
-async fn mark_completed(url: &str, order_id: &str) {
-    if url.starts_with("sqlite:") {
-        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-        sqlx::query("UPDATE orders SET status = 'completed' WHERE order_id = $1")
-            .bind(order_id)
-            .execute(&pool)
-            .await
-            .unwrap();
-    } else {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        sqlx::query("UPDATE orders SET status = 'completed' WHERE order_id = $1")
-            .bind(order_id)
-            .execute(&pool)
-            .await
-            .unwrap();
-    }
+/// Pays an order in full and confirms the payment through settlement, as the watcher does: the
+/// transfer is recorded by `apply_scan` and confirmed by `apply_confirmations`.
+async fn pay_and_confirm(app: &TestApp, order_id: &str) {
+    let (_, order) = app.get(&format!("/api/v1/orders/{order_id}")).await;
+    let order = &order["data"];
+    let now = app.engine.now();
+    let units = Amount::parse_positive("amount", order["amount"].as_str().unwrap())
+        .unwrap()
+        .to_base_units(6)
+        .unwrap();
+    let transfer = ObservedTransfer {
+        chain_id: "ethereum".into(),
+        tx_hash: format!("0x{:064x}", 0xabc),
+        log_index: 0,
+        block_number: 101,
+        block_hash: format!("0x{:064x}", 101),
+        block_time: now,
+        token: "0xdAC17F958D2ee523a2206206994597C13D831ec7".into(),
+        currency: Currency::Usdt,
+        from: format!("0x{:040x}", 0xf0),
+        to: order["address"].as_str().unwrap().into(),
+        amount: ObservedTransfer::amount_from_units(units, 6).unwrap(),
+    };
+    let store = app.engine.chain_store();
+    store
+        .apply_scan(&Scan {
+            chain_id: "ethereum".into(),
+            from: 100,
+            to: 101,
+            to_hash: transfer.block_hash.clone(),
+            to_time: now,
+            transfers: vec![transfer.clone()],
+            now,
+        })
+        .await
+        .unwrap();
+    let confirmed = Confirmation::Confirmed {
+        chain_id: "ethereum".into(),
+        tx_hash: transfer.tx_hash.clone(),
+        log_index: 0,
+        confirmations: 64,
+    };
+    store
+        .apply_confirmations(&[confirmed], now, now + Duration::minutes(30))
+        .await
+        .unwrap();
+    let (_, order) = app.get(&format!("/api/v1/orders/{order_id}")).await;
+    assert_eq!(order["data"]["status"], "completed", "{order}");
 }
 
 async fn fifty_buyers_of_the_last_unit_open_exactly_one_order(backend: Backend) {

@@ -255,6 +255,17 @@ fn render(p: &PaymentStatus, lang: Lang) -> String {
             ("CONTRACT", escape(p.token_contract.as_deref().unwrap_or(""))),
             ("PAYMENT_URI", escape(&p.payment_uri)),
             ("QR_SVG", qr_svg(&p.payment_uri)),
+            // Where to pay is shown only while the order can be paid: after it ends, its address
+            // goes back to the pool (or belongs to the next order).
+            (
+                "PAY_TO_HIDDEN",
+                if p.status == OrderStatus::Pending {
+                    ""
+                } else {
+                    " hidden"
+                }
+                .to_string(),
+            ),
             ("STATUS", p.status.as_str().to_string()),
             ("STATUS_TEXT", status_text),
             ("ORDER_JSON", json(p)),
