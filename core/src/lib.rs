@@ -17,6 +17,7 @@
 pub mod amount;
 pub mod apikey;
 pub mod chain;
+pub mod claim;
 pub mod clock;
 pub mod config;
 pub mod deposit;

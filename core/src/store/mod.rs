@@ -107,6 +107,22 @@ pub trait ChainStore: Send + Sync {
     /// Records a scanned range: its transfers (each once), what they mean for orders and
     /// deposits, their events, the range's last block hash and the cursor, all together.
     async fn apply_scan(&self, scan: &Scan) -> Result<Vec<Event>>;
+    /// Records transfers found outside a scan (a payment claim checked on chain, see
+    /// [`crate::claim`]): each once, with what it means for orders and deposits and its events,
+    /// as `apply_scan` records them, without moving the cursor. A later scan of the same block
+    /// finds them recorded and skips them.
+    async fn record_claimed_transfers(
+        &self,
+        transfers: &[crate::settle::ObservedTransfer],
+        now: Timestamp,
+    ) -> Result<Vec<Event>>;
+    /// How a transfer is recorded, if it is (and not reversed): its kind and order.
+    async fn recorded_transfer(
+        &self,
+        chain_id: &str,
+        tx_hash: &str,
+        log_index: u64,
+    ) -> Result<Option<crate::claim::Recorded>>;
     /// Transfers waiting for confirmations on a chain.
     async fn unconfirmed_transfers(&self, chain_id: &str) -> Result<Vec<PendingTransfer>>;
     /// An order's payments seen but not yet confirmed: block number and amount, in chain order.

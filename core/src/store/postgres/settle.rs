@@ -280,6 +280,45 @@ impl ChainStore for PgStore {
         Ok(events)
     }
 
+    async fn record_claimed_transfers(&self, transfers: &[ObservedTransfer], now: Timestamp) -> Result<Vec<Event>> {
+        let mut tx = self.pool.begin().await?;
+        let mut events = Vec::new();
+        for t in transfers {
+            // The order's row lock first: a scanner recording the same transfer takes it too
+            // (after its own `already_recorded`), so one of the two finds the other's row.
+            let holder = holder_at(&mut tx, &t.to, t.block_time).await?;
+            if let Holder::Order(order) = &holder {
+                lock_order(&mut tx, &order.order_id).await?;
+            }
+            if shared_chain::already_recorded(&mut tx, t).await? {
+                continue;
+            }
+            let holder = holder_at(&mut tx, &t.to, t.block_time).await?;
+            let effect = rules::on_transfer(holder, t, ids::deposit_id, now);
+            events.extend(shared_chain::record_transfer(&mut tx, t, effect, now).await?);
+        }
+        tx.commit().await?;
+        Ok(events)
+    }
+
+    async fn recorded_transfer(
+        &self,
+        chain_id: &str,
+        tx_hash: &str,
+        log_index: u64,
+    ) -> Result<Option<crate::claim::Recorded>> {
+        let row: Option<(String, Option<String>)> = sqlx::query_as(
+            "SELECT kind, order_id FROM transfers
+             WHERE chain_id = $1 AND tx_hash = $2 AND log_index = $3 AND status <> 'reversed'",
+        )
+        .bind(chain_id)
+        .bind(tx_hash)
+        .bind(log_index as i64)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(kind, order_id)| crate::claim::Recorded { kind, order_id }))
+    }
+
     async fn unconfirmed_transfers(&self, chain_id: &str) -> Result<Vec<PendingTransfer>> {
         shared_chain::unconfirmed_transfers(&self.pool, chain_id).await
     }
