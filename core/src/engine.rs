@@ -78,6 +78,8 @@ pub struct Engine {
     webhook_policy: Arc<crate::webhook::guard::AddressPolicy>,
     /// The config file's `[pool]`: address reuse per protocol.
     pool_config: PoolConfig,
+    /// The config file's `[compat]`: the compatible APIs' chain words (issue 13).
+    compat_config: crate::config::CompatConfig,
     /// One HD top-up at a time per protocol in this process: a burst of creations that found
     /// the pool empty waits for one derivation instead of queueing a database lock each.
     top_up_locks: [tokio::sync::Mutex<()>; 2],
@@ -133,6 +135,8 @@ pub struct MaintenanceReport {
     pub derived_addresses: u64,
     /// Idempotency keys past their retention, deleted.
     pub purged_idempotency_keys: u64,
+    /// Compatible APIs' request nonces older than the replay window, forgotten.
+    pub purged_compat_nonces: u64,
 }
 
 /// How a request with an `Idempotency-Key` goes on: see [`Engine::begin_idempotent`].
@@ -186,6 +190,7 @@ impl Engine {
             public_url,
             webhook_policy,
             pool_config: options.config.pool.clone(),
+            compat_config: options.config.compat.clone(),
             top_up_locks: Default::default(),
         };
         engine.reload_settings().await?;
@@ -217,6 +222,11 @@ impl Engine {
     }
 
     /// The SSRF guard's policy: which addresses webhook endpoints may reach.
+    /// The config file's `[compat]` table (the compatible APIs' chain codes).
+    pub fn compat_config(&self) -> &crate::config::CompatConfig {
+        &self.compat_config
+    }
+
     pub fn webhook_policy(&self) -> &Arc<crate::webhook::guard::AddressPolicy> {
         &self.webhook_policy
     }
@@ -316,6 +326,14 @@ impl Engine {
     // ---- orders ----------------------------------------------------------------------
 
     pub async fn create_order(&self, req: CreateOrderRequest) -> Result<Order> {
+        let order = self.prepare_order(req)?;
+        self.open_prepared_order(order).await
+    }
+
+    /// Validates an order request into the order the store would write (its id, times and
+    /// defaults decided), without writing it: what the compatible APIs reserve their record
+    /// under before [`Engine::open_prepared_order`].
+    pub(crate) fn prepare_order(&self, req: CreateOrderRequest) -> Result<NewOrder> {
         let draft = req.parse(|chain_id, currency, amount| {
             let network = self.chains.parse("chainId", chain_id)?;
             let token = network.configured_token(currency)?;
@@ -323,13 +341,11 @@ impl Engine {
             amount.check_precision("amount", token.decimals, currency.as_str())?;
             Ok::<_, Error>(network)
         })?;
-        self.open_order(draft).await
+        Ok(self.new_order(draft))
     }
 
-    /// Opens a parsed order: the configured defaults fill what the request left out, the
-    /// store claims an address and writes the order with its `order.created` event.
-    async fn open_order(&self, draft: OrderDraft<&Network>) -> Result<Order> {
-        let order = self.new_order(draft);
+    /// Writes a prepared order (address claim, row, `order.created` event).
+    pub(crate) async fn open_prepared_order(&self, order: NewOrder) -> Result<Order> {
         let order = self.topped_up(|| self.store.create_order(order.clone())).await?;
         self.notify_events_written();
         Ok(order)
@@ -1031,6 +1047,11 @@ impl Engine {
             .filter(|p| self.pool_config.protocol(*p).address_reuse == AddressReuse::Never)
             .collect();
         report.released_addresses = self.store.release_cooled_addresses(now, &never_reuse).await?;
+        // A nonce older than the window is refused by its timestamp already.
+        report.purged_compat_nonces = self
+            .store
+            .purge_compat_nonces(now - crate::compat::REPLAY_WINDOW)
+            .await?;
         for &protocol in &never_reuse {
             // Watched for late payments until `late_watch_days` after the order or binding
             // ended (its cooldown started then), and at least through the cooldown.

@@ -18,6 +18,7 @@ pub mod amount;
 pub mod apikey;
 pub mod chain;
 pub mod clock;
+pub mod compat;
 pub mod config;
 pub mod deposit;
 #[cfg(feature = "dev")]

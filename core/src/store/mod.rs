@@ -34,6 +34,7 @@ macro_rules! deposit_columns {
 }
 
 // Declared after the column macros so the backends can use them.
+pub mod compat;
 pub mod links;
 pub mod postgres;
 mod rows;
@@ -159,10 +160,12 @@ pub trait WebhookStore: Send + Sync {
     async fn list_deliveries(&self, filter: &DeliveryFilter) -> Result<Page<Delivery>>;
     /// New pending deliveries, due `now`, of a stored event to every active endpoint subscribed
     /// to `event_type` (or only to `endpoint_id`, under the same conditions).
+    /// `event_order` is the order the event is about: endpoints scoped to it are subscribers too.
     async fn create_deliveries(
         &self,
         event_id: &str,
         event_type: crate::event::EventType,
+        event_order: Option<&str>,
         endpoint_id: Option<&str>,
         now: Timestamp,
     ) -> Result<Vec<Delivery>>;
@@ -254,7 +257,9 @@ pub trait RecordStore: Send + Sync {
 }
 
 #[async_trait]
-pub trait Store: ChainStore + WebhookStore + RecordStore + links::LinkStore + Send + Sync + 'static {
+pub trait Store:
+    ChainStore + WebhookStore + RecordStore + links::LinkStore + compat::CompatStore + Send + Sync + 'static
+{
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
     /// Applies pending migrations.

@@ -108,20 +108,24 @@ fn unreachable_server(options: &PgConnectOptions, e: &sqlx::Error) -> String {
 /// Inserts an event and its webhook deliveries (the outbox), due at the event's time. The
 /// event's statement also reads the active endpoints, so with none it costs no extra round trip.
 async fn insert_event(tx: &mut Tx, event: &Event) -> Result<()> {
+    let order = crate::webhook::outbox::order_of(event);
     let endpoints = sqlx::query(
         "WITH event AS (INSERT INTO events (id, type, created_at, payload) VALUES ($1, $2, $3, $4))
-         SELECT id, events FROM webhook_endpoints WHERE status = 'active' ORDER BY created_at, id",
+         SELECT id, events, order_id FROM webhook_endpoints
+         WHERE status = 'active' AND (order_id IS NULL OR order_id = $5)
+         ORDER BY created_at, id",
     )
     .bind(&event.id)
     .bind(event.event_type.as_str())
     .bind(event.created_at)
     .bind(event.payload())
+    .bind(order)
     .fetch_all(&mut **tx)
     .await?;
     if !endpoints.is_empty() {
         let subscribers = webhooks::subscribers_from_rows(&endpoints)?;
         let deliveries =
-            crate::webhook::outbox::deliveries_for(&subscribers, &event.id, event.event_type, event.created_at);
+            crate::webhook::outbox::deliveries_for(&subscribers, &event.id, event.event_type, order, event.created_at);
         webhooks::insert_deliveries(tx, &deliveries).await?;
     }
     Ok(())
@@ -851,6 +855,7 @@ fn hd_key_from_row(row: &PgRow) -> Result<HdKeyRecord> {
 }
 
 super::links::link_store_impl!(PgStore, links_open);
+super::compat::compat_store_impl!(PgStore);
 
 /// Opens an order from a payment link holding the link's row lock (`FOR UPDATE`): concurrent
 /// checkouts of one link queue on it, each counting the orders the previous ones committed,

@@ -257,10 +257,19 @@ async fn create_orders_in(tx: &mut Tx, batch: Vec<NewOrder>) -> Result<Vec<Resul
         });
         insert.build().execute(&mut **tx).await?;
         // The batch's webhook outbox: endpoints are read once for all its events.
-        let subscribers = webhooks::active_subscribers(tx).await?;
+        let orders: Vec<&str> = events.iter().filter_map(webhook::outbox::order_of).collect();
+        let subscribers = webhooks::active_subscribers(tx, &orders).await?;
         let deliveries: Vec<_> = events
             .iter()
-            .flat_map(|e| webhook::outbox::deliveries_for(&subscribers, &e.id, e.event_type, e.created_at))
+            .flat_map(|e| {
+                webhook::outbox::deliveries_for(
+                    &subscribers,
+                    &e.id,
+                    e.event_type,
+                    webhook::outbox::order_of(e),
+                    e.created_at,
+                )
+            })
             .collect();
         webhooks::insert_deliveries(tx, &deliveries).await?;
     }
@@ -279,8 +288,10 @@ async fn insert_event(tx: &mut Tx, event: &Event) -> Result<()> {
         .bind(event.payload())
         .execute(&mut **tx)
         .await?;
-    let subscribers = webhooks::active_subscribers(tx).await?;
-    let deliveries = webhook::outbox::deliveries_for(&subscribers, &event.id, event.event_type, event.created_at);
+    let order = webhook::outbox::order_of(event);
+    let subscribers = webhooks::active_subscribers(tx, order.as_slice()).await?;
+    let deliveries =
+        webhook::outbox::deliveries_for(&subscribers, &event.id, event.event_type, order, event.created_at);
     webhooks::insert_deliveries(tx, &deliveries).await?;
     Ok(())
 }
@@ -888,6 +899,7 @@ fn hd_key_from_row(row: &SqliteRow) -> Result<HdKeyRecord> {
 }
 
 super::links::link_store_impl!(SqliteStore, links_open);
+super::compat::compat_store_impl!(SqliteStore);
 
 /// Opens an order from a payment link under the writer lock (`BEGIN IMMEDIATE`): the link's
 /// state and its pending and completed orders are read and the order written before any other
