@@ -23,7 +23,7 @@ use crate::event::Event;
 use crate::idempotency::{self, StoredResponse};
 use crate::ids;
 use crate::metadata;
-use crate::order::{CreateOrderRequest, NewOrder, Order, OrderDraft, parse_reference};
+use crate::order::{CreateOrderRequest, FiatQuote, NewOrder, Order, OrderDraft, SharedReceive, parse_reference};
 use crate::page::Page;
 use crate::payment_link::{
     CreatePaymentLinkRequest, LinkOrder, LinkRefusal, NewPaymentLink, PaymentLink, PaymentLinkListQuery,
@@ -133,6 +133,8 @@ pub struct MaintenanceReport {
     pub derived_addresses: u64,
     /// Idempotency keys past their retention, deleted.
     pub purged_idempotency_keys: u64,
+    /// Amount-tail locks of shared addresses whose window + grace ended, deleted.
+    pub purged_amount_locks: u64,
 }
 
 /// How a request with an `Idempotency-Key` goes on: see [`Engine::begin_idempotent`].
@@ -315,7 +317,17 @@ impl Engine {
 
     // ---- orders ----------------------------------------------------------------------
 
+    /// `POST /orders`. With `receiveAddress` the order is a shared-address order: paid to
+    /// that address by its exact `payAmount` (amount + a tail unique among the live orders on
+    /// the same chain, token and address).
     pub async fn create_order(&self, req: CreateOrderRequest) -> Result<Order> {
+        self.create_quoted_order(req, None).await
+    }
+
+    /// [`Engine::create_order`] for an amount converted from a fiat price (see
+    /// [`Engine::quote_fiat`]): the quote is stored with the order and shown on it
+    /// (`fiatCurrency`, `fiatAmount`, `rate`).
+    pub async fn create_quoted_order(&self, req: CreateOrderRequest, quote: Option<FiatQuote>) -> Result<Order> {
         let draft = req.parse(|chain_id, currency, amount| {
             let network = self.chains.parse("chainId", chain_id)?;
             let token = network.configured_token(currency)?;
@@ -323,16 +335,45 @@ impl Engine {
             amount.check_precision("amount", token.decimals, currency.as_str())?;
             Ok::<_, Error>(network)
         })?;
-        self.open_order(draft).await
-    }
-
-    /// Opens a parsed order: the configured defaults fill what the request left out, the
-    /// store claims an address and writes the order with its `order.created` event.
-    async fn open_order(&self, draft: OrderDraft<&Network>) -> Result<Order> {
-        let order = self.new_order(draft);
+        let shared = match &draft.receive_address {
+            Some(raw) => Some(self.shared_receive(draft.chain, draft.currency, raw).await?),
+            None => None,
+        };
+        let mut order = self.new_order(draft);
+        order.shared = shared;
+        order.quote = quote;
         let order = self.topped_up(|| self.store.create_order(order.clone())).await?;
         self.notify_events_written();
         Ok(order)
+    }
+
+    /// Validates a merchant's `receiveAddress` for `network`: the protocol's address format
+    /// (normalized to its canonical spelling) and not an address of the pool, whose orders and
+    /// deposits are matched by address alone.
+    async fn shared_receive(&self, network: &Network, currency: Currency, raw: &str) -> Result<SharedReceive> {
+        let address = normalize_address(network.protocol, raw).map_err(|why| {
+            Error::validation(
+                "receiveAddress",
+                format!(
+                    "receiveAddress is not a valid {} address for chain '{}': {why}",
+                    network.protocol, network.id
+                ),
+            )
+        })?;
+        if self.store.is_pool_address(network.protocol, &address).await? {
+            return Err(Error::validation(
+                "receiveAddress",
+                format!(
+                    "receiveAddress {address} is an address of the {} pool; give your own address",
+                    network.protocol
+                ),
+            ));
+        }
+        let decimals = network.configured_token(currency)?.decimals;
+        Ok(SharedReceive {
+            address,
+            step: crate::order::tail_step(decimals),
+        })
     }
 
     /// A parsed order with the configured defaults filled in, ready for the store.
@@ -348,6 +389,7 @@ impl Engine {
             cancel_url,
             payment_window_minutes,
             grace_minutes,
+            receive_address: _,
         } = draft;
         let success_url = success_url.or_else(|| settings.default_order_success_url.clone());
         let cancel_url = cancel_url.or_else(|| settings.default_order_cancel_url.clone());
@@ -371,6 +413,8 @@ impl Engine {
             created_at: now,
             expires_at: now + Minutes::minutes(i64::from(payment_window_minutes)),
             payment_link_id: None,
+            shared: None,
+            quote: None,
         }
     }
 
@@ -603,6 +647,7 @@ impl Engine {
             cancel_url: None,
             payment_window_minutes: None,
             grace_minutes: None,
+            receive_address: None,
         });
         let outcome = self
             .topped_up(|| self.store.open_link_order(&link.id, new.clone()))
@@ -1050,6 +1095,7 @@ impl Engine {
         }
         report.completed_deposits = self.store.complete_acknowledged_deposits(now).await?;
         report.purged_idempotency_keys = self.store.purge_idempotency_keys(now - idempotency::RETENTION).await?;
+        report.purged_amount_locks = self.store.purge_amount_locks(now).await?;
         for protocol in Protocol::ALL {
             if self
                 .store
