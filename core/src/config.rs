@@ -33,6 +33,9 @@ pub struct FileConfig {
     /// Per-protocol address pool rules (`[pool.evm]`, `[pool.tron]`).
     #[serde(default)]
     pub pool: PoolConfig,
+    /// The CNY/USDT rate of fiat-priced orders (`[rates]`, see [`crate::rates`]).
+    #[serde(default)]
+    pub rates: crate::rates::RatesConfig,
 }
 
 /// The `[pool]` table: one sub-table per protocol.
@@ -125,6 +128,7 @@ impl FileConfig {
         config.http.validate()?;
         config.rate_limit.validate()?;
         config.pool.validate()?;
+        config.rates.source()?;
         Ok(config)
     }
 }

@@ -81,6 +81,8 @@ pub struct Engine {
     /// One HD top-up at a time per protocol in this process: a burst of creations that found
     /// the pool empty waits for one derivation instead of queueing a database lock each.
     top_up_locks: [tokio::sync::Mutex<()>; 2],
+    /// The CNY/USDT rate (`[rates]`); `None` when the config sets none.
+    rates: Option<Arc<crate::rates::RateBook>>,
 }
 
 pub use payin_types::deposit::{DepositListQuery, ReferenceListQuery};
@@ -176,7 +178,12 @@ impl Engine {
         let webhook_policy = Arc::new(crate::webhook::guard::AddressPolicy::new(
             options.config.webhooks.allow_private.clone(),
         ));
+        let rates = match options.config.rates.source()? {
+            Some(source) => Some(Arc::new(crate::rates::RateBook::new(source)?)),
+            None => None,
+        };
         let engine = Engine {
+            rates,
             store,
             events: tokio::sync::Notify::new(),
             chain_status: ChainStatusBoard::new(options.replica_id),
@@ -208,6 +215,11 @@ impl Engine {
     #[cfg(feature = "dev")]
     pub(crate) fn set_chains(&mut self, chains: ChainRegistry) {
         self.chains = chains;
+    }
+
+    /// The clock the engine reads (the workers read it too).
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
     }
 
     pub fn now(&self) -> Timestamp {
@@ -345,6 +357,33 @@ impl Engine {
         let order = self.topped_up(|| self.store.create_order(order.clone())).await?;
         self.notify_events_written();
         Ok(order)
+    }
+
+    /// The rate book of `[rates]`, if configured (its poller runs with the other workers).
+    pub fn rates(&self) -> Option<&Arc<crate::rates::RateBook>> {
+        self.rates.as_ref()
+    }
+
+    /// Converts a CNY price into USDT at the current rate (`[rates]`), rounded up to `places`
+    /// decimals (2 for the epay-style APIs): the token amount to put in the order, and the
+    /// quote to store with it ([`Engine::create_quoted_order`]). `RATE_UNAVAILABLE` (503) when
+    /// no rate is configured or the provider's last good rate is stale.
+    pub fn quote_cny(&self, cny: Amount, places: u32) -> Result<(Amount, FiatQuote)> {
+        let Some(book) = &self.rates else {
+            return Err(Error::RateUnavailable(
+                "no CNY/USDT rate is configured: set [rates] cny_usdt or provider in the config file".into(),
+            ));
+        };
+        let rate = book.current(self.now())?.rate;
+        let amount = crate::rates::fiat_to_token(cny, rate, places)?;
+        Ok((
+            amount,
+            FiatQuote {
+                currency: "CNY".into(),
+                amount: cny,
+                rate: Amount::from_decimal(rate),
+            },
+        ))
     }
 
     /// Validates a merchant's `receiveAddress` for `network`: the protocol's address format
