@@ -33,6 +33,9 @@ pub struct FileConfig {
     /// Per-protocol address pool rules (`[pool.evm]`, `[pool.tron]`).
     #[serde(default)]
     pub pool: PoolConfig,
+    /// The CNY/USDT rate of fiat-priced orders (`[rates]`, see [`crate::rates`]).
+    #[serde(default)]
+    pub rates: crate::rates::RatesConfig,
     /// The compatible APIs (`[compat.hashnut]`; issue 13).
     #[serde(default)]
     pub compat: CompatConfig,
@@ -192,6 +195,7 @@ impl FileConfig {
         config.http.validate()?;
         config.rate_limit.validate()?;
         config.pool.validate()?;
+        config.rates.source()?;
         Ok(config)
     }
 }

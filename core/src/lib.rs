@@ -35,6 +35,7 @@ pub mod order;
 pub mod page;
 pub mod payment_link;
 pub mod pool;
+pub mod rates;
 pub mod runtime;
 pub mod settle;
 pub mod store;

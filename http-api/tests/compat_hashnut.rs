@@ -23,6 +23,7 @@ payin_core::on_both_backends!(
     bad_parameters_are_400_naming_the_field,
     a_merchant_order_id_is_unique_per_merchant,
     the_pay_url_opens_the_hosted_order_page,
+    a_receipt_address_opens_a_shared_address_order_with_a_unique_amount,
     a_payment_on_the_dev_chain_reaches_state_4_and_calls_back_until_success,
 );
 
@@ -319,11 +320,8 @@ async fn bad_parameters_are_400_naming_the_field(backend: Backend) {
             json!("0x1111111111111111111111111111111111111111"),
             "splitterAddress",
         ),
-        (
-            "receiptAddress",
-            json!("0x2222222222222222222222222222222222222222"),
-            "receiptAddress",
-        ),
+        ("receiptAddress", json!("0xnot-an-address"), "receiptAddress"),
+        ("receiptAddress", json!("TXYZ"), "receiptAddress"),
         ("expireDuration", json!(-5), "expireDuration"),
     ];
     for (i, (key, value, field)) in cases.into_iter().enumerate() {
@@ -446,6 +444,44 @@ async fn the_pay_url_opens_the_hosted_order_page(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+}
+
+async fn a_receipt_address_opens_a_shared_address_order_with_a_unique_amount(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let pool = app.import_evm(6, 2).await;
+    let m = merchant(&app).await;
+    let own = "0x2222222222222222222222222222222222222222";
+    let mut answers = Vec::new();
+    for id in ["SHARED-1", "SHARED-2"] {
+        let mut body = order_body(&m, id);
+        body["receiptAddress"] = json!(own);
+        body["amount"] = json!(10);
+        let (status, answer) = create(&app, &m, &body).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let d = &answer["data"];
+        let query = json!({"accessSign": d["accessSign"], "payOrderId": d["payOrderId"]});
+        let resp = app.client.post(app.url(QUERY)).json(&query).send().await.unwrap();
+        let data = resp.json::<Value>().await.unwrap()["data"].clone();
+        assert_eq!(
+            data["receiptAddress"].as_str().map(str::to_lowercase).as_deref(),
+            Some(own),
+            "{data}"
+        );
+        answers.push(data);
+    }
+    // Both pay the same address, each by its own exact amount (10 plus a unique tail).
+    let amounts: Vec<f64> = answers.iter().map(|d| d["amount"].as_f64().unwrap()).collect();
+    assert!(amounts.iter().all(|a| *a >= 10.0 && *a < 10.01), "{amounts:?}");
+    assert_ne!(amounts[0], amounts[1], "{amounts:?}");
+    // No pool address was used.
+    assert_eq!(app.evm_pool().await["available"], pool.len(), "the pool is untouched");
+    // A pool address is not the merchant's own.
+    let mut body = order_body(&m, "SHARED-3");
+    body["receiptAddress"] = json!(pool[0]);
+    let (status, answer) = create(&app, &m, &body).await;
+    assert_envelope(status, &answer, 400, -2, "Invalid parameters: receiptAddress");
 }
 
 /// A merchant's callback handler on 127.0.0.1: records each body, answers `fail` to the first

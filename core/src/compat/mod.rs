@@ -198,9 +198,13 @@ pub struct NewCompatOrder {
     pub chain_code: String,
     pub coin_code: String,
     pub extra: serde_json::Map<String, serde_json::Value>,
-    /// The order itself, as `POST /orders` takes it. Its `orderReference` is set by
-    /// [`Engine::create_compat_order`] (`{api}:{publicId}:{merchantOrderId}`, hashed when long).
+    /// The order itself, as `POST /orders` takes it (`receiveAddress` for shared-address mode).
+    /// Its `orderReference` is set by [`Engine::create_compat_order`]
+    /// (`{api}:{publicId}:{merchantOrderId}`, hashed when long).
     pub order: CreateOrderRequest,
+    /// The fiat price the amount was converted from (QieJiao's CNY orders; see
+    /// [`Engine::quote_fiat`]), stored with the order.
+    pub quote: Option<crate::order::FiatQuote>,
 }
 
 /// The hidden endpoint a per-order callback is delivered to.
@@ -361,7 +365,7 @@ impl Engine {
         };
         let mut request = new.order.clone();
         request.order_reference = order_reference(new.api, &merchant.public_id, &new.merchant_order_id);
-        let mut order = self.prepare_order(request)?;
+        let mut order = self.prepare_order(request, new.quote.clone()).await?;
         if new.frontend_url.as_ref().is_some_and(|u| u.len() > 1536) {
             let field = match new.api {
                 CompatApi::Hashnut => "frontendCallbackUrl",

@@ -20,7 +20,8 @@ macro_rules! order_columns {
          CAST(amount_received AS TEXT) AS amount_received, currency, chain_id, protocol, address,
          status, metadata, success_url, cancel_url, payment_url, payment_window_minutes,
          grace_minutes, created_at, expires_at, completed_at, expired_at, tx_hash, block_number,
-         confirmations, CAST(surplus AS TEXT) AS surplus, payment_link_id"
+         confirmations, CAST(surplus AS TEXT) AS surplus, payment_link_id, pay_amount, pay_key,
+         fiat_currency, fiat_amount, rate"
     };
 }
 
@@ -39,6 +40,7 @@ pub mod links;
 pub mod postgres;
 mod rows;
 mod shared;
+mod shared_address;
 mod shared_chain;
 mod shared_webhooks;
 pub mod sqlite;
@@ -297,11 +299,19 @@ pub trait Store:
     /// they are back at or above it). `data` is the event payload.
     async fn check_pool_low(&self, protocol: Protocol, watermark: u32, now: Timestamp) -> Result<Option<Event>>;
 
+    /// Whether `address` (canonical spelling) is in `protocol`'s pool, in any state.
+    async fn is_pool_address(&self, protocol: Protocol, address: &str) -> Result<bool>;
+
     // Orders
     /// Claims an address of the order's protocol, inserts the order and its `order.created`
     /// event. `NoAvailableAddresses` when the pool is empty; `DuplicateOrderReference` when
-    /// the reference exists.
+    /// the reference exists. A shared-address order (`order.shared`) claims no address but the
+    /// smallest free amount tail on its (chain, token, address) instead, as a row of
+    /// `amount_locks` held until the order's grace ends (see `shared_address`).
     async fn create_order(&self, order: NewOrder) -> Result<Order>;
+    /// Deletes tail locks whose time ran out (`locked_until <= now`) and whose order is no
+    /// longer pending; returns how many.
+    async fn purge_amount_locks(&self, now: Timestamp) -> Result<u64>;
     /// Expires up to `limit` pending orders whose grace period ended by `now`, moving their
     /// addresses to cooldown until `cooldown_until` and writing `order.expired` events.
     async fn expire_orders(&self, now: Timestamp, cooldown_until: Timestamp, limit: u32) -> Result<Vec<Order>>;

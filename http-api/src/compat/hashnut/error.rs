@@ -67,6 +67,7 @@ impl HashnutError {
                     "successUrl" => "frontendCallbackUrl",
                     "paymentWindowMinutes" => "expireDuration",
                     "orderReference" => "merchantOrderId",
+                    "receiveAddress" => "receiptAddress",
                     other => other,
                 }
                 .to_string(),

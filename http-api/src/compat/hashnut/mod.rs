@@ -151,11 +151,8 @@ async fn create_order(s: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<
     .ok_or_else(|| HashnutError::InvalidParameter("amount".into()))?;
     let callback_url = text_of(&map, &["callBackUrl", "customCallBackUrl"])?;
     let frontend_url = text(&map, "frontendCallbackUrl")?;
-    // Shared-address mode is not wired in yet: the merchant's own address is refused rather
-    // than ignored, so no payment goes where the merchant does not expect.
-    if text(&map, "receiptAddress")?.is_some() {
-        return Err(HashnutError::InvalidParameter("receiptAddress".into()));
-    }
+    // The merchant's own address: shared-address mode (a unique amount tail, `payAmount`).
+    let receipt_address = text(&map, "receiptAddress")?;
     // Split contracts are not supported: refused rather than ignored, for the same reason.
     if text(&map, "splitterAddress")?.is_some() {
         return Err(HashnutError::InvalidParameter("splitterAddress".into()));
@@ -203,7 +200,9 @@ async fn create_order(s: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<
             cancel_url: None,
             payment_window_minutes,
             grace_minutes: None,
+            receive_address: receipt_address,
         },
+        quote: None,
     };
     let (record, order) = s
         .engine
@@ -288,7 +287,8 @@ async fn pay_order(s: &AppState, record: CompatOrder) -> Result<PayOrder, Hashnu
             .and_then(|n| n.token(order.currency))
             .and_then(|t| t.contract.clone()),
         receipt_address: order.address.clone(),
-        amount: number(&order.amount.to_string()),
+        // What the payer sends: with a receiptAddress, the amount with its unique tail.
+        amount: number(&order.pay_amount.to_string()),
         state: rules::order_state(&order, detected.as_ref()),
         access_sign: record.access_sign,
         pay_tx_id: order.tx_hash.clone(),
