@@ -29,6 +29,7 @@ use crate::order::Order;
 use crate::settle::rules::{self, Holder, TransferEffect, TransferKind};
 use crate::settle::{CLOCK_SKEW, Confirmation, ObservedTransfer, PendingTransfer, Scan};
 use crate::store::ChainStore;
+use crate::store::shared_address::{self, SharedMatch};
 use crate::store::shared_chain::{self, SettleDb};
 use crate::time::Timestamp;
 
@@ -40,8 +41,16 @@ macro_rules! transfer_columns {
     };
 }
 
-async fn holder_at(tx: &mut Tx, address: &str, at: Timestamp) -> Result<Holder> {
-    let at = at + CLOCK_SKEW;
+async fn holder_at(tx: &mut Tx, t: &ObservedTransfer) -> Result<Holder> {
+    let (address, at) = (t.to.as_str(), t.block_time + CLOCK_SKEW);
+    match shared_address::match_transfer(tx, t, at).await? {
+        SharedMatch::NotShared => {}
+        SharedMatch::NoOrder => return Ok(rules::shared_holder(None, t)),
+        SharedMatch::Candidate(order_id) => {
+            let order = lock_order(tx, &order_id).await?;
+            return Ok(rules::shared_holder(Some(order), t));
+        }
+    }
     let order = sqlx::query(concat!(
         "SELECT ",
         order_columns!(),
@@ -220,14 +229,16 @@ impl ChainStore for PgStore {
     }
 
     async fn watched_addresses(&self, protocol: Protocol, assigned_since: Option<Timestamp>) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar(
+        let mut addresses: Vec<String> = sqlx::query_scalar(
             "SELECT address FROM pool_addresses
              WHERE protocol = $1 AND state IN ('assigned', 'cooldown') AND ($2::timestamptz IS NULL OR assigned_at >= $2)",
         )
         .bind(protocol.as_str())
         .bind(assigned_since)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        addresses.extend(shared_address::watched(&self.pool, protocol, assigned_since).await?);
+        Ok(addresses)
     }
 
     async fn apply_scan(&self, scan: &Scan) -> Result<Vec<Event>> {
@@ -252,7 +263,7 @@ impl ChainStore for PgStore {
             if shared_chain::already_recorded(&mut tx, t).await? {
                 continue;
             }
-            let holder = holder_at(&mut tx, &t.to, t.block_time).await?;
+            let holder = holder_at(&mut tx, t).await?;
             let mut effect = rules::on_transfer(holder, t, ids::deposit_id, scan.now);
             if let TransferEffect::Order {
                 kind: TransferKind::Payment,

@@ -18,11 +18,20 @@ use crate::order::Order;
 use crate::settle::rules::{self, Holder, TransferKind};
 use crate::settle::{CLOCK_SKEW, Confirmation, ObservedTransfer, PendingTransfer, Scan};
 use crate::store::ChainStore;
+use crate::store::shared_address::{self, SharedMatch};
 use crate::store::shared_chain::{self, SettleDb};
 use crate::time::{Timestamp, from_millis, to_millis};
 
-async fn holder_at(tx: &mut Tx, address: &str, at: Timestamp) -> Result<Holder> {
-    let at = at + CLOCK_SKEW;
+async fn holder_at(tx: &mut Tx, t: &ObservedTransfer) -> Result<Holder> {
+    let (address, at) = (t.to.as_str(), t.block_time + CLOCK_SKEW);
+    match shared_address::match_transfer(tx, t, at).await? {
+        SharedMatch::NotShared => {}
+        SharedMatch::NoOrder => return Ok(rules::shared_holder(None, t)),
+        SharedMatch::Candidate(order_id) => {
+            let order = load_order(tx, &order_id).await?;
+            return Ok(rules::shared_holder(Some(order), t));
+        }
+    }
     let order =
         sqlx::query("SELECT * FROM orders WHERE address = $1 AND created_at <= $2 ORDER BY created_at DESC LIMIT 1")
             .bind(address)
@@ -154,14 +163,16 @@ impl ChainStore for SqliteStore {
     }
 
     async fn watched_addresses(&self, protocol: Protocol, assigned_since: Option<Timestamp>) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar(
+        let mut addresses: Vec<String> = sqlx::query_scalar(
             "SELECT address FROM pool_addresses
              WHERE protocol = $1 AND state IN ('assigned', 'cooldown') AND ($2 IS NULL OR assigned_at >= $2)",
         )
         .bind(protocol.as_str())
         .bind(assigned_since.as_ref().map(to_millis))
         .fetch_all(&self.reader)
-        .await?)
+        .await?;
+        addresses.extend(shared_address::watched(&self.reader, protocol, assigned_since).await?);
+        Ok(addresses)
     }
 
     async fn apply_scan(&self, scan: &Scan) -> Result<Vec<Event>> {
@@ -180,7 +191,7 @@ impl ChainStore for SqliteStore {
             if shared_chain::already_recorded(&mut tx, t).await? {
                 continue;
             }
-            let holder = holder_at(&mut tx, &t.to, t.block_time).await?;
+            let holder = holder_at(&mut tx, t).await?;
             let effect = rules::on_transfer(holder, t, ids::deposit_id, scan.now);
             events.extend(shared_chain::record_transfer(&mut tx, t, effect, scan.now).await?);
         }
