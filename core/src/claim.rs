@@ -72,7 +72,7 @@ pub struct ClaimFacts<'a> {
     /// The payer address the claim names, in the chain's own form; compared by account.
     pub payer: Option<&'a str>,
     /// Same account as `payer`? (Address forms differ per chain: the caller compares.)
-    pub same_account: &'a dyn Fn(&str, &str) -> bool,
+    pub same_account: &'a (dyn Fn(&str, &str) -> bool + Sync),
     /// The chain's newest block.
     pub head: u64,
     pub confirmations_required: u64,

@@ -46,6 +46,27 @@ pub struct FileConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct CompatConfig {
     pub hashnut: HashnutConfig,
+    pub qiejiao: QiejiaoConfig,
+}
+
+/// `[compat.qiejiao]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QiejiaoConfig {
+    /// QieJiao `chain_type` → PayIn chain id. Defaults: `1` (TRC20) → `tron`, `2` (ERC20) →
+    /// `ethereum`; entries given here replace or add to them (`payin dev` maps them to its
+    /// `local-tron` and `local` chains).
+    pub chain_types: BTreeMap<String, String>,
+}
+
+impl QiejiaoConfig {
+    /// The chain id a `chain_type` names: the config's entry, else the default's.
+    pub fn chain_id(&self, chain_type: &str) -> Option<String> {
+        self.chain_types
+            .get(chain_type)
+            .cloned()
+            .or_else(|| crate::compat::qiejiao::default_chain_types().remove(chain_type))
+    }
 }
 
 /// `[compat.hashnut]`.

@@ -13,6 +13,7 @@
 //! - [`hashnut`]: HashNut's signature, chain codes, states and callback notifier.
 
 pub mod hashnut;
+pub mod qiejiao;
 
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
@@ -76,7 +77,7 @@ impl CompatApi {
     pub fn endpoint_kind(self) -> Option<EndpointKind> {
         match self {
             CompatApi::Hashnut => Some(EndpointKind::Hashnut),
-            CompatApi::Qiejiao => None,
+            CompatApi::Qiejiao => Some(EndpointKind::Qiejiao),
         }
     }
 
@@ -445,7 +446,7 @@ impl Engine {
                     .await?
                     .ok_or_else(|| merchant_not_found(record.api, &merchant.id))?;
                 (
-                    Vec::new(),
+                    qiejiao::CALLBACK_EVENTS.to_vec(),
                     serde_json::json!({
                         "pid": merchant.public_id,
                         "orderNo": record.merchant_order_id,

@@ -91,6 +91,9 @@ pub enum EndpointKind {
     /// HashNut v3 callbacks of one order (issue 13): unsigned JSON `{payOrderId,
     /// merchantOrderId, accessSign, state}`, received when answered 200 `success`.
     Hashnut,
+    /// QieJiao notifications of one order (issue 13): a form-encoded `POST` signed with the
+    /// merchant's key (upper-case MD5), received when answered 200 `success`.
+    Qiejiao,
 }
 
 impl EndpointKind {
@@ -98,6 +101,7 @@ impl EndpointKind {
         match self {
             EndpointKind::Payin => "payin",
             EndpointKind::Hashnut => "hashnut",
+            EndpointKind::Qiejiao => "qiejiao",
         }
     }
 
@@ -105,6 +109,7 @@ impl EndpointKind {
         match s {
             "payin" => Ok(EndpointKind::Payin),
             "hashnut" => Ok(EndpointKind::Hashnut),
+            "qiejiao" => Ok(EndpointKind::Qiejiao),
             _ => Err(RenderError::UnknownKind(s.to_string())),
         }
     }
@@ -114,6 +119,7 @@ impl EndpointKind {
         match self {
             EndpointKind::Payin => &PayinNotifier,
             EndpointKind::Hashnut => &crate::compat::hashnut::HashnutNotifier,
+            EndpointKind::Qiejiao => &crate::compat::qiejiao::QiejiaoNotifier,
         }
     }
 }

@@ -5,8 +5,10 @@
 //! `payin_core::compat`.
 //!
 //! - [`hashnut`]: HashNut v3, `/api/v3.0.0/pay/…` and the `/pay?accessSign=…` page.
+//! - [`qiejiao`]: QieJiao (epay style), `/api/pay/create`, `/api/pay/query`, `/api/pay/supplement`.
 
 pub mod hashnut;
+pub mod qiejiao;
 
 use axum::Router;
 
@@ -14,5 +16,5 @@ use crate::AppState;
 
 /// Every compatible API's routes, mounted at the gateway root beside `/api/v1`.
 pub fn routes() -> Router<AppState> {
-    hashnut::routes()
+    hashnut::routes().merge(qiejiao::routes())
 }

@@ -41,6 +41,34 @@ macro_rules! transfer_columns {
     };
 }
 
+/// Records each transfer not recorded yet, with what it means for its holder (order, deposit,
+/// shared-address order or nobody) and its events: a scan's transfers and a claim's alike. A
+/// scanner and a claim recording the same transfer at once: the second to commit fails on the
+/// transfer's primary key and its transaction rolls back (the scanner retries its range and
+/// finds it recorded; the claim answers an error and, repeated, the order).
+async fn record_transfers(tx: &mut Tx, transfers: &[ObservedTransfer], now: Timestamp) -> Result<Vec<Event>> {
+    let mut events = Vec::new();
+    for t in transfers {
+        if shared_chain::already_recorded(tx, t).await? {
+            continue;
+        }
+        let holder = holder_at(tx, t).await?;
+        let mut effect = rules::on_transfer(holder, t, ids::deposit_id, now);
+        if let TransferEffect::Order {
+            kind: TransferKind::Payment,
+            order,
+            ..
+        } = &effect
+        {
+            // Decided again under the row lock: expiry may have ended the order since.
+            let locked = lock_order(tx, &order.order_id).await?;
+            effect = rules::on_transfer(Holder::Order(Box::new(locked)), t, ids::deposit_id, now);
+        }
+        events.extend(shared_chain::record_transfer(tx, t, effect, now).await?);
+    }
+    Ok(events)
+}
+
 async fn holder_at(tx: &mut Tx, t: &ObservedTransfer) -> Result<Holder> {
     let (address, at) = (t.to.as_str(), t.block_time + CLOCK_SKEW);
     match shared_address::match_transfer(tx, t, at).await? {
@@ -258,25 +286,7 @@ impl ChainStore for PgStore {
             tx.rollback().await?;
             return Ok(Vec::new());
         }
-        let mut events = Vec::new();
-        for t in &scan.transfers {
-            if shared_chain::already_recorded(&mut tx, t).await? {
-                continue;
-            }
-            let holder = holder_at(&mut tx, t).await?;
-            let mut effect = rules::on_transfer(holder, t, ids::deposit_id, scan.now);
-            if let TransferEffect::Order {
-                kind: TransferKind::Payment,
-                order,
-                ..
-            } = &effect
-            {
-                // Decided again under the row lock: expiry may have ended the order since.
-                let locked = lock_order(&mut tx, &order.order_id).await?;
-                effect = rules::on_transfer(Holder::Order(Box::new(locked)), t, ids::deposit_id, scan.now);
-            }
-            events.extend(shared_chain::record_transfer(&mut tx, t, effect, scan.now).await?);
-        }
+        let events = record_transfers(&mut tx, &scan.transfers, scan.now).await?;
         shared_chain::keep_block(&mut tx, &scan.chain_id, scan.to, &scan.to_hash).await?;
         sqlx::query(
             "UPDATE chain_cursors SET next_block = $2, scanned_block_time = $3, updated_at = $4 WHERE chain_id = $1",
@@ -293,21 +303,7 @@ impl ChainStore for PgStore {
 
     async fn record_claimed_transfers(&self, transfers: &[ObservedTransfer], now: Timestamp) -> Result<Vec<Event>> {
         let mut tx = self.pool.begin().await?;
-        let mut events = Vec::new();
-        for t in transfers {
-            // The order's row lock first: a scanner recording the same transfer takes it too
-            // (after its own `already_recorded`), so one of the two finds the other's row.
-            let holder = holder_at(&mut tx, &t.to, t.block_time).await?;
-            if let Holder::Order(order) = &holder {
-                lock_order(&mut tx, &order.order_id).await?;
-            }
-            if shared_chain::already_recorded(&mut tx, t).await? {
-                continue;
-            }
-            let holder = holder_at(&mut tx, &t.to, t.block_time).await?;
-            let effect = rules::on_transfer(holder, t, ids::deposit_id, now);
-            events.extend(shared_chain::record_transfer(&mut tx, t, effect, now).await?);
-        }
+        let events = record_transfers(&mut tx, transfers, now).await?;
         tx.commit().await?;
         Ok(events)
     }

@@ -22,6 +22,21 @@ use crate::store::shared_address::{self, SharedMatch};
 use crate::store::shared_chain::{self, SettleDb};
 use crate::time::{Timestamp, from_millis, to_millis};
 
+/// Records each transfer not recorded yet, with what it means for its holder (order, deposit,
+/// shared-address order or nobody) and its events: a scan's transfers and a claim's alike.
+async fn record_transfers(tx: &mut Tx, transfers: &[ObservedTransfer], now: Timestamp) -> Result<Vec<Event>> {
+    let mut events = Vec::new();
+    for t in transfers {
+        if shared_chain::already_recorded(tx, t).await? {
+            continue;
+        }
+        let holder = holder_at(tx, t).await?;
+        let effect = rules::on_transfer(holder, t, ids::deposit_id, now);
+        events.extend(shared_chain::record_transfer(tx, t, effect, now).await?);
+    }
+    Ok(events)
+}
+
 async fn holder_at(tx: &mut Tx, t: &ObservedTransfer) -> Result<Holder> {
     let (address, at) = (t.to.as_str(), t.block_time + CLOCK_SKEW);
     match shared_address::match_transfer(tx, t, at).await? {
@@ -186,15 +201,7 @@ impl ChainStore for SqliteStore {
             tx.rollback().await?;
             return Ok(Vec::new());
         }
-        let mut events = Vec::new();
-        for t in &scan.transfers {
-            if shared_chain::already_recorded(&mut tx, t).await? {
-                continue;
-            }
-            let holder = holder_at(&mut tx, t).await?;
-            let effect = rules::on_transfer(holder, t, ids::deposit_id, scan.now);
-            events.extend(shared_chain::record_transfer(&mut tx, t, effect, scan.now).await?);
-        }
+        let events = record_transfers(&mut tx, &scan.transfers, scan.now).await?;
         shared_chain::keep_block(&mut tx, &scan.chain_id, scan.to, &scan.to_hash).await?;
         sqlx::query(
             "INSERT INTO chain_cursors (chain_id, next_block, scanned_block_time, updated_at) VALUES ($1, $2, $3, $4)
@@ -213,15 +220,7 @@ impl ChainStore for SqliteStore {
 
     async fn record_claimed_transfers(&self, transfers: &[ObservedTransfer], now: Timestamp) -> Result<Vec<Event>> {
         let mut tx = self.begin().await?;
-        let mut events = Vec::new();
-        for t in transfers {
-            if shared_chain::already_recorded(&mut tx, t).await? {
-                continue;
-            }
-            let holder = holder_at(&mut tx, &t.to, t.block_time).await?;
-            let effect = rules::on_transfer(holder, t, ids::deposit_id, now);
-            events.extend(shared_chain::record_transfer(&mut tx, t, effect, now).await?);
-        }
+        let events = record_transfers(&mut tx, transfers, now).await?;
         tx.commit().await?;
         Ok(events)
     }
