@@ -445,7 +445,8 @@ impl Engine {
                     .await?
                     .ok_or_else(|| merchant_not_found(record.api, &merchant.id))?;
                 (
-                    Vec::new(),
+                    // epay-style gateways notify once, on payment.
+                    vec![crate::event::EventType::OrderCompleted],
                     serde_json::json!({
                         "pid": merchant.public_id,
                         "orderNo": record.merchant_order_id,
