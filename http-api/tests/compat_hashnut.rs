@@ -315,6 +315,9 @@ async fn bad_parameters_are_400_naming_the_field(backend: Backend) {
         ("amount", Value::Null, "amount"),
         ("callBackUrl", json!("not a url"), "callBackUrl"),
         ("callBackUrl", json!("ftp://shop.example/cb"), "callBackUrl"),
+        // The SSRF guard: a private address the server's config does not allow.
+        ("callBackUrl", json!("http://10.1.2.3/cb"), "callBackUrl"),
+        ("callBackUrl", json!("http://169.254.169.254/latest"), "callBackUrl"),
         ("frontendCallbackUrl", json!("nope"), "frontendCallbackUrl"),
         (
             "splitterAddress",
