@@ -22,6 +22,7 @@ payin_core::on_both_backends!(
     signature_failures_are_401_in_the_seed_envelope,
     bad_parameters_are_400_naming_the_field,
     a_merchant_order_id_is_unique_per_merchant,
+    concurrent_duplicates_and_replays_let_exactly_one_through,
     the_pay_url_opens_the_hosted_order_page,
     a_receipt_address_opens_a_shared_address_order_with_a_unique_amount,
     a_payment_on_the_dev_chain_reaches_state_4_and_calls_back_until_success,
@@ -314,6 +315,9 @@ async fn bad_parameters_are_400_naming_the_field(backend: Backend) {
         ("amount", Value::Null, "amount"),
         ("callBackUrl", json!("not a url"), "callBackUrl"),
         ("callBackUrl", json!("ftp://shop.example/cb"), "callBackUrl"),
+        // The SSRF guard: a private address the server's config does not allow.
+        ("callBackUrl", json!("http://10.1.2.3/cb"), "callBackUrl"),
+        ("callBackUrl", json!("http://169.254.169.254/latest"), "callBackUrl"),
         ("frontendCallbackUrl", json!("nope"), "frontendCallbackUrl"),
         (
             "splitterAddress",
@@ -395,6 +399,43 @@ async fn a_merchant_order_id_is_unique_per_merchant(backend: Backend) {
     app.import_evm(40, 1).await;
     let (status, answer) = create(&app, &a, &order_body(&a, &format!("FILL-{drained}"))).await;
     assert_eq!(status, StatusCode::OK, "the reservation was released: {answer}");
+}
+
+async fn concurrent_duplicates_and_replays_let_exactly_one_through(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.import_evm(8, 12).await;
+    let m = merchant(&app).await;
+    let now = app.engine.now().timestamp_millis();
+    // Eight requests with the same merchantOrderId, each its own uuid: one order.
+    let body = order_body(&m, "RACE-1").to_string();
+    let url = app.url(CREATE);
+    let answers = futures::future::join_all((0..8).map(|_| {
+        let (client, url, secret, body) = (app.client.clone(), url.clone(), m.secret.clone(), body.clone());
+        async move { signed(&client, &url, &secret, &uuid(), now, &body).await }
+    }))
+    .await;
+    let ok = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    assert_eq!(ok, 1, "{answers:?}");
+    for (status, answer) in answers.iter().filter(|(s, _)| *s != StatusCode::OK) {
+        assert_envelope(*status, answer, 409, -4, "Duplicate merchantOrderId");
+    }
+    // Eight requests with the same uuid (different orders): one passes, the rest are replays.
+    let id = uuid();
+    let answers = futures::future::join_all((0..8).map(|i| {
+        let (client, url, secret, id) = (app.client.clone(), url.clone(), m.secret.clone(), id.clone());
+        let body = order_body(&m, &format!("REPLAY-{i}")).to_string();
+        async move { signed(&client, &url, &secret, &id, now, &body).await }
+    }))
+    .await;
+    let ok = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    assert_eq!(ok, 1, "{answers:?}");
+    for (status, answer) in answers.iter().filter(|(s, _)| *s != StatusCode::OK) {
+        assert_envelope(*status, answer, 401, -2, "Invalid signature or credentials");
+    }
+    let (_, orders) = app.get("/api/v1/orders").await;
+    assert_eq!(orders["data"]["pagination"]["total"], 2, "{orders}");
 }
 
 async fn the_pay_url_opens_the_hosted_order_page(backend: Backend) {

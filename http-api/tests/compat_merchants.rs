@@ -12,7 +12,28 @@ use serde_json::json;
 payin_core::on_both_backends!(
     credentials_are_shown_once_listed_without_secrets_and_revocable,
     unknown_apis_and_bad_names_are_refused_naming_the_field,
+    nonces_are_remembered_for_the_replay_window_and_purged_by_maintenance,
 );
+
+async fn nonces_are_remembered_for_the_replay_window_and_purged_by_maintenance(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let e = &app.engine;
+    assert!(e.first_use_of_nonce(CompatApi::Hashnut, "n-1").await.unwrap());
+    assert!(!e.first_use_of_nonce(CompatApi::Hashnut, "n-1").await.unwrap());
+    // Nonces are per API.
+    assert!(e.first_use_of_nonce(CompatApi::Qiejiao, "n-1").await.unwrap());
+    app.clock.advance(chrono::Duration::minutes(4));
+    assert!(e.first_use_of_nonce(CompatApi::Hashnut, "n-2").await.unwrap());
+    let report = e.run_maintenance().await.unwrap();
+    assert_eq!(report.purged_compat_nonces, 0, "still within the window");
+    app.clock.advance(chrono::Duration::minutes(2));
+    let report = e.run_maintenance().await.unwrap();
+    assert_eq!(report.purged_compat_nonces, 2, "n-1 of both APIs, older than 5 minutes");
+    assert!(!e.first_use_of_nonce(CompatApi::Hashnut, "n-2").await.unwrap());
+    assert!(e.first_use_of_nonce(CompatApi::Hashnut, "n-1").await.unwrap());
+}
 
 async fn credentials_are_shown_once_listed_without_secrets_and_revocable(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {

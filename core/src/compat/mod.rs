@@ -446,6 +446,7 @@ impl Engine {
                     .await?
                     .ok_or_else(|| merchant_not_found(record.api, &merchant.id))?;
                 (
+                    // epay-style gateways notify once, on payment.
                     qiejiao::CALLBACK_EVENTS.to_vec(),
                     serde_json::json!({
                         "pid": merchant.public_id,
