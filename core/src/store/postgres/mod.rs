@@ -468,54 +468,20 @@ impl Store for PgStore {
     }
 
     async fn create_order(&self, new: NewOrder) -> Result<Order> {
-        let mut tx = self.pool.begin().await?;
-        // Checked before claiming, so a duplicate never touches the pool.
-        let existing: Option<String> = sqlx::query_scalar("SELECT order_id FROM orders WHERE order_reference = $1")
-            .bind(&new.order_reference)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(existing_order_id) = existing {
-            return Err(Error::DuplicateOrderReference {
-                reference: new.order_reference,
-                existing_order_id,
-            });
-        }
-        let (address, pay) = match &new.shared {
-            Some(shared) => (shared.address.clone(), allocate_tail(&mut tx, &new).await?),
-            None => match claim_address(&mut tx, new.protocol, "order", &new.order_id, new.created_at).await? {
-                Some(address) => (address, new.amount),
-                None => return Err(Error::NoAvailableAddresses(new.protocol)),
-            },
-        };
-        let mut inserted = insert_order_row(&mut tx, &new, &address, &pay).await;
-        if inserted.is_ok() && new.shared.is_some() {
-            inserted = super::shared_address::insert_lock(&mut tx, &new, &address, &crate::order::pay_key(&pay)).await;
-        }
-        match inserted {
-            Ok(_) => {}
-            // A concurrent create with the same reference committed after our check. Its
-            // commit is what raised the violation, so a fresh read finds its id.
-            Err(e) if is_unique_violation(&e, "order_reference") => {
-                tx.rollback().await?;
-                let existing_order_id: Option<String> =
-                    sqlx::query_scalar("SELECT order_id FROM orders WHERE order_reference = $1")
-                        .bind(&new.order_reference)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                return match existing_order_id {
-                    Some(existing_order_id) => Err(Error::DuplicateOrderReference {
-                        reference: new.order_reference,
-                        existing_order_id,
-                    }),
-                    None => Err(e.into()),
-                };
+        // A tail taken by another writer despite the advisory lock (it is the invariant's
+        // guard, not the invariant) costs a retry from the start, never a duplicate.
+        let mut attempts = 0;
+        loop {
+            match create_order_once(self, new.clone()).await {
+                Err(TailTaken) if attempts < TAIL_RETRIES => attempts += 1,
+                Err(TailTaken) => {
+                    return Err(Error::Internal(format!(
+                        "amount tail still taken after {TAIL_RETRIES} retries"
+                    )));
+                }
+                Ok(outcome) => return outcome,
             }
-            Err(e) => return Err(e.into()),
         }
-        let order = new.into_order_paying(address, pay);
-        insert_event(&mut tx, &Event::new(EventType::OrderCreated, order.created_at, &order)?).await?;
-        tx.commit().await?;
-        Ok(order)
     }
 
     async fn expire_orders(&self, now: Timestamp, cooldown_until: Timestamp, limit: u32) -> Result<Vec<Order>> {
@@ -898,6 +864,75 @@ fn hd_key_from_row(row: &PgRow) -> Result<HdKeyRecord> {
         next_index: row.try_get::<i64, _>("next_index")? as u32,
         created_at: row.try_get("created_at")?,
     })
+}
+
+/// A unique violation of `amount_locks`: the tail was taken by another writer meanwhile.
+struct TailTaken;
+
+/// Retries of an order creation whose tail another writer took.
+const TAIL_RETRIES: u32 = 3;
+
+/// One attempt at [`Store::create_order`]: `Err(TailTaken)` when the tail lock was taken by a
+/// concurrent writer (the transaction is rolled back), else the outcome.
+async fn create_order_once(store: &PgStore, new: NewOrder) -> std::result::Result<Result<Order>, TailTaken> {
+    let mut tail_taken = false;
+    let outcome = create_order_in(store, new, &mut tail_taken).await;
+    if tail_taken { Err(TailTaken) } else { Ok(outcome) }
+}
+
+async fn create_order_in(store: &PgStore, new: NewOrder, tail_taken: &mut bool) -> Result<Order> {
+    let mut tx = store.pool.begin().await?;
+    // Checked before claiming, so a duplicate never touches the pool.
+    let existing: Option<String> = sqlx::query_scalar("SELECT order_id FROM orders WHERE order_reference = $1")
+        .bind(&new.order_reference)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(existing_order_id) = existing {
+        return Err(Error::DuplicateOrderReference {
+            reference: new.order_reference,
+            existing_order_id,
+        });
+    }
+    let (address, pay) = match &new.shared {
+        Some(shared) => (shared.address.clone(), allocate_tail(&mut tx, &new).await?),
+        None => match claim_address(&mut tx, new.protocol, "order", &new.order_id, new.created_at).await? {
+            Some(address) => (address, new.amount),
+            None => return Err(Error::NoAvailableAddresses(new.protocol)),
+        },
+    };
+    let mut inserted = insert_order_row(&mut tx, &new, &address, &pay).await;
+    if inserted.is_ok() && new.shared.is_some() {
+        inserted = super::shared_address::insert_lock(&mut tx, &new, &address, &crate::order::pay_key(&pay)).await;
+        if matches!(&inserted, Err(e) if is_unique_violation(e, "amount_locks")) {
+            *tail_taken = true;
+            return Err(Error::Internal("amount tail taken concurrently".into()));
+        }
+    }
+    match inserted {
+        Ok(_) => {}
+        // A concurrent create with the same reference committed after our check. Its
+        // commit is what raised the violation, so a fresh read finds its id.
+        Err(e) if is_unique_violation(&e, "order_reference") => {
+            tx.rollback().await?;
+            let existing_order_id: Option<String> =
+                sqlx::query_scalar("SELECT order_id FROM orders WHERE order_reference = $1")
+                    .bind(&new.order_reference)
+                    .fetch_optional(&store.pool)
+                    .await?;
+            return match existing_order_id {
+                Some(existing_order_id) => Err(Error::DuplicateOrderReference {
+                    reference: new.order_reference,
+                    existing_order_id,
+                }),
+                None => Err(e.into()),
+            };
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let order = new.into_order_paying(address, pay);
+    insert_event(&mut tx, &Event::new(EventType::OrderCreated, order.created_at, &order)?).await?;
+    tx.commit().await?;
+    Ok(order)
 }
 
 super::links::link_store_impl!(PgStore, links_open);
