@@ -102,6 +102,14 @@ async fn sandbox(global: &Global, args: DevArgs) -> anyhow::Result<()> {
         .webhooks
         .allow_private
         .extend(payin_core::webhook::guard::loopback());
+    // HashNut's chain codes name the sandbox's chains, so its merchants' code can pay here.
+    for (code, chain) in payin_core::config::HashnutConfig::dev_chains() {
+        config.compat.hashnut.chains.entry(code).or_insert(chain);
+    }
+    // And QieJiao's chain types: 1 (TRC20) → local-tron, 2 (ERC20) → local.
+    for (chain_type, chain) in payin_core::compat::qiejiao::dev_chain_types() {
+        config.compat.qiejiao.chain_types.entry(chain_type).or_insert(chain);
+    }
     let mut front = FrontDoor::from(&config);
     // The sandbox's own clients (curl, tests, an assistant on this machine) are not limited.
     front.rate_limit.exempt_loopback = true;

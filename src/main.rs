@@ -84,6 +84,9 @@ enum Command {
     /// Manage webhook endpoints.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Merchant credentials of the compatible APIs (HashNut v3, QieJiao).
+    #[command(subcommand)]
+    Compat(CompatCommand),
 }
 
 #[derive(Args)]
@@ -106,6 +109,30 @@ struct McpArgs {
     /// How often time-driven rules run with --workers, in milliseconds.
     #[arg(long, env = "PAYIN_TICK_MS", default_value_t = 1000, hide = true)]
     tick_ms: u64,
+}
+
+#[derive(Subcommand)]
+enum CompatCommand {
+    /// HashNut v3 merchants: `add` prints ACCESS_KEY_ID=… and SECRET=… (shell-sourceable).
+    #[command(subcommand)]
+    Hashnut(CompatMerchantCommand),
+    /// QieJiao (epay-style) merchants: `add` prints PID=… and KEY=… (shell-sourceable).
+    #[command(subcommand)]
+    Qiejiao(CompatMerchantCommand),
+}
+
+#[derive(Subcommand)]
+enum CompatMerchantCommand {
+    /// Create credentials and print them as two shell-sourceable lines (only here, on stdout;
+    /// never logged, not shown again).
+    Add {
+        #[arg(long)]
+        name: String,
+    },
+    /// List merchants (never their secrets).
+    List,
+    /// Revoke a merchant by id (cpm_…) or public id: its requests are refused from now on.
+    Revoke { id: String },
 }
 
 #[derive(Subcommand)]
@@ -274,6 +301,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Mcp(args) => mcp(&cli.global, args).await,
         Command::Keys(cmd) => keys(&cli.global, cmd).await,
         Command::Pool(cmd) => pool(&cli.global, cmd).await,
+        Command::Compat(cmd) => compat(&cli.global, cmd).await,
         Command::Webhooks(cmd) => webhooks(&cli.global, cmd).await,
     }
 }
@@ -458,6 +486,56 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+async fn compat(global: &Global, cmd: CompatCommand) -> anyhow::Result<()> {
+    use payin_core::compat::{CompatApi, CreateCompatMerchantRequest};
+    let (api, cmd) = match cmd {
+        CompatCommand::Hashnut(cmd) => (CompatApi::Hashnut, cmd),
+        CompatCommand::Qiejiao(cmd) => (CompatApi::Qiejiao, cmd),
+    };
+    let engine = open_engine(global, None).await?;
+    match cmd {
+        CompatMerchantCommand::Add { name } => {
+            let created = engine
+                .create_compat_merchant(api, CreateCompatMerchantRequest { name })
+                .await?;
+            let (public, secret) = api.credential_names();
+            // Only on stdout, as two shell-sourceable lines (both values are alphanumeric).
+            println!("{public}={}", created.merchant.public_id);
+            println!("{secret}={}", created.secret);
+            eprintln!(
+                "Merchant {} created; store the {} now, it is not shown again.",
+                created.merchant.id,
+                secret.to_ascii_lowercase()
+            );
+        }
+        CompatMerchantCommand::List => {
+            let (public, _) = api.credential_names();
+            println!(
+                "{:<20}  {:<24}  {:<24}  {:<24}  NAME",
+                "ID", public, "CREATED", "REVOKED"
+            );
+            for m in engine.list_compat_merchants(api).await? {
+                println!(
+                    "{:<20}  {:<24}  {:<24}  {:<24}  {}",
+                    m.id,
+                    m.public_id,
+                    payin_core::time::format(&m.created_at),
+                    m.revoked_at
+                        .as_ref()
+                        .map(payin_core::time::format)
+                        .unwrap_or_else(|| "-".into()),
+                    m.name
+                );
+            }
+        }
+        CompatMerchantCommand::Revoke { id } => {
+            let m = engine.revoke_compat_merchant(api, &id).await?;
+            println!("revoked {}", m.id);
+        }
+    }
+    Ok(())
 }
 
 async fn keys(global: &Global, cmd: KeysCommand) -> anyhow::Result<()> {

@@ -37,6 +37,58 @@ fn keys_create_prints_only_the_key_and_revoke_disables_it() {
 }
 
 #[test]
+fn compat_add_prints_sourceable_credentials_once_and_list_and_revoke_never_show_them() {
+    let sb = Sandbox::new();
+    for (api, public, secret_name, secret_len) in [
+        ("hashnut", "ACCESS_KEY_ID", "SECRET", 48),
+        ("qiejiao", "PID", "KEY", 32),
+    ] {
+        let out = sb
+            .cmd()
+            .args(["compat", api, "add", "--name", "shop"])
+            .env("RUST_LOG", "trace")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = stdout(&out);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text:?}");
+        let id = lines[0]
+            .strip_prefix(&format!("{public}="))
+            .unwrap_or_else(|| panic!("{text}"));
+        let secret = lines[1]
+            .strip_prefix(&format!("{secret_name}="))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(
+            !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()),
+            "{text}"
+        );
+        if api == "qiejiao" {
+            assert!(id.bytes().all(|b| b.is_ascii_digit()), "numeric pid: {id}");
+        }
+        assert_eq!(secret.len(), secret_len, "{text}");
+        assert!(
+            secret.bytes().all(|b| b.is_ascii_alphanumeric()),
+            "shell-safe: {secret}"
+        );
+        // Never logged, even at trace level.
+        assert!(!stderr(&out).contains(secret), "{}", stderr(&out));
+
+        let list = stdout(&sb.run(&["compat", api, "list"]));
+        assert!(list.contains(id) && list.contains("shop"), "{list}");
+        assert!(!list.contains(secret), "{list}");
+
+        let out = sb.run(&["compat", api, "revoke", id]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let list = stdout(&sb.run(&["compat", api, "list"]));
+        let row = list.lines().find(|l| l.contains(id)).unwrap();
+        assert!(!row.contains("  -  "), "revoked time shown: {row}");
+        let out = sb.run(&["compat", api, "revoke", id]);
+        assert!(!out.status.success(), "a revoked merchant is not revoked twice");
+    }
+}
+
+#[test]
 fn pool_import_validates_every_line_before_writing() {
     let sb = Sandbox::new();
     let bad = sb.write(

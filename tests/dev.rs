@@ -557,3 +557,64 @@ async fn dev_sandbox_runs_local_tron_and_pays_tron_orders_with_t_addresses() {
         .unwrap();
     assert_eq!(answer["error"]["code"], -32602, "{answer}");
 }
+
+/// HashNut's chain codes name the sandbox's chains (issue 13): a HashNut merchant's code pays
+/// on `local` (`erc20`, `bsc-erc20`, `polygon-erc20`) and `local-tron` (`tron-trc20`).
+#[tokio::test]
+async fn payin_dev_maps_hashnut_chain_codes_to_its_chains() {
+    let Some(anvil) = anvil() else { return };
+    let dev = support::DevServer::start(anvil);
+    let (status, created) = request(
+        "POST",
+        &format!("{}/api/v1/compat/hashnut/merchants", dev.api),
+        &dev.key,
+        Some(json!({"name": "shop"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let access_key_id = created["data"]["publicId"].as_str().unwrap();
+    let secret = created["data"]["secret"].as_str().unwrap();
+    let client = reqwest::Client::new();
+    for (i, (code, chain)) in [
+        ("erc20", "local"),
+        ("polygon-erc20", "local"),
+        ("tron-trc20", "local-tron"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body = json!({"accessKeyId": access_key_id, "merchantOrderId": format!("DEV-{i}"),
+            "chainCode": code, "coinCode": "usdt", "amount": 1.5})
+        .to_string();
+        let (uuid, ts) = (
+            format!("dev-{i}"),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+                .to_string(),
+        );
+        let answer: Value = client
+            .post(format!(
+                "{}/api/v3.0.0/pay/createPayOrderOnSplitWalletWithApiKey",
+                dev.api
+            ))
+            .header("hashnut-request-uuid", &uuid)
+            .header("hashnut-request-timestamp", &ts)
+            .header(
+                "hashnut-request-sign",
+                payin_core::compat::hashnut::sign(secret, &uuid, &ts, body.as_bytes()),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["code"], 0, "{code}: {answer}");
+        let id = answer["data"]["payOrderId"].as_str().unwrap();
+        let (_, order) = request("GET", &format!("{}/api/v1/orders/{id}", dev.api), &dev.key, None).await;
+        assert_eq!(order["data"]["chainId"], chain, "{code}: {order}");
+    }
+}

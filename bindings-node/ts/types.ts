@@ -26,12 +26,15 @@ export type EventType =
   | 'deposit.pending'
   | 'deposit.confirmed'
   | 'payment.reversed'
+  | 'payment.unmatched'
   | 'pool.low';
 
 export interface Order {
   orderId: string;
   orderReference: string;
   amount: Amount;
+  /** What the payer must send: `amount`, plus a unique tail for a shared-address order. */
+  payAmount: Amount;
   currency: Currency;
   chainId: string;
   protocol: Protocol;
@@ -58,6 +61,12 @@ export interface Order {
   surplus: Amount | null;
   /** The payment link (`plk_…`) whose checkout opened this order; null otherwise. */
   paymentLinkId?: string | null;
+  /** True when paid to a shared address (the merchant's `receiveAddress`) by exact `payAmount`. */
+  sharedAddress?: boolean;
+  /** The fiat currency, price and rate the amount was converted from, when it was. */
+  fiatCurrency?: string;
+  fiatAmount?: Amount;
+  rate?: string;
 }
 
 export interface DepositBinding {

@@ -33,6 +33,97 @@ pub struct FileConfig {
     /// Per-protocol address pool rules (`[pool.evm]`, `[pool.tron]`).
     #[serde(default)]
     pub pool: PoolConfig,
+    /// The CNY/USDT rate of fiat-priced orders (`[rates]`, see [`crate::rates`]).
+    #[serde(default)]
+    pub rates: crate::rates::RatesConfig,
+    /// The compatible APIs (`[compat.hashnut]`; issue 13).
+    #[serde(default)]
+    pub compat: CompatConfig,
+}
+
+/// The `[compat]` table: one sub-table per compatible API.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CompatConfig {
+    pub hashnut: HashnutConfig,
+    pub qiejiao: QiejiaoConfig,
+}
+
+/// `[compat.qiejiao]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QiejiaoConfig {
+    /// QieJiao `chain_type` → PayIn chain id. Defaults: `1` (TRC20) → `tron`, `2` (ERC20) →
+    /// `ethereum`; entries given here replace or add to them (`payin dev` maps them to its
+    /// `local-tron` and `local` chains).
+    pub chain_types: BTreeMap<String, String>,
+}
+
+impl QiejiaoConfig {
+    /// The chain id a `chain_type` names: the config's entry, else the default's.
+    pub fn chain_id(&self, chain_type: &str) -> Option<String> {
+        self.chain_types
+            .get(chain_type)
+            .cloned()
+            .or_else(|| crate::compat::qiejiao::default_chain_types().remove(chain_type))
+    }
+}
+
+/// `[compat.hashnut]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HashnutConfig {
+    /// HashNut `chainCode` → PayIn chain id. Defaults: `erc20` → `ethereum`, `bsc-erc20` →
+    /// `bsc`, `polygon-erc20` → `polygon`, `tron-trc20` → `tron`; entries given here replace
+    /// or add to them (`payin dev` maps them to its `local` and `local-tron` chains).
+    pub chains: BTreeMap<String, String>,
+}
+
+impl HashnutConfig {
+    /// The chain id a HashNut `chainCode` (case-sensitive) names: the config's entry, else the
+    /// default's.
+    pub fn chain_id(&self, code: &str) -> Option<String> {
+        self.chains
+            .get(code)
+            .cloned()
+            .or_else(|| Self::default_chains().remove(code))
+    }
+
+    /// The chain code a chain id is known by (the config's entries first).
+    pub fn code_of(&self, chain_id: &str) -> Option<String> {
+        let mut all = Self::default_chains();
+        all.extend(self.chains.clone());
+        all.into_iter().find(|(_, c)| c == chain_id).map(|(code, _)| code)
+    }
+
+    /// The default chain codes.
+    pub fn default_chains() -> BTreeMap<String, String> {
+        [
+            ("erc20", "ethereum"),
+            ("bsc-erc20", "bsc"),
+            ("polygon-erc20", "polygon"),
+            ("tron-trc20", "tron"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    /// The chain ids `payin dev` maps HashNut's codes to: EVM codes to `local`, Tron's to
+    /// `local-tron`.
+    pub fn dev_chains() -> BTreeMap<String, String> {
+        Self::default_chains()
+            .into_keys()
+            .map(|code| {
+                let chain = if code.starts_with("tron") {
+                    "local-tron"
+                } else {
+                    "local"
+                };
+                (code, chain.to_string())
+            })
+            .collect()
+    }
 }
 
 /// The `[pool]` table: one sub-table per protocol.
@@ -125,6 +216,7 @@ impl FileConfig {
         config.http.validate()?;
         config.rate_limit.validate()?;
         config.pool.validate()?;
+        config.rates.source()?;
         Ok(config)
     }
 }

@@ -23,7 +23,7 @@ use crate::event::Event;
 use crate::idempotency::{self, StoredResponse};
 use crate::ids;
 use crate::metadata;
-use crate::order::{CreateOrderRequest, NewOrder, Order, OrderDraft, parse_reference};
+use crate::order::{CreateOrderRequest, FiatQuote, NewOrder, Order, OrderDraft, SharedReceive, parse_reference};
 use crate::page::Page;
 use crate::payment_link::{
     CreatePaymentLinkRequest, LinkOrder, LinkRefusal, NewPaymentLink, PaymentLink, PaymentLinkListQuery,
@@ -78,9 +78,13 @@ pub struct Engine {
     webhook_policy: Arc<crate::webhook::guard::AddressPolicy>,
     /// The config file's `[pool]`: address reuse per protocol.
     pool_config: PoolConfig,
+    /// The config file's `[compat]`: the compatible APIs' chain words (issue 13).
+    compat_config: crate::config::CompatConfig,
     /// One HD top-up at a time per protocol in this process: a burst of creations that found
     /// the pool empty waits for one derivation instead of queueing a database lock each.
     top_up_locks: [tokio::sync::Mutex<()>; 2],
+    /// The CNY/USDT rate (`[rates]`); `None` when the config sets none.
+    rates: Option<Arc<crate::rates::RateBook>>,
 }
 
 pub use payin_types::deposit::{DepositListQuery, ReferenceListQuery};
@@ -133,6 +137,10 @@ pub struct MaintenanceReport {
     pub derived_addresses: u64,
     /// Idempotency keys past their retention, deleted.
     pub purged_idempotency_keys: u64,
+    /// Amount-tail locks of shared addresses whose window + grace ended, deleted.
+    pub purged_amount_locks: u64,
+    /// Compatible APIs' request nonces older than the replay window, forgotten.
+    pub purged_compat_nonces: u64,
 }
 
 /// How a request with an `Idempotency-Key` goes on: see [`Engine::begin_idempotent`].
@@ -174,7 +182,12 @@ impl Engine {
         let webhook_policy = Arc::new(crate::webhook::guard::AddressPolicy::new(
             options.config.webhooks.allow_private.clone(),
         ));
+        let rates = match options.config.rates.source()? {
+            Some(source) => Some(Arc::new(crate::rates::RateBook::new(source)?)),
+            None => None,
+        };
         let engine = Engine {
+            rates,
             store,
             events: tokio::sync::Notify::new(),
             chain_status: ChainStatusBoard::new(options.replica_id),
@@ -186,6 +199,7 @@ impl Engine {
             public_url,
             webhook_policy,
             pool_config: options.config.pool.clone(),
+            compat_config: options.config.compat.clone(),
             top_up_locks: Default::default(),
         };
         engine.reload_settings().await?;
@@ -208,6 +222,11 @@ impl Engine {
         self.chains = chains;
     }
 
+    /// The clock the engine reads (the workers read it too).
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
     pub fn now(&self) -> Timestamp {
         self.clock.now()
     }
@@ -217,6 +236,11 @@ impl Engine {
     }
 
     /// The SSRF guard's policy: which addresses webhook endpoints may reach.
+    /// The config file's `[compat]` table (the compatible APIs' chain codes).
+    pub fn compat_config(&self) -> &crate::config::CompatConfig {
+        &self.compat_config
+    }
+
     pub fn webhook_policy(&self) -> &Arc<crate::webhook::guard::AddressPolicy> {
         &self.webhook_policy
     }
@@ -315,7 +339,25 @@ impl Engine {
 
     // ---- orders ----------------------------------------------------------------------
 
+    /// `POST /orders`. With `receiveAddress` the order is a shared-address order: paid to
+    /// that address by its exact `payAmount` (amount + a tail unique among the live orders on
+    /// the same chain, token and address).
     pub async fn create_order(&self, req: CreateOrderRequest) -> Result<Order> {
+        self.create_quoted_order(req, None).await
+    }
+
+    /// [`Engine::create_order`] for an amount converted from a fiat price (see
+    /// [`Engine::quote_fiat`]): the quote is stored with the order and shown on it
+    /// (`fiatCurrency`, `fiatAmount`, `rate`).
+    pub async fn create_quoted_order(&self, req: CreateOrderRequest, quote: Option<FiatQuote>) -> Result<Order> {
+        let order = self.prepare_order(req, quote).await?;
+        self.open_prepared_order(order).await
+    }
+
+    /// Validates an order request into the order the store would write (its id, times,
+    /// defaults, shared address and quote decided), without writing it: what the compatible
+    /// APIs reserve their record under before [`Engine::open_prepared_order`].
+    pub(crate) async fn prepare_order(&self, req: CreateOrderRequest, quote: Option<FiatQuote>) -> Result<NewOrder> {
         let draft = req.parse(|chain_id, currency, amount| {
             let network = self.chains.parse("chainId", chain_id)?;
             let token = network.configured_token(currency)?;
@@ -323,16 +365,77 @@ impl Engine {
             amount.check_precision("amount", token.decimals, currency.as_str())?;
             Ok::<_, Error>(network)
         })?;
-        self.open_order(draft).await
+        let shared = match &draft.receive_address {
+            Some(raw) => Some(self.shared_receive(draft.chain, draft.currency, raw).await?),
+            None => None,
+        };
+        let mut order = self.new_order(draft);
+        order.shared = shared;
+        order.quote = quote;
+        Ok(order)
     }
 
-    /// Opens a parsed order: the configured defaults fill what the request left out, the
-    /// store claims an address and writes the order with its `order.created` event.
-    async fn open_order(&self, draft: OrderDraft<&Network>) -> Result<Order> {
-        let order = self.new_order(draft);
+    /// Writes a prepared order (address claim or amount tail, row, `order.created` event).
+    pub(crate) async fn open_prepared_order(&self, order: NewOrder) -> Result<Order> {
         let order = self.topped_up(|| self.store.create_order(order.clone())).await?;
         self.notify_events_written();
         Ok(order)
+    }
+
+    /// The rate book of `[rates]`, if configured (its poller runs with the other workers).
+    pub fn rates(&self) -> Option<&Arc<crate::rates::RateBook>> {
+        self.rates.as_ref()
+    }
+
+    /// Converts a CNY price into USDT at the current rate (`[rates]`), rounded up to `places`
+    /// decimals (2 for the epay-style APIs): the token amount to put in the order, and the
+    /// quote to store with it ([`Engine::create_quoted_order`]). `RATE_UNAVAILABLE` (503) when
+    /// no rate is configured or the provider's last good rate is stale.
+    pub fn quote_cny(&self, cny: Amount, places: u32) -> Result<(Amount, FiatQuote)> {
+        let Some(book) = &self.rates else {
+            return Err(Error::RateUnavailable(
+                "no CNY/USDT rate is configured: set [rates] cny_usdt or provider in the config file".into(),
+            ));
+        };
+        let rate = book.current(self.now())?.rate;
+        let amount = crate::rates::fiat_to_token(cny, rate, places)?;
+        Ok((
+            amount,
+            FiatQuote {
+                currency: "CNY".into(),
+                amount: cny,
+                rate: Amount::from_decimal(rate),
+            },
+        ))
+    }
+
+    /// Validates a merchant's `receiveAddress` for `network`: the protocol's address format
+    /// (normalized to its canonical spelling) and not an address of the pool, whose orders and
+    /// deposits are matched by address alone.
+    async fn shared_receive(&self, network: &Network, currency: Currency, raw: &str) -> Result<SharedReceive> {
+        let address = normalize_address(network.protocol, raw).map_err(|why| {
+            Error::validation(
+                "receiveAddress",
+                format!(
+                    "receiveAddress is not a valid {} address for chain '{}': {why}",
+                    network.protocol, network.id
+                ),
+            )
+        })?;
+        if self.store.is_pool_address(network.protocol, &address).await? {
+            return Err(Error::validation(
+                "receiveAddress",
+                format!(
+                    "receiveAddress {address} is an address of the {} pool; give your own address",
+                    network.protocol
+                ),
+            ));
+        }
+        let decimals = network.configured_token(currency)?.decimals;
+        Ok(SharedReceive {
+            address,
+            step: crate::order::tail_step(decimals),
+        })
     }
 
     /// A parsed order with the configured defaults filled in, ready for the store.
@@ -348,6 +451,7 @@ impl Engine {
             cancel_url,
             payment_window_minutes,
             grace_minutes,
+            receive_address: _,
         } = draft;
         let success_url = success_url.or_else(|| settings.default_order_success_url.clone());
         let cancel_url = cancel_url.or_else(|| settings.default_order_cancel_url.clone());
@@ -371,6 +475,8 @@ impl Engine {
             created_at: now,
             expires_at: now + Minutes::minutes(i64::from(payment_window_minutes)),
             payment_link_id: None,
+            shared: None,
+            quote: None,
         }
     }
 
@@ -603,6 +709,7 @@ impl Engine {
             cancel_url: None,
             payment_window_minutes: None,
             grace_minutes: None,
+            receive_address: None,
         });
         let outcome = self
             .topped_up(|| self.store.open_link_order(&link.id, new.clone()))
@@ -1031,6 +1138,11 @@ impl Engine {
             .filter(|p| self.pool_config.protocol(*p).address_reuse == AddressReuse::Never)
             .collect();
         report.released_addresses = self.store.release_cooled_addresses(now, &never_reuse).await?;
+        // A nonce older than the window is refused by its timestamp already.
+        report.purged_compat_nonces = self
+            .store
+            .purge_compat_nonces(now - crate::compat::REPLAY_WINDOW)
+            .await?;
         for &protocol in &never_reuse {
             // Watched for late payments until `late_watch_days` after the order or binding
             // ended (its cooldown started then), and at least through the cooldown.
@@ -1050,6 +1162,7 @@ impl Engine {
         }
         report.completed_deposits = self.store.complete_acknowledged_deposits(now).await?;
         report.purged_idempotency_keys = self.store.purge_idempotency_keys(now - idempotency::RETENTION).await?;
+        report.purged_amount_locks = self.store.purge_amount_locks(now).await?;
         for protocol in Protocol::ALL {
             if self
                 .store

@@ -41,6 +41,9 @@ pub enum Error {
     /// The dev chain of `payin dev` is not recorded or does not answer.
     #[error("{0}")]
     DevChainUnavailable(String),
+    /// No usable exchange rate (see `crate::rates`).
+    #[error("{0}")]
+    RateUnavailable(String),
     #[error("Idempotency-Key '{0}' was already used for a different request; use a new key for a new request")]
     IdempotencyKeyReused(String),
     #[error("A request with Idempotency-Key '{0}' is still running; retry after it ends")]
@@ -120,6 +123,7 @@ impl Error {
             Error::NoAvailableAddresses(p) => E::NoAvailableAddresses(*p),
             Error::Unauthorized => E::Unauthorized,
             Error::DevChainUnavailable(m) => E::DevChainUnavailable(m.clone()),
+            Error::RateUnavailable(m) => E::RateUnavailable(m.clone()),
             Error::IdempotencyKeyReused(k) => E::IdempotencyKeyReused(k.clone()),
             Error::IdempotencyKeyInProgress(k) => E::IdempotencyKeyInProgress(k.clone()),
             Error::RateLimited(m) => E::RateLimited(m.clone()),
@@ -157,6 +161,7 @@ impl From<payin_types::Error> for Error {
             E::NoAvailableAddresses(p) => Error::NoAvailableAddresses(p),
             E::Unauthorized => Error::Unauthorized,
             E::DevChainUnavailable(m) => Error::DevChainUnavailable(m),
+            E::RateUnavailable(m) => Error::RateUnavailable(m),
             E::IdempotencyKeyReused(k) => Error::IdempotencyKeyReused(k),
             E::IdempotencyKeyInProgress(k) => Error::IdempotencyKeyInProgress(k),
             E::RateLimited(m) => Error::RateLimited(m),

@@ -17,7 +17,9 @@
 pub mod amount;
 pub mod apikey;
 pub mod chain;
+pub mod claim;
 pub mod clock;
+pub mod compat;
 pub mod config;
 pub mod deposit;
 #[cfg(feature = "dev")]
@@ -34,6 +36,7 @@ pub mod order;
 pub mod page;
 pub mod payment_link;
 pub mod pool;
+pub mod rates;
 pub mod runtime;
 pub mod settle;
 pub mod store;

@@ -68,6 +68,9 @@ impl Workers {
             },
         )?;
         tasks.push(tokio::spawn(Arc::new(dispatcher).run(stop_rx.clone())));
+        if let Some(rates) = engine.rates() {
+            tasks.push(tokio::spawn(rates.clone().poll(engine.clock(), stop_rx.clone())));
+        }
         tasks.push(tokio::spawn(engine.clone().maintain(options.tick, stop_rx)));
         Ok(Workers { shutdown, tasks })
     }

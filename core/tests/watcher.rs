@@ -173,7 +173,67 @@ payin_core::on_both_backends!(
     restart_resumes_without_missing_or_double_counting,
     deposit_completes_once_every_subscribed_endpoint_acknowledged,
     a_resend_that_succeeds_acknowledges_a_deposit_whose_first_delivery_did_not,
+    shared_address_payments_on_chain_match_by_exact_amount,
 );
+
+/// Shared-address orders (issue 13) on a real chain: the merchant's own address is watched
+/// while orders hold tails on it; a transfer pays the order whose `payAmount` it equals; any
+/// other amount is reported as `payment.unmatched`; a reorg reverses a shared payment.
+async fn shared_address_payments_on_chain_match_by_exact_amount(backend: Backend) {
+    let Some(mut ctx) = setup(backend, 1, 3).await else {
+        return;
+    };
+    let shop = "0x742D35CC6634c0532925A3b844BC9E7595F0BEb0";
+    let shared = |reference: &'static str| CreateOrderRequest {
+        order_reference: reference.into(),
+        amount: json!("10.00"),
+        currency: "USDT".into(),
+        chain_id: "local".into(),
+        receive_address: Some(shop.into()),
+        ..Default::default()
+    };
+    let a = ctx.engine.create_order(shared("shared-a")).await.unwrap();
+    let b = ctx.engine.create_order(shared("shared-b")).await.unwrap();
+    assert_eq!(
+        (a.pay_amount.to_string(), b.pay_amount.to_string()),
+        ("10.00".into(), "10.000001".into())
+    );
+    ctx.pay(0, shop, "10.000001").await;
+    ctx.pay(0, shop, "9.99").await;
+    ctx.sync().await;
+    ctx.chains[0].mine(3).await.unwrap();
+    ctx.sync().await;
+    let (a, b) = (ctx.get(&a).await, ctx.get(&b).await);
+    assert_eq!(b.status, OrderStatus::Completed, "{b:?}");
+    assert_eq!((b.amount_received.to_string(), b.surplus), ("10.000001".into(), None));
+    assert_eq!(
+        (a.status, a.amount_received.to_string()),
+        (OrderStatus::Pending, "0.00".into())
+    );
+    let types = ctx.event_types().await;
+    assert_eq!(
+        types.iter().filter(|t| *t == "payment.unmatched").count(),
+        1,
+        "the 9.99 transfer: {types:?}"
+    );
+
+    // A shared payment orphaned by a reorg is reversed.
+    ctx.pay(0, shop, "10").await;
+    ctx.sync().await;
+    assert_eq!(ctx.get(&a).await.amount_received.to_string(), "10.00");
+    ctx.chains[0].mine(1).await.unwrap();
+    ctx.chains[0].reorg(2).await.unwrap();
+    ctx.sync().await;
+    ctx.chains[0].mine(5).await.unwrap();
+    ctx.sync().await;
+    let a = ctx.get(&a).await;
+    assert_eq!(
+        (a.status, a.amount_received.to_string()),
+        (OrderStatus::Pending, "0.00".into()),
+        "{a:?}"
+    );
+    assert!(ctx.event_types().await.contains(&"payment.reversed".to_string()));
+}
 
 async fn exact_payment_on_chain_completes_the_order(backend: Backend) {
     let Some(mut ctx) = setup(backend, 1, 1).await else {

@@ -8,6 +8,8 @@
 //! loadgen idle        URL -   CONNECTIONS SECONDS       # open connections that send nothing
 //! loadgen viewers     URL -   VIEWERS SECONDS ORDER_ID  # payers on the order's page
 //! loadgen link-viewers URL -  VIEWERS SECONDS SLUG      # shoppers on a payment link's page
+//! loadgen hashnut-max URL AK:SECRET CONCURRENCY SECONDS  # HashNut v3 creates, signed per request
+//! loadgen qiejiao-max URL PID:KEY CONCURRENCY SECONDS    # QieJiao creates, signed per request
 //! ```
 //! `viewers` opens the payment page (`/pay/ORDER_ID`) once per viewer, then polls its status
 //! every 2 s as the page does, viewers spread evenly over the first 2 s; it reports the page
@@ -83,17 +85,22 @@ async fn run(
             .as_millis()
     );
     let get = mode == "get-max";
+    let kind = mode.clone();
     let send = Arc::new(move |i: u64| {
-        let req = match (&order_id, get) {
-            (Some(id), true) => client.get(format!("{url}/api/v1/orders/{id}")),
-            _ => client.post(format!("{url}/api/v1/orders")).json(&json!({
-                "orderReference": format!("bench-{run_id}-{i}"),
-                "amount": "25.00",
-                "currency": "USDT",
-                "chainId": "ethereum",
-            })),
+        let req = match (kind.as_str(), &order_id, get) {
+            ("hashnut-max", _, _) => hashnut_create(&client, &url, &key, &format!("bench-{run_id}-{i}"), i),
+            ("qiejiao-max", _, _) => qiejiao_create(&client, &url, &key, &format!("bench-{run_id}-{i}")),
+            (_, Some(id), true) => client.get(format!("{url}/api/v1/orders/{id}")).bearer_auth(&key),
+            _ => client
+                .post(format!("{url}/api/v1/orders"))
+                .json(&json!({
+                    "orderReference": format!("bench-{run_id}-{i}"),
+                    "amount": "25.00",
+                    "currency": "USDT",
+                    "chainId": "ethereum",
+                }))
+                .bearer_auth(&key),
         };
-        let req = req.bearer_auth(&key);
         async move {
             match req.send().await {
                 Ok(r) => {
@@ -202,6 +209,60 @@ async fn viewers(
         polls.extend(p);
     }
     (pages, polls, started.elapsed())
+}
+
+/// A HashNut v3 create as a merchant's SDK sends it: the body signed with the uuid and the
+/// millisecond timestamp (`credentials` is `ACCESS_KEY_ID:SECRET`).
+fn hashnut_create(client: &reqwest::Client, url: &str, credentials: &str, order: &str, i: u64) -> reqwest::RequestBuilder {
+    let (access_key_id, secret) = credentials.split_once(':').expect("AK:SECRET");
+    let body = json!({
+        "accessKeyId": access_key_id,
+        "merchantOrderId": order,
+        "chainCode": "erc20",
+        "coinCode": "usdt",
+        "amount": 25,
+    })
+    .to_string();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let uuid = format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (nanos >> 32) as u32,
+        (nanos >> 16) as u16,
+        (i >> 12) as u16 & 0xfff,
+        i as u16 & 0xfff,
+        (nanos as u64 ^ i) & 0xffff_ffff_ffff
+    );
+    let timestamp = (nanos / 1_000_000).to_string();
+    let sign = payin_core::compat::hashnut::sign(secret, &uuid, &timestamp, body.as_bytes());
+    client
+        .post(format!("{url}/api/v3.0.0/pay/createPayOrderOnSplitWalletWithApiKey"))
+        .header("content-type", "application/json")
+        .header("hashnut-request-uuid", uuid)
+        .header("hashnut-request-timestamp", timestamp)
+        .header("hashnut-request-sign", sign)
+        .body(body)
+}
+
+/// A QieJiao create as a merchant sends it: JSON parameters with their MD5 `signature`
+/// (`credentials` is `PID:KEY`).
+fn qiejiao_create(client: &reqwest::Client, url: &str, credentials: &str, order: &str) -> reqwest::RequestBuilder {
+    let (pid, key) = credentials.split_once(':').expect("PID:KEY");
+    let params = [
+        ("pid", pid),
+        ("chain_type", "2"),
+        ("order_no", order),
+        ("amount", "25.00"),
+        ("currency", "USDT"),
+        ("scanpay", "1"),
+    ];
+    let signature = payin_core::compat::qiejiao::sign(params, key);
+    let mut body: serde_json::Map<String, serde_json::Value> =
+        params.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+    body.insert("signature".into(), json!(signature));
+    client.post(format!("{url}/api/pay/create")).json(&body)
 }
 
 /// Opens `n` connections that never send a byte and waits for the server to close them.

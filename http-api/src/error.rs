@@ -190,6 +190,7 @@ mod tests {
             Error::NoAvailableAddresses(Protocol::Evm),
             Error::Unauthorized,
             Error::DevChainUnavailable("the local chain did not answer".into()),
+            Error::RateUnavailable("the CNY/USDT rate is 12 minutes old".into()),
             Error::IdempotencyKeyReused("key-1".into()),
             Error::IdempotencyKeyInProgress("key-2".into()),
             Error::RateLimited("Too many requests".into()),

@@ -2,6 +2,8 @@
 //! error mapping and the OpenAPI document. Handlers are thin: parse, call the engine, render.
 
 mod auth;
+// Issue 13: HashNut v3 (and QieJiao) compatible APIs, each in its own module and envelope.
+pub mod compat;
 mod envelope;
 mod error;
 mod extract;
@@ -124,7 +126,16 @@ pub fn router_with(state: AppState) -> Router {
         )
         .route("/payment-links/{link_id}", get(routes::payment_links::get))
         .route("/payment-links/{link_id}/publish", post(routes::payment_links::publish))
-        .route("/payment-links/{link_id}/archive", post(routes::payment_links::archive));
+        .route("/payment-links/{link_id}/archive", post(routes::payment_links::archive))
+        // Credentials of the compatible APIs (issue 13).
+        .route(
+            "/compat/{api}/merchants",
+            post(routes::compat::create).get(routes::compat::list),
+        )
+        .route(
+            "/compat/{api}/merchants/{merchant_id}",
+            axum::routing::delete(routes::compat::revoke),
+        );
     // The dev chain's routes, only in builds with dev support (`payin dev`, `payin serve`).
     #[cfg(feature = "dev")]
     let api = api.merge(routes::dev::routes());
@@ -166,6 +177,8 @@ pub fn router_with(state: AppState) -> Router {
             "/checkout/{slug}",
             get(routes::checkout::checkout_page).post(routes::checkout::checkout_submit),
         )
+        // The compatible APIs (issue 13): their own paths, authentication and envelopes.
+        .merge(compat::routes())
         .route_layer(per_client_ip)
         // Not rate limited: an orchestrator's probes must never read 429 as "down", and the
         // metrics scrape is behind the API key.

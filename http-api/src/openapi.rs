@@ -312,6 +312,8 @@ fn share_conventions(operation: &mut Operation) {
         routes::payment_links::create, routes::payment_links::get, routes::payment_links::list,
         routes::payment_links::publish, routes::payment_links::archive,
         routes::checkout::checkout_page, routes::checkout::checkout_submit,
+        // Credentials of the compatible APIs (issue 13).
+        routes::compat::create, routes::compat::list, routes::compat::revoke,
         routes::health::health, routes::health::livez, routes::health::readyz,
         crate::metrics::serve,
     ),

@@ -18,7 +18,68 @@ payin_core::on_both_backends!(
     fifty_concurrent_creations_with_one_reference,
     order_expires_after_window_plus_grace_and_address_recycles,
     redirect_urls_fall_back_to_config_defaults,
+    shared_address_orders_carry_a_pay_amount_and_check_the_receive_address,
 );
+
+async fn shared_address_orders_carry_a_pay_amount_and_check_the_receive_address(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let pool = app.import_evm(7, 1).await;
+    let shop = "0x742D35CC6634c0532925A3b844BC9E7595F0BEb0";
+    let create = |reference: &str, receive: Option<&str>| {
+        let mut body = json!({
+            "orderReference": reference,
+            "amount": "25.00",
+            "currency": "USDT",
+            "chainId": "ethereum",
+        });
+        if let Some(a) = receive {
+            body["receiveAddress"] = json!(a);
+        }
+        body
+    };
+    let (status, first) = app
+        .post("/api/v1/orders", create("S-1", Some(&shop.to_lowercase())))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(first["data"]["address"], shop);
+    assert_eq!(first["data"]["amount"], "25.00");
+    assert_eq!(first["data"]["payAmount"], "25.00");
+    assert_eq!(first["data"]["sharedAddress"], true);
+    let (status, second) = app.post("/api/v1/orders", create("S-2", Some(shop))).await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    assert_eq!(second["data"]["payAmount"], "25.000001");
+    let id = second["data"]["orderId"].as_str().unwrap();
+    let (_, read) = app.get(&format!("/api/v1/orders/{id}")).await;
+    assert_eq!(read["data"]["payAmount"], "25.000001");
+    // The payment page asks for the exact pay amount.
+    let (_, page) = app.get(&format!("/pay/{id}/status")).await;
+    assert_eq!(page["data"]["amount"], "25.000001", "{page}");
+
+    // A pool order pays its amount.
+    let (status, pooled) = app.post("/api/v1/orders", create("P-1", None)).await;
+    assert_eq!(status, StatusCode::CREATED, "{pooled}");
+    assert_eq!(pooled["data"]["payAmount"], "25.00");
+    assert_eq!(pooled["data"]["sharedAddress"], false);
+
+    for bad in [
+        json!("0x123"),
+        json!("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"),
+        json!(pool[0]),
+        json!(""),
+    ] {
+        let mut body = create("S-BAD", None);
+        body["receiveAddress"] = bad.clone();
+        let (status, err) = app.post("/api/v1/orders", body).await;
+        assert_error(status, &err, 400, "VALIDATION_ERROR", Some("receiveAddress"));
+    }
+    let mut body = create("S-BAD", None);
+    body["receiveAddress"] = json!(42);
+    let (status, err) = app.post("/api/v1/orders", body).await;
+    assert!(status.is_client_error(), "{err}");
+    assert_eq!(err["field"], "receiveAddress", "{err}");
+}
 
 async fn order_lifecycle_create_get_by_id_and_reference(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {

@@ -178,7 +178,8 @@ impl PayinMcp {
              1. {webhooks}\n\
              2. Event types and their data are in the resource payin://events (order.created, \
              order.payment_detected, order.completed, order.expired, order.late_payment, deposit.address_bound, \
-             deposit.address_unbound, deposit.pending, deposit.confirmed, payment.reversed, pool.low). The body \
+             deposit.address_unbound, deposit.pending, deposit.confirmed, payment.reversed, payment.unmatched, \
+             pool.low). The body \
              is {{\"id\": \"evt_…\", \"type\", \"createdAt\", \"data\"}}. Ignore unknown types (answer 2xx).\n\
              3. Test against the sandbox: create_webhook_endpoint with a URL the gateway can reach (plain http is \
              allowed only for localhost), trigger events (create_order + simulate_payment), inspect \

@@ -24,10 +24,13 @@ ANVIL_DEFAULT = ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
 class Sandbox:
     """`payin dev` in a temporary directory, stopped with SIGTERM."""
 
-    def __init__(self, payin: str, prefix: str = "payin-mcp-") -> None:
+    def __init__(self, payin: str, prefix: str = "payin-mcp-", db_url: str | None = None,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.payin = payin
         self.dir = Path(tempfile.mkdtemp(prefix=prefix))
-        self.db_url = f"sqlite://{self.dir / 'payin.db'}"
+        # Its own SQLite database unless given one (e.g. a fresh PostgreSQL database).
+        self.db_url = db_url or f"sqlite://{self.dir / 'payin.db'}"
+        self.extra_env = dict(extra_env or {})
         self.proc: subprocess.Popen[str] | None = None
         self.api_url = ""  # http://127.0.0.1:PORT/api/v1
         self.root_url = ""  # http://127.0.0.1:PORT
@@ -49,7 +52,7 @@ class Sandbox:
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             stdin=subprocess.DEVNULL,
-            env=self.env(),
+            env={**self.env(), **self.extra_env},
             text=True,
         )
         lines: queue.Queue[str | None] = queue.Queue()

@@ -114,6 +114,9 @@ class Order(PayInObject):
     order_id = _field("orderId")
     order_reference = _field("orderReference")
     amount = _field("amount", _decimal)
+    pay_amount = _field(
+        "payAmount", _decimal, "What the payer must send (``amount`` plus a unique tail for a shared address)."
+    )
     currency = _field("currency")
     chain_id = _field("chainId")
     protocol = _field("protocol")
@@ -135,6 +138,10 @@ class Order(PayInObject):
     confirmations = _field("confirmations")
     surplus = _field("surplus", _decimal, "What was paid beyond ``amount``, once completed by an overpayment.")
     payment_link_id = _field("paymentLinkId", doc="The payment link (``plk_…``) whose checkout opened this order.")
+    shared_address = _field("sharedAddress", doc="True when paid to a shared address by exact ``pay_amount``.")
+    fiat_currency = _field("fiatCurrency", doc="The fiat currency the order was priced in, if converted.")
+    fiat_amount = _field("fiatAmount", _decimal, "The fiat price the order was converted from.")
+    rate = _field("rate", _decimal, "Fiat units per token unit used for the conversion.")
 
 
 class LinkCurrency(PayInObject):

@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::rpc::{CallError, RpcEndpoints};
-use super::source::{ChainSource, RangeError, RangeScan, WatchSet};
+use super::source::{ChainSource, MinedTransaction, RangeError, RangeScan, WatchSet};
 use super::{Currency, Network, Protocol, evm_to_tron, tron_to_evm};
 use crate::amount::{Amount, AmountUnits};
 use crate::error::{Error, Result};
@@ -149,6 +149,18 @@ pub struct BlockHead {
     pub parent_hash: B256,
     /// Seconds since the epoch.
     pub timestamp: U64,
+}
+
+/// The part of an `eth_getTransactionReceipt` answer a payment check needs, from raw JSON (a
+/// java-tron receipt parses too).
+#[derive(Debug, Clone, Deserialize)]
+struct ReceiptHead {
+    #[serde(rename = "blockNumber")]
+    block_number: Option<U64>,
+    /// `0x1` success, `0x0` reverted; absent on pre-Byzantium receipts.
+    status: Option<U64>,
+    #[serde(default)]
+    logs: Vec<Log>,
 }
 
 /// A chain's RPC endpoints and token contracts, read with the EVM JSON-RPC calls.
@@ -301,6 +313,47 @@ impl ChainSource for EvmSource {
             to_hash,
             to_time,
         })
+    }
+
+    async fn transaction(&self, tx_hash: &str, recipient: Address) -> Result<Option<MinedTransaction>> {
+        let hash: B256 = tx_hash
+            .parse()
+            .map_err(|_| Error::validation("hash", "hash must be a transaction hash: 0x and 64 hex digits"))?;
+        let receipt: Option<ReceiptHead> = self
+            .rpc
+            .call("eth_getTransactionReceipt", |p| async move {
+                p.raw_request("eth_getTransactionReceipt".into(), (hash,)).await
+            })
+            .await?;
+        let Some(receipt) = receipt else {
+            return Ok(None);
+        };
+        let Some(number) = receipt.block_number else {
+            return Ok(None); // still in the mempool
+        };
+        let number: u64 = number.to();
+        let (_, block_time) = self
+            .block_hash_and_time(number)
+            .await?
+            .ok_or_else(|| rpc_err(format!("block {number} not found")))?;
+        let succeeded = receipt.status.is_none_or(|s| s == U64::from(1));
+        let watched: WatchSet = std::iter::once(recipient).collect();
+        let transfers = if succeeded {
+            receipt
+                .logs
+                .iter()
+                .filter_map(|log| self.matcher.decode(log, &watched))
+                .map(|t| ObservedTransfer { block_time, ..t })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Some(MinedTransaction {
+            block_number: number,
+            block_time,
+            succeeded,
+            transfers,
+        }))
     }
 
     fn max_range(&self) -> u64 {

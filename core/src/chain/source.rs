@@ -69,6 +69,17 @@ pub struct RangeScan {
     pub to_time: Timestamp,
 }
 
+/// A mined transaction as [`ChainSource::transaction`] reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MinedTransaction {
+    pub block_number: u64,
+    pub block_time: Timestamp,
+    /// The receipt's status: `false` when the transaction reverted (its logs are void).
+    pub succeeded: bool,
+    /// Token transfers to the recipient asked about, in log order.
+    pub transfers: Vec<ObservedTransfer>,
+}
+
 /// Why a range could not be scanned.
 #[derive(Debug, thiserror::Error)]
 pub enum RangeError {
@@ -95,6 +106,17 @@ pub trait ChainSource: Send + Sync {
     /// Token transfers of the chain's configured tokens to `watched` addresses in blocks
     /// `from..=to`, each with its block time, and the hash and time of block `to`.
     async fn transfers(&self, from: u64, to: u64, watched: &WatchSet) -> std::result::Result<RangeScan, RangeError>;
+
+    /// What one transaction did, for a payer's claim that it paid (QieJiao's supplement): the
+    /// transfers of the chain's configured tokens to `recipient` in the transaction's logs (block
+    /// times filled in), or `None` when the node knows no such transaction. A transaction that
+    /// reverted is reported as such, with no transfers.
+    async fn transaction(&self, tx_hash: &str, recipient: Address) -> Result<Option<MinedTransaction>> {
+        let _ = (tx_hash, recipient);
+        Err(Error::Internal(
+            "this chain's source cannot look up transactions".into(),
+        ))
+    }
 
     /// The widest block range this kind of node serves at all (java-tron: 5,000); the scanner
     /// never asks for more, whatever it is configured with.

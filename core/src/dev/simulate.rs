@@ -224,12 +224,13 @@ impl Engine {
                     .ok_or_else(|| Error::validation("amount", "amount does not fit in a uint256"))?
             }
             (None, Some((order, scenario))) => {
-                let order_units = order.amount.to_base_units(decimals).ok_or_else(|| {
+                // What the payer must send: a shared-address order's tail included.
+                let order_units = order.pay_amount.to_base_units(decimals).ok_or_else(|| {
                     Error::validation(
                         "currency",
                         format!(
                             "the order's amount {} is not payable in {currency} ({decimals} decimals)",
-                            order.amount
+                            order.pay_amount
                         ),
                     )
                 })?;

@@ -19,6 +19,22 @@ pub enum Holder {
     /// A deposit reference bound to the address.
     Deposit(String),
     Nobody,
+    /// A shared address (the merchant's own) with no order asking for this exact amount of
+    /// this token at the block's time.
+    SharedUnmatched,
+}
+
+/// Who a transfer to a shared address pays: `candidate`, the latest order on the address,
+/// chain and token whose `payAmount` is exactly the transfer's amount (created by the block's
+/// time), while its tail is locked — through `expiresAt + grace`. After that the amount may
+/// belong to a newer order, so an older one never claims it: the transfer is unmatched (and
+/// reported as `payment.unmatched`), never guessed. A completed order's duplicate payment
+/// within the lock is a late payment of that order, as for pool orders.
+pub fn shared_holder(candidate: Option<Order>, t: &ObservedTransfer) -> Holder {
+    match candidate {
+        Some(o) if t.block_time <= o.grace_ends_at() => Holder::Order(Box::new(o)),
+        _ => Holder::SharedUnmatched,
+    }
 }
 
 /// The most recent holder wins: a pool address may serve an order, then a deposit binding.
@@ -108,6 +124,9 @@ pub enum TransferEffect {
     Deposit(Box<Deposit>),
     /// Recorded as unmatched, nothing else.
     Unmatched,
+    /// To a shared address, matching no order: recorded as unmatched and reported as
+    /// `payment.unmatched`.
+    SharedUnmatched,
 }
 
 /// Decides what a transfer is, by design §4: to an order, what [`classify_order_payment`]
@@ -159,6 +178,7 @@ pub fn on_transfer(
             completed_at: None,
         })),
         Holder::Nobody => TransferEffect::Unmatched,
+        Holder::SharedUnmatched => TransferEffect::SharedUnmatched,
     }
 }
 
@@ -197,8 +217,9 @@ pub struct PaymentConfirmed {
 
 /// Counts a confirmed payment (`t`, with `confirmations` blocks) toward its order, whose
 /// confirmed payments so far sum to `amount_confirmed`. A pending order completes when
-/// confirmed payments reach its amount; what was paid beyond it is the surplus, which grows
-/// when a payment counted before completion is confirmed after it.
+/// confirmed payments reach its `payAmount` (its amount, plus the tail of a shared-address
+/// order); what was paid beyond it is the surplus, which grows when a payment counted before
+/// completion is confirmed after it.
 pub fn on_payment_confirmed(
     order: &Order,
     amount_confirmed: Amount,
@@ -209,10 +230,11 @@ pub fn on_payment_confirmed(
 ) -> PaymentConfirmed {
     let confirmed = amount_confirmed + t.amount;
     let mut order = order.clone();
-    let surplus = (confirmed > order.amount).then(|| confirmed - order.amount);
+    let due = order.pay_amount;
+    let surplus = (confirmed > due).then(|| confirmed - due);
     let mut completed = None;
     match order.status {
-        OrderStatus::Pending if confirmed >= order.amount => {
+        OrderStatus::Pending if confirmed >= due => {
             order.status = OrderStatus::Completed;
             order.completed_at = Some(now);
             order.tx_hash = Some(t.tx_hash.clone());
@@ -346,6 +368,8 @@ mod tests {
             created_at: created,
             expires_at: created + Duration::minutes(10),
             payment_link_id: None,
+            shared: None,
+            quote: None,
         }
         .into_order("0x1".into())
     }
@@ -398,6 +422,38 @@ mod tests {
             holder(Some(o.clone()), Some(("u1".into(), after))),
             Holder::Deposit("u1".into())
         );
+    }
+
+    #[test]
+    fn a_shared_address_transfer_pays_the_exact_amount_order_only_while_its_tail_is_locked() {
+        let o = order();
+        let in_time = transfer("10", at(&o, 14));
+        assert_eq!(
+            shared_holder(Some(o.clone()), &in_time),
+            Holder::Order(Box::new(o.clone()))
+        );
+        let after_grace = transfer("10", at(&o, 16));
+        assert_eq!(shared_holder(Some(o.clone()), &after_grace), Holder::SharedUnmatched);
+        assert_eq!(shared_holder(None, &in_time), Holder::SharedUnmatched);
+        assert_eq!(
+            on_transfer(Holder::SharedUnmatched, &in_time, || "dep_1".into(), at(&o, 1)),
+            TransferEffect::SharedUnmatched
+        );
+    }
+
+    #[test]
+    fn a_shared_address_order_completes_at_its_pay_amount_without_surplus() {
+        let mut o = order();
+        o.pay_amount = amount("10.000003");
+        let short = confirm(&o, "0", &transfer("10", at(&o, 1)));
+        assert_eq!(
+            short.order.status,
+            OrderStatus::Pending,
+            "the amount alone is not the pay amount"
+        );
+        let exact = confirm(&o, "0", &transfer("10.000003", at(&o, 1)));
+        assert_eq!(exact.order.status, OrderStatus::Completed);
+        assert_eq!(exact.order.surplus, None);
     }
 
     #[test]
@@ -717,6 +773,8 @@ mod classification_tests {
             created_at: created,
             expires_at: created + Duration::minutes(10),
             payment_link_id: None,
+            shared: None,
+            quote: None,
         }
         .into_order("0x1".into())
     }

@@ -20,7 +20,8 @@ macro_rules! order_columns {
          CAST(amount_received AS TEXT) AS amount_received, currency, chain_id, protocol, address,
          status, metadata, success_url, cancel_url, payment_url, payment_window_minutes,
          grace_minutes, created_at, expires_at, completed_at, expired_at, tx_hash, block_number,
-         confirmations, CAST(surplus AS TEXT) AS surplus, payment_link_id"
+         confirmations, CAST(surplus AS TEXT) AS surplus, payment_link_id, pay_amount, pay_key,
+         fiat_currency, fiat_amount, rate"
     };
 }
 
@@ -34,10 +35,12 @@ macro_rules! deposit_columns {
 }
 
 // Declared after the column macros so the backends can use them.
+pub mod compat;
 pub mod links;
 pub mod postgres;
 mod rows;
 mod shared;
+mod shared_address;
 mod shared_chain;
 mod shared_webhooks;
 pub mod sqlite;
@@ -107,6 +110,22 @@ pub trait ChainStore: Send + Sync {
     /// Records a scanned range: its transfers (each once), what they mean for orders and
     /// deposits, their events, the range's last block hash and the cursor, all together.
     async fn apply_scan(&self, scan: &Scan) -> Result<Vec<Event>>;
+    /// Records transfers found outside a scan (a payment claim checked on chain, see
+    /// [`crate::claim`]): each once, with what it means for orders and deposits and its events,
+    /// as `apply_scan` records them, without moving the cursor. A later scan of the same block
+    /// finds them recorded and skips them.
+    async fn record_claimed_transfers(
+        &self,
+        transfers: &[crate::settle::ObservedTransfer],
+        now: Timestamp,
+    ) -> Result<Vec<Event>>;
+    /// How a transfer is recorded, if it is (and not reversed): its kind and order.
+    async fn recorded_transfer(
+        &self,
+        chain_id: &str,
+        tx_hash: &str,
+        log_index: u64,
+    ) -> Result<Option<crate::claim::Recorded>>;
     /// Transfers waiting for confirmations on a chain.
     async fn unconfirmed_transfers(&self, chain_id: &str) -> Result<Vec<PendingTransfer>>;
     /// An order's payments seen but not yet confirmed: block number and amount, in chain order.
@@ -159,10 +178,12 @@ pub trait WebhookStore: Send + Sync {
     async fn list_deliveries(&self, filter: &DeliveryFilter) -> Result<Page<Delivery>>;
     /// New pending deliveries, due `now`, of a stored event to every active endpoint subscribed
     /// to `event_type` (or only to `endpoint_id`, under the same conditions).
+    /// `event_order` is the order the event is about: endpoints scoped to it are subscribers too.
     async fn create_deliveries(
         &self,
         event_id: &str,
         event_type: crate::event::EventType,
+        event_order: Option<&str>,
         endpoint_id: Option<&str>,
         now: Timestamp,
     ) -> Result<Vec<Delivery>>;
@@ -254,7 +275,9 @@ pub trait RecordStore: Send + Sync {
 }
 
 #[async_trait]
-pub trait Store: ChainStore + WebhookStore + RecordStore + links::LinkStore + Send + Sync + 'static {
+pub trait Store:
+    ChainStore + WebhookStore + RecordStore + links::LinkStore + compat::CompatStore + Send + Sync + 'static
+{
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
     /// Applies pending migrations.
@@ -292,11 +315,19 @@ pub trait Store: ChainStore + WebhookStore + RecordStore + links::LinkStore + Se
     /// they are back at or above it). `data` is the event payload.
     async fn check_pool_low(&self, protocol: Protocol, watermark: u32, now: Timestamp) -> Result<Option<Event>>;
 
+    /// Whether `address` (canonical spelling) is in `protocol`'s pool, in any state.
+    async fn is_pool_address(&self, protocol: Protocol, address: &str) -> Result<bool>;
+
     // Orders
     /// Claims an address of the order's protocol, inserts the order and its `order.created`
     /// event. `NoAvailableAddresses` when the pool is empty; `DuplicateOrderReference` when
-    /// the reference exists.
+    /// the reference exists. A shared-address order (`order.shared`) claims no address but the
+    /// smallest free amount tail on its (chain, token, address) instead, as a row of
+    /// `amount_locks` held until the order's grace ends (see `shared_address`).
     async fn create_order(&self, order: NewOrder) -> Result<Order>;
+    /// Deletes tail locks whose time ran out (`locked_until <= now`) and whose order is no
+    /// longer pending; returns how many.
+    async fn purge_amount_locks(&self, now: Timestamp) -> Result<u64>;
     /// Expires up to `limit` pending orders whose grace period ended by `now`, moving their
     /// addresses to cooldown until `cooldown_until` and writing `order.expired` events.
     async fn expire_orders(&self, now: Timestamp, cooldown_until: Timestamp, limit: u32) -> Result<Vec<Order>>;

@@ -133,14 +133,28 @@ pub(crate) struct OrderRow {
     pub confirmations: Option<i64>,
     pub surplus: Option<String>,
     pub payment_link_id: Option<String>,
+    /// `NULL` on orders created before migration 0013: they pay `amount`.
+    pub pay_amount: Option<String>,
+    /// The normalized pay amount of a shared-address order; `NULL` for pool orders.
+    pub pay_key: Option<String>,
+    pub fiat_currency: Option<String>,
+    pub fiat_amount: Option<String>,
+    pub rate: Option<String>,
 }
 
 impl TryFrom<OrderRow> for Order {
     type Error = Error;
 
     fn try_from(r: OrderRow) -> Result<Order> {
+        let amount = Amount::from_stored(&r.amount)?;
+        let opt_amount = |s: Option<&str>| s.map(Amount::from_stored).transpose();
         Ok(Order {
-            amount: Amount::from_stored(&r.amount)?,
+            pay_amount: opt_amount(r.pay_amount.as_deref())?.unwrap_or(amount),
+            shared_address: r.pay_key.is_some(),
+            fiat_currency: r.fiat_currency,
+            fiat_amount: opt_amount(r.fiat_amount.as_deref())?,
+            rate: opt_amount(r.rate.as_deref())?,
+            amount,
             amount_received: Amount::from_stored(&r.amount_received)?,
             currency: Currency::from_stored(&r.currency)?,
             protocol: Protocol::from_stored(&r.protocol)?,
@@ -506,6 +520,11 @@ mod tests {
             confirmations: Some(12),
             surplus: Some("0.000001".into()),
             payment_link_id: None,
+            pay_amount: None,
+            pay_key: None,
+            fiat_currency: None,
+            fiat_amount: None,
+            rate: None,
         }
     }
 

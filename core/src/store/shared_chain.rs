@@ -412,6 +412,13 @@ where
             insert_transfer(tx, t, TransferKind::Unmatched, None, None, now).await?;
             Ok(None)
         }
+        TransferEffect::SharedUnmatched => {
+            insert_transfer(tx, t, TransferKind::Unmatched, None, None, now).await?;
+            let e = super::shared_address::unmatched_event(t, now)?;
+            super::shared_address::record_unmatched(tx, t, &e.id, now).await?;
+            DB::insert_event(tx, &e).await?;
+            Ok(Some(e))
+        }
     }
 }
 
@@ -553,12 +560,22 @@ where
     DB::Arguments: IntoArguments<DB>,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'a> &'a str: Encode<'a, DB> + Type<DB> + Decode<'a, DB> + ColumnIndex<DB::Row>,
+    for<'a> i64: Encode<'a, DB> + Type<DB>,
     for<'a> String: Encode<'a, DB> + Type<DB>,
     for<'a> Option<String>: Decode<'a, DB> + Type<DB>,
 {
     let Some(kind) = TransferKind::from_stored(row.try_get("kind")?) else {
         return Ok(None);
     };
+    // An unmatched transfer to a shared address was reported: so is its reversal.
+    if kind == TransferKind::Unmatched {
+        if !super::shared_address::forget_unmatched(tx, t).await? {
+            return Ok(None);
+        }
+        let event = Event::new(EventType::PaymentReversed, now, &serde_json::json!({ "transfer": t }))?;
+        DB::insert_event(tx, &event).await?;
+        return Ok(Some(event));
+    }
     let order_id: Option<String> = row.try_get("order_id")?;
     let deposit_id: Option<String> = row.try_get("deposit_id")?;
     let order = match order_id {

@@ -70,11 +70,13 @@ where
     }
 
     pub async fn list_endpoints(pool: &Pool<DB>, page: PageRequest) -> Result<Page<WebhookEndpoint>> {
-        let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhook_endpoints WHERE deleted_at IS NULL")
-            .fetch_one(pool)
-            .await?;
+        // Endpoints scoped to one order (compatible APIs' callbacks) are not the merchant's list.
+        let (total,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM webhook_endpoints WHERE deleted_at IS NULL AND order_id IS NULL")
+                .fetch_one(pool)
+                .await?;
         let rows: Vec<WebhookEndpointRow> = sqlx::query_as(
-            "SELECT * FROM webhook_endpoints WHERE deleted_at IS NULL
+            "SELECT * FROM webhook_endpoints WHERE deleted_at IS NULL AND order_id IS NULL
              ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2",
         )
         .bind(i64::from(page.limit))

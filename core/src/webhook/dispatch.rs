@@ -249,6 +249,7 @@ fn render(due: &DueDelivery, now: Timestamp) -> Result<(&'static dyn Notifier, O
         event_id: &due.event_id,
         payload: &due.payload,
         url: &due.url,
+        context: due.context.as_deref(),
     };
     let secrets = Secrets {
         current: &due.secret,

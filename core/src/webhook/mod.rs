@@ -39,6 +39,8 @@ pub struct DueDelivery {
     pub secret: String,
     /// The secret before the last rotation, while it still signs (see `rotate_webhook_secret`).
     pub previous_secret: Option<String>,
+    /// What an endpoint scoped to one order carries for its kind (see `Notification::context`).
+    pub context: Option<String>,
 }
 
 /// What follows an attempt.
@@ -291,7 +293,13 @@ impl Engine {
         }
         let deliveries = self
             .store()
-            .create_deliveries(&event.id, event.event_type, endpoint_id, self.now())
+            .create_deliveries(
+                &event.id,
+                event.event_type,
+                outbox::order_of(&event),
+                endpoint_id,
+                self.now(),
+            )
             .await?;
         Ok(Resent {
             event_id: event.id,

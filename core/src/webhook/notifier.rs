@@ -22,6 +22,9 @@ pub struct Notification<'a> {
     pub payload: &'a str,
     /// The endpoint's registered URL.
     pub url: &'a str,
+    /// What an endpoint scoped to one order carries for its kind to render (a JSON object,
+    /// e.g. HashNut's `merchantOrderId` and `accessSign`); `None` for registered endpoints.
+    pub context: Option<&'a str>,
 }
 
 /// The endpoint's signing secrets at the moment of sending.
@@ -61,6 +64,9 @@ pub enum RenderError {
     InvalidSecret(#[from] InvalidSecret),
     #[error("unknown endpoint kind '{0}'")]
     UnknownKind(String),
+    /// The event or the endpoint's context lacks what the kind renders.
+    #[error("cannot render the callback: {0}")]
+    Unrenderable(String),
 }
 
 /// One style of notification: the request's shape and signature, and what counts as received.
@@ -82,18 +88,28 @@ pub trait Notifier: Send + Sync {
 pub enum EndpointKind {
     /// PayIn webhooks: the event JSON, both signature schemes, any 2xx is received.
     Payin,
+    /// HashNut v3 callbacks of one order (issue 13): unsigned JSON `{payOrderId,
+    /// merchantOrderId, accessSign, state}`, received when answered 200 `success`.
+    Hashnut,
+    /// QieJiao notifications of one order (issue 13): a form-encoded `POST` signed with the
+    /// merchant's key (upper-case MD5), received when answered 200 `success`.
+    Qiejiao,
 }
 
 impl EndpointKind {
     pub fn as_str(self) -> &'static str {
         match self {
             EndpointKind::Payin => "payin",
+            EndpointKind::Hashnut => "hashnut",
+            EndpointKind::Qiejiao => "qiejiao",
         }
     }
 
     pub fn from_stored(s: &str) -> Result<EndpointKind, RenderError> {
         match s {
             "payin" => Ok(EndpointKind::Payin),
+            "hashnut" => Ok(EndpointKind::Hashnut),
+            "qiejiao" => Ok(EndpointKind::Qiejiao),
             _ => Err(RenderError::UnknownKind(s.to_string())),
         }
     }
@@ -102,6 +118,8 @@ impl EndpointKind {
     pub fn notifier(self) -> &'static dyn Notifier {
         match self {
             EndpointKind::Payin => &PayinNotifier,
+            EndpointKind::Hashnut => &crate::compat::hashnut::HashnutNotifier,
+            EndpointKind::Qiejiao => &crate::compat::qiejiao::QiejiaoNotifier,
         }
     }
 }
@@ -162,6 +180,7 @@ mod tests {
             event_id: "evt_1",
             payload: PAYLOAD,
             url: "https://shop.example/webhooks/payin",
+            context: None,
         }
     }
 

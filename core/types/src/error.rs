@@ -81,6 +81,10 @@ pub enum Error {
     /// The dev chain of `payin dev` is not recorded or does not answer.
     #[error("{0}")]
     DevChainUnavailable(String),
+    /// No usable exchange rate for a fiat price: none configured, or the provider's last good
+    /// rate is too old (`[rates]`).
+    #[error("{0}")]
+    RateUnavailable(String),
     /// An `Idempotency-Key` sent again with a different request (method, path or body).
     #[error("Idempotency-Key '{0}' was already used for a different request; use a new key for a new request")]
     IdempotencyKeyReused(String),
@@ -141,6 +145,7 @@ impl Error {
             Error::NoAvailableAddresses(_) => "NO_AVAILABLE_ADDRESSES",
             Error::Unauthorized => "UNAUTHORIZED",
             Error::DevChainUnavailable(_) => "DEV_CHAIN_UNAVAILABLE",
+            Error::RateUnavailable(_) => "RATE_UNAVAILABLE",
             Error::IdempotencyKeyReused(_) => "IDEMPOTENCY_KEY_REUSED",
             Error::IdempotencyKeyInProgress(_) => "IDEMPOTENCY_KEY_IN_PROGRESS",
             Error::RateLimited(_) => "RATE_LIMITED",
@@ -172,6 +177,7 @@ impl Error {
             Error::NoAvailableAddresses(_) => "No available addresses",
             Error::Unauthorized => "Unauthorized",
             Error::DevChainUnavailable(_) => "Dev chain unavailable",
+            Error::RateUnavailable(_) => "Exchange rate unavailable",
             Error::IdempotencyKeyReused(_) => "Idempotency key reused",
             Error::IdempotencyKeyInProgress(_) => "Idempotency key in progress",
             Error::RateLimited(_) => "Too many requests",
@@ -204,7 +210,7 @@ impl Error {
             | Error::IdempotencyKeyInProgress(_) => 409,
             Error::RateLimited(_) => 429,
             Error::Internal(_) => 500,
-            Error::NoAvailableAddresses(_) | Error::DevChainUnavailable(_) => 503,
+            Error::NoAvailableAddresses(_) | Error::DevChainUnavailable(_) | Error::RateUnavailable(_) => 503,
             Error::Unrecognized { status, .. } => *status,
             Error::Connection(_) | Error::Timeout(_) => return None,
         })
@@ -290,6 +296,7 @@ impl ErrorEnvelope {
             },
             "UNAUTHORIZED" => Error::Unauthorized,
             "DEV_CHAIN_UNAVAILABLE" => Error::DevChainUnavailable(self.message.clone()),
+            "RATE_UNAVAILABLE" => Error::RateUnavailable(self.message.clone()),
             "IDEMPOTENCY_KEY_REUSED" => match self.idempotency_key.clone() {
                 Some(key) => Error::IdempotencyKeyReused(key),
                 None => missing("idempotencyKey"),

@@ -32,12 +32,15 @@ pub enum EventType {
     DepositConfirmed,
     #[serde(rename = "payment.reversed")]
     PaymentReversed,
+    /// A transfer to a shared receiving address that matched no order's exact `payAmount`.
+    #[serde(rename = "payment.unmatched")]
+    PaymentUnmatched,
     #[serde(rename = "pool.low")]
     PoolLow,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 11] = [
+    pub const ALL: [EventType; 12] = [
         EventType::OrderCreated,
         EventType::OrderPaymentDetected,
         EventType::OrderCompleted,
@@ -48,6 +51,7 @@ impl EventType {
         EventType::DepositPending,
         EventType::DepositConfirmed,
         EventType::PaymentReversed,
+        EventType::PaymentUnmatched,
         EventType::PoolLow,
     ];
 
@@ -63,6 +67,7 @@ impl EventType {
             EventType::DepositPending => "deposit.pending",
             EventType::DepositConfirmed => "deposit.confirmed",
             EventType::PaymentReversed => "payment.reversed",
+            EventType::PaymentUnmatched => "payment.unmatched",
             EventType::PoolLow => "pool.low",
         }
     }

@@ -90,6 +90,13 @@ pub struct CreateOrderRequest {
     /// Overrides the configured grace period for this order (0 to 1440).
     #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1440))]
     pub grace_minutes: Option<u32>,
+    /// Shared-address mode: your own fixed address on the chain (0x… for EVM chains, T… for
+    /// Tron) instead of one from the pool. The order's `payAmount` then carries a unique tail
+    /// (amount + n × 0.000001) among the live orders on this chain, token and address, and a
+    /// transfer pays it only if it is exactly `payAmount`. Must not be an address of the pool.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(example = "0x742D35CC6634c0532925A3b844BC9E7595F0BEb0"))]
+    pub receive_address: Option<String>,
 }
 
 /// A create-order request parsed into domain values: what the engine opens an order from.
@@ -106,6 +113,9 @@ pub struct OrderDraft<C> {
     pub cancel_url: Option<String>,
     pub payment_window_minutes: Option<u32>,
     pub grace_minutes: Option<u32>,
+    /// Shared-address mode: the merchant's own address, as sent (the server normalizes it
+    /// for the chain's protocol and checks it is not a pool address).
+    pub receive_address: Option<String>,
 }
 
 impl CreateOrderRequest {
@@ -160,6 +170,13 @@ impl CreateOrderRequest {
                 crate::config::MAX_WINDOW_MINUTES,
             )?,
             grace_minutes: minutes("graceMinutes", self.grace_minutes, 0, crate::config::MAX_GRACE_MINUTES)?,
+            receive_address: match self.receive_address.as_deref() {
+                None => None,
+                Some(a) if a.trim().is_empty() => {
+                    return Err(Error::validation("receiveAddress", "receiveAddress must not be empty").into());
+                }
+                Some(a) => Some(a.trim().to_string()),
+            },
         })
     }
 }
@@ -222,6 +239,11 @@ pub struct Order {
     pub order_reference: String,
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "100.00"))]
     pub amount: Amount,
+    /// What the payer must send: `amount` for an order with its own pool address; for a
+    /// shared-address order (`receiveAddress` at creation) `amount` plus the order's unique
+    /// tail, to be sent exactly.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "100.000001"))]
+    pub pay_amount: Amount,
     pub currency: Currency,
     pub chain_id: String,
     pub protocol: Protocol,
@@ -260,6 +282,21 @@ pub struct Order {
     /// The payment link (`plk_…`) whose checkout opened this order; `null` otherwise.
     #[serde(default)]
     pub payment_link_id: Option<String>,
+    /// True when the order is paid to a shared address (the merchant's `receiveAddress`),
+    /// matched by exact `payAmount`; false for an order with its own pool address.
+    #[serde(default)]
+    pub shared_address: bool,
+    /// The fiat currency the order was priced in (e.g. `CNY`), when it was converted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fiat_currency: Option<String>,
+    /// The fiat price the order was created from, when it was converted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "72.00"))]
+    pub fiat_amount: Option<Amount>,
+    /// The rate used: fiat units per token unit (e.g. CNY per USDT), when it was converted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "7.2"))]
+    pub rate: Option<Amount>,
 }
 
 impl Order {

@@ -1,6 +1,8 @@
 pub mod chains;
 // Issue 12: payment links (REST) and their public checkout page.
 pub mod checkout;
+// Issue 13: merchant credentials of the compatible APIs (HashNut, QieJiao).
+pub mod compat;
 pub mod config;
 pub mod deposits;
 #[cfg(feature = "dev")]

@@ -9,7 +9,8 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::openapi::OrderList;
 
-/// Create an order with its own payment address.
+/// Create an order with its own payment address, or (with `receiveAddress`) on your own
+/// address with a unique `payAmount` to be sent exactly.
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = CreateOrderRequest,
     responses(
         (status = 201, description = "Order created", body = Envelope<Order>),

@@ -108,20 +108,24 @@ fn unreachable_server(options: &PgConnectOptions, e: &sqlx::Error) -> String {
 /// Inserts an event and its webhook deliveries (the outbox), due at the event's time. The
 /// event's statement also reads the active endpoints, so with none it costs no extra round trip.
 async fn insert_event(tx: &mut Tx, event: &Event) -> Result<()> {
+    let order = crate::webhook::outbox::order_of(event);
     let endpoints = sqlx::query(
         "WITH event AS (INSERT INTO events (id, type, created_at, payload) VALUES ($1, $2, $3, $4))
-         SELECT id, events FROM webhook_endpoints WHERE status = 'active' ORDER BY created_at, id",
+         SELECT id, events, order_id FROM webhook_endpoints
+         WHERE status = 'active' AND (order_id IS NULL OR order_id = $5)
+         ORDER BY created_at, id",
     )
     .bind(&event.id)
     .bind(event.event_type.as_str())
     .bind(event.created_at)
     .bind(event.payload())
+    .bind(order)
     .fetch_all(&mut **tx)
     .await?;
     if !endpoints.is_empty() {
         let subscribers = webhooks::subscribers_from_rows(&endpoints)?;
         let deliveries =
-            crate::webhook::outbox::deliveries_for(&subscribers, &event.id, event.event_type, event.created_at);
+            crate::webhook::outbox::deliveries_for(&subscribers, &event.id, event.event_type, order, event.created_at);
         webhooks::insert_deliveries(tx, &deliveries).await?;
     }
     Ok(())
@@ -162,20 +166,25 @@ async fn claim_address(
     .await?)
 }
 
-/// Inserts a new order's row with its claimed address.
-async fn insert_order_row(tx: &mut Tx, new: &NewOrder, address: &str) -> std::result::Result<(), sqlx::Error> {
+/// Inserts a new order's row with its claimed address (or shared address) and payable amount.
+async fn insert_order_row(
+    tx: &mut Tx,
+    new: &NewOrder,
+    address: &str,
+    pay: &Amount,
+) -> std::result::Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO orders (order_id, order_reference, amount, amount_received, currency,
              chain_id, protocol, address, status, metadata, success_url, cancel_url, payment_url,
              payment_window_minutes, grace_minutes, created_at, expires_at, grace_ends_at,
-             payment_link_id)
+             payment_link_id, pay_amount, pay_key, fiat_currency, fiat_amount, rate)
          VALUES ($1, $2, $3::numeric, $4::numeric, $5, $6, $7, $8, 'pending', $9, $10, $11, $12,
-             $13, $14, $15, $16, $17, $18)",
+             $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
     )
     .bind(&new.order_id)
     .bind(&new.order_reference)
     .bind(new.amount.to_string())
-    .bind(Amount::zero_with_scale(new.amount.scale()).to_string())
+    .bind(Amount::zero_with_scale(pay.scale()).to_string())
     .bind(new.currency.as_str())
     .bind(&new.chain_id)
     .bind(new.protocol.as_str())
@@ -190,9 +199,29 @@ async fn insert_order_row(tx: &mut Tx, new: &NewOrder, address: &str) -> std::re
     .bind(new.expires_at)
     .bind(new.grace_ends_at())
     .bind(&new.payment_link_id)
+    .bind(pay.to_string())
+    .bind(new.shared.as_ref().map(|_| crate::order::pay_key(pay)))
+    .bind(new.quote.as_ref().map(|q| q.currency.clone()))
+    .bind(new.quote.as_ref().map(|q| q.amount.to_string()))
+    .bind(new.quote.as_ref().map(|q| q.rate.to_string()))
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Takes the smallest free amount tail on a shared order's (chain, token, address): under a
+/// transaction-scoped advisory lock on that triple, so creations on one shared address take
+/// turns across replicas (each reads the tails committed before it) while others run freely.
+/// `amount_locks`' primary key stays the last line of defence.
+async fn allocate_tail(tx: &mut Tx, new: &NewOrder) -> Result<Amount> {
+    let shared = new.shared.as_ref().expect("a shared order");
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 13))")
+        .bind(format!("{}|{}|{}", new.chain_id, new.currency.as_str(), shared.address))
+        .execute(&mut **tx)
+        .await?;
+    let taken = super::shared_address::live_tails(tx, new, &shared.address).await?;
+    crate::order::allocate_tail(new.amount, shared.step, &|k| taken.contains(k))
+        .ok_or_else(|| crate::order::tails_exhausted(&shared.address, &new.amount))
 }
 
 /// How one attempt at a bind ended.
@@ -425,48 +454,34 @@ impl Store for PgStore {
         Ok(event)
     }
 
-    async fn create_order(&self, new: NewOrder) -> Result<Order> {
-        let mut tx = self.pool.begin().await?;
-        // Checked before claiming, so a duplicate never touches the pool.
-        let existing: Option<String> = sqlx::query_scalar("SELECT order_id FROM orders WHERE order_reference = $1")
-            .bind(&new.order_reference)
-            .fetch_optional(&mut *tx)
+    async fn is_pool_address(&self, protocol: Protocol, address: &str) -> Result<bool> {
+        let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pool_addresses WHERE protocol = $1 AND address = $2")
+            .bind(protocol.as_str())
+            .bind(address)
+            .fetch_one(&self.pool)
             .await?;
-        if let Some(existing_order_id) = existing {
-            return Err(Error::DuplicateOrderReference {
-                reference: new.order_reference,
-                existing_order_id,
-            });
-        }
-        let Some(address) = claim_address(&mut tx, new.protocol, "order", &new.order_id, new.created_at).await? else {
-            return Err(Error::NoAvailableAddresses(new.protocol));
-        };
-        let inserted = insert_order_row(&mut tx, &new, &address).await;
-        match inserted {
-            Ok(_) => {}
-            // A concurrent create with the same reference committed after our check. Its
-            // commit is what raised the violation, so a fresh read finds its id.
-            Err(e) if is_unique_violation(&e, "order_reference") => {
-                tx.rollback().await?;
-                let existing_order_id: Option<String> =
-                    sqlx::query_scalar("SELECT order_id FROM orders WHERE order_reference = $1")
-                        .bind(&new.order_reference)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                return match existing_order_id {
-                    Some(existing_order_id) => Err(Error::DuplicateOrderReference {
-                        reference: new.order_reference,
-                        existing_order_id,
-                    }),
-                    None => Err(e.into()),
-                };
+        Ok(found > 0)
+    }
+
+    async fn purge_amount_locks(&self, now: Timestamp) -> Result<u64> {
+        super::shared_address::purge(&self.pool, now).await
+    }
+
+    async fn create_order(&self, new: NewOrder) -> Result<Order> {
+        // A tail taken by another writer despite the advisory lock (it is the invariant's
+        // guard, not the invariant) costs a retry from the start, never a duplicate.
+        let mut attempts = 0;
+        loop {
+            match create_order_once(self, new.clone()).await {
+                Err(TailTaken) if attempts < TAIL_RETRIES => attempts += 1,
+                Err(TailTaken) => {
+                    return Err(Error::Internal(format!(
+                        "amount tail still taken after {TAIL_RETRIES} retries"
+                    )));
+                }
+                Ok(outcome) => return outcome,
             }
-            Err(e) => return Err(e.into()),
         }
-        let order = new.into_order(address);
-        insert_event(&mut tx, &Event::new(EventType::OrderCreated, order.created_at, &order)?).await?;
-        tx.commit().await?;
-        Ok(order)
     }
 
     async fn expire_orders(&self, now: Timestamp, cooldown_until: Timestamp, limit: u32) -> Result<Vec<Order>> {
@@ -534,6 +549,7 @@ impl Store for PgStore {
                 .execute(&mut *tx)
                 .await?;
             settle::cool_down(&mut tx, &e.cooldown).await?;
+            super::shared_address::release_lock(&mut tx, &e.order.order_id).await?;
             insert_event(&mut tx, &Event::new(EventType::OrderExpired, now, &e.order)?).await?;
             orders.push(e.order);
         }
@@ -850,7 +866,77 @@ fn hd_key_from_row(row: &PgRow) -> Result<HdKeyRecord> {
     })
 }
 
+/// A unique violation of `amount_locks`: the tail was taken by another writer meanwhile.
+struct TailTaken;
+
+/// Retries of an order creation whose tail another writer took.
+const TAIL_RETRIES: u32 = 3;
+
+/// One attempt at [`Store::create_order`]: `Err(TailTaken)` when the tail lock was taken by a
+/// concurrent writer (the transaction is rolled back), else the outcome.
+async fn create_order_once(store: &PgStore, new: NewOrder) -> std::result::Result<Result<Order>, TailTaken> {
+    let mut tail_taken = false;
+    let outcome = create_order_in(store, new, &mut tail_taken).await;
+    if tail_taken { Err(TailTaken) } else { Ok(outcome) }
+}
+
+async fn create_order_in(store: &PgStore, new: NewOrder, tail_taken: &mut bool) -> Result<Order> {
+    let mut tx = store.pool.begin().await?;
+    // Checked before claiming, so a duplicate never touches the pool.
+    let existing: Option<String> = sqlx::query_scalar("SELECT order_id FROM orders WHERE order_reference = $1")
+        .bind(&new.order_reference)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(existing_order_id) = existing {
+        return Err(Error::DuplicateOrderReference {
+            reference: new.order_reference,
+            existing_order_id,
+        });
+    }
+    let (address, pay) = match &new.shared {
+        Some(shared) => (shared.address.clone(), allocate_tail(&mut tx, &new).await?),
+        None => match claim_address(&mut tx, new.protocol, "order", &new.order_id, new.created_at).await? {
+            Some(address) => (address, new.amount),
+            None => return Err(Error::NoAvailableAddresses(new.protocol)),
+        },
+    };
+    let mut inserted = insert_order_row(&mut tx, &new, &address, &pay).await;
+    if inserted.is_ok() && new.shared.is_some() {
+        inserted = super::shared_address::insert_lock(&mut tx, &new, &address, &crate::order::pay_key(&pay)).await;
+        if matches!(&inserted, Err(e) if is_unique_violation(e, "amount_locks")) {
+            *tail_taken = true;
+            return Err(Error::Internal("amount tail taken concurrently".into()));
+        }
+    }
+    match inserted {
+        Ok(_) => {}
+        // A concurrent create with the same reference committed after our check. Its
+        // commit is what raised the violation, so a fresh read finds its id.
+        Err(e) if is_unique_violation(&e, "order_reference") => {
+            tx.rollback().await?;
+            let existing_order_id: Option<String> =
+                sqlx::query_scalar("SELECT order_id FROM orders WHERE order_reference = $1")
+                    .bind(&new.order_reference)
+                    .fetch_optional(&store.pool)
+                    .await?;
+            return match existing_order_id {
+                Some(existing_order_id) => Err(Error::DuplicateOrderReference {
+                    reference: new.order_reference,
+                    existing_order_id,
+                }),
+                None => Err(e.into()),
+            };
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let order = new.into_order_paying(address, pay);
+    insert_event(&mut tx, &Event::new(EventType::OrderCreated, order.created_at, &order)?).await?;
+    tx.commit().await?;
+    Ok(order)
+}
+
 super::links::link_store_impl!(PgStore, links_open);
+super::compat::compat_store_impl!(PgStore);
 
 /// Opens an order from a payment link holding the link's row lock (`FOR UPDATE`): concurrent
 /// checkouts of one link queue on it, each counting the orders the previous ones committed,
@@ -880,7 +966,8 @@ async fn links_open(store: &PgStore, link_id: &str, mut order: NewOrder) -> Resu
     else {
         return Err(Error::NoAvailableAddresses(order.protocol));
     };
-    insert_order_row(&mut tx, &order, &address).await?;
+    let pay = order.amount;
+    insert_order_row(&mut tx, &order, &address, &pay).await?;
     let order = order.into_order(address);
     insert_event(&mut tx, &Event::new(EventType::OrderCreated, order.created_at, &order)?).await?;
     tx.commit().await?;

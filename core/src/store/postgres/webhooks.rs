@@ -20,13 +20,13 @@ use crate::webhook::{
     AttemptOutcome, DELETED_REASON, Delivery, DeliveryFilter, DueDelivery, INTERRUPTED_ERROR, WebhookEndpoint,
 };
 
-/// Subscribers from rows of `id, events` of the active endpoints (see `insert_event`, which reads
+/// Subscribers from rows of `id, events, order_id` of the active endpoints (see `insert_event`, which reads
 /// them in the event's own statement).
 pub(super) fn subscribers_from_rows(rows: &[PgRow]) -> Result<Vec<Subscriber>> {
     rows.iter()
         .map(|r| {
             let Json(events): Json<Vec<String>> = r.try_get("events")?;
-            Subscriber::from_stored(r.try_get("id")?, &events)
+            Subscriber::from_stored(r.try_get("id")?, &events, r.try_get("order_id")?)
         })
         .collect()
 }
@@ -94,22 +94,25 @@ impl WebhookStore for PgStore {
         &self,
         event_id: &str,
         event_type: EventType,
+        event_order: Option<&str>,
         endpoint_id: Option<&str>,
         now: Timestamp,
     ) -> Result<Vec<Delivery>> {
         let mut tx = self.pool.begin().await?;
         let endpoints = sqlx::query(
-            "SELECT id, events FROM webhook_endpoints
+            "SELECT id, events, order_id FROM webhook_endpoints
              WHERE status = 'active' AND ($1::text IS NULL OR id = $1)
+               AND (order_id IS NULL OR order_id = $2)
              ORDER BY created_at, id",
         )
         .bind(endpoint_id)
+        .bind(event_order)
         .fetch_all(&mut *tx)
         .await?;
         let subscribers = subscribers_from_rows(&endpoints)?;
         let rows = insert_deliveries(
             &mut tx,
-            &outbox::deliveries_for(&subscribers, event_id, event_type, now),
+            &outbox::deliveries_for(&subscribers, event_id, event_type, event_order, now),
         )
         .await?;
         tx.commit().await?;
@@ -166,7 +169,7 @@ impl WebhookStore for PgStore {
         .execute(&mut *tx)
         .await?;
         let rows = sqlx::query(
-            "SELECT d.id, d.attempts, d.event_id, ev.payload, d.endpoint_id, e.kind, e.url, e.secret,
+            "SELECT d.id, d.attempts, d.event_id, ev.payload, d.endpoint_id, e.kind, e.url, e.secret, e.context,
                     CASE WHEN e.previous_secret_expires_at > $2 THEN e.previous_secret END AS previous_secret
              FROM webhook_deliveries d
              JOIN events ev ON ev.id = d.event_id
@@ -191,6 +194,7 @@ impl WebhookStore for PgStore {
                     url: r.try_get("url")?,
                     secret: r.try_get("secret")?,
                     previous_secret: r.try_get("previous_secret")?,
+                    context: r.try_get("context")?,
                 })
             })
             .collect()

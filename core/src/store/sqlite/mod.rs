@@ -161,6 +161,7 @@ async fn create_orders_in(tx: &mut Tx, batch: Vec<NewOrder>) -> Result<Vec<Resul
     // Decide each order's fate; the first of several with one reference wins.
     let mut outcomes: Vec<Option<Result<Order>>> = batch.iter().map(|_| None).collect();
     let mut wanting: BTreeMap<Protocol, Vec<usize>> = BTreeMap::new();
+    let mut sharing: Vec<usize> = Vec::new();
     for (i, order) in batch.iter().enumerate() {
         match owners.get(&order.order_reference) {
             Some(existing_order_id) => {
@@ -171,11 +172,18 @@ async fn create_orders_in(tx: &mut Tx, batch: Vec<NewOrder>) -> Result<Vec<Resul
             }
             None => {
                 owners.insert(order.order_reference.clone(), order.order_id.clone());
-                wanting.entry(order.protocol).or_default().push(i);
+                if order.shared.is_some() {
+                    sharing.push(i);
+                } else {
+                    wanting.entry(order.protocol).or_default().push(i);
+                }
             }
         }
     }
-    let mut assigned: Vec<(usize, String)> = Vec::new();
+    // Each order's address and payable amount: a pool address and the amount, or the shared
+    // address and the smallest free tail on it (this writer is the only one, so the tails read
+    // here, plus those this batch takes, are all there are).
+    let mut assigned: Vec<(usize, String, Amount)> = Vec::new();
     for (protocol, indices) in wanting {
         let free: Vec<String> = sqlx::query_scalar(
             "SELECT address FROM pool_addresses WHERE protocol = $1 AND state = 'available'
@@ -187,43 +195,71 @@ async fn create_orders_in(tx: &mut Tx, batch: Vec<NewOrder>) -> Result<Vec<Resul
         .await?;
         for (k, i) in indices.into_iter().enumerate() {
             match free.get(k) {
-                Some(address) => assigned.push((i, address.clone())),
+                Some(address) => assigned.push((i, address.clone(), batch[i].amount)),
                 None => outcomes[i] = Some(Err(Error::NoAvailableAddresses(protocol))),
             }
         }
     }
+    let pool_claims: Vec<(String, String, String)> = assigned
+        .iter()
+        .map(|(i, a, _)| {
+            (
+                batch[*i].protocol.as_str().to_string(),
+                a.clone(),
+                batch[*i].order_id.clone(),
+            )
+        })
+        .collect();
+    let claimed_at = assigned.iter().map(|(i, _, _)| to_millis(&batch[*i].created_at)).max();
+    let mut tails: HashMap<(String, Currency, String), std::collections::HashSet<String>> = HashMap::new();
+    for i in sharing {
+        let o = &batch[i];
+        let shared = o.shared.as_ref().expect("sharing orders are shared");
+        let key = (o.chain_id.clone(), o.currency, shared.address.clone());
+        let taken = match tails.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(super::shared_address::live_tails(tx, o, &shared.address).await?)
+            }
+        };
+        match crate::order::allocate_tail(o.amount, shared.step, &|k| taken.contains(k)) {
+            Some(pay) => {
+                taken.insert(crate::order::pay_key(&pay));
+                assigned.push((i, shared.address.clone(), pay));
+            }
+            None => outcomes[i] = Some(Err(crate::order::tails_exhausted(&shared.address, &o.amount))),
+        }
+    }
     if !assigned.is_empty() {
-        let claims: Vec<(&str, &str, &str)> = assigned
-            .iter()
-            .map(|(i, a)| (batch[*i].protocol.as_str(), a.as_str(), batch[*i].order_id.as_str()))
-            .collect();
-        sqlx::query(
-            "UPDATE pool_addresses
-             SET state = 'assigned', assigned_kind = 'order', cooldown_until = NULL,
-                 assigned_ref = json_extract(c.value, '$[2]'), assigned_at = $2
-             FROM json_each($1) AS c
-             WHERE pool_addresses.protocol = json_extract(c.value, '$[0]')
-               AND pool_addresses.address = json_extract(c.value, '$[1]')
-               AND pool_addresses.state = 'available'",
-        )
-        .bind(serde_json::to_string(&claims).expect("strings serialize"))
-        .bind(assigned.iter().map(|(i, _)| to_millis(&batch[*i].created_at)).max())
-        .execute(&mut **tx)
-        .await?;
+        if !pool_claims.is_empty() {
+            sqlx::query(
+                "UPDATE pool_addresses
+                 SET state = 'assigned', assigned_kind = 'order', cooldown_until = NULL,
+                     assigned_ref = json_extract(c.value, '$[2]'), assigned_at = $2
+                 FROM json_each($1) AS c
+                 WHERE pool_addresses.protocol = json_extract(c.value, '$[0]')
+                   AND pool_addresses.address = json_extract(c.value, '$[1]')
+                   AND pool_addresses.state = 'available'",
+            )
+            .bind(serde_json::to_string(&pool_claims).expect("strings serialize"))
+            .bind(claimed_at)
+            .execute(&mut **tx)
+            .await?;
+        }
 
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO orders (order_id, order_reference, amount, amount_sort, amount_received, currency,
                  chain_id, protocol, address, status, metadata, success_url, cancel_url, payment_url,
                  payment_window_minutes, grace_minutes, created_at, expires_at, grace_ends_at,
-                 payment_link_id) ",
+                 payment_link_id, pay_amount, pay_key, fiat_currency, fiat_amount, rate) ",
         );
-        insert.push_values(&assigned, |mut row, (i, address)| {
+        insert.push_values(&assigned, |mut row, (i, address, pay)| {
             let o = &batch[*i];
             row.push_bind(o.order_id.clone())
                 .push_bind(o.order_reference.clone())
                 .push_bind(o.amount.to_string())
                 .push_bind(o.amount.sort_key())
-                .push_bind(Amount::zero_with_scale(o.amount.scale()).to_string())
+                .push_bind(Amount::zero_with_scale(pay.scale()).to_string())
                 .push_bind(o.currency.as_str())
                 .push_bind(o.chain_id.clone())
                 .push_bind(o.protocol.as_str())
@@ -238,13 +274,23 @@ async fn create_orders_in(tx: &mut Tx, batch: Vec<NewOrder>) -> Result<Vec<Resul
                 .push_bind(to_millis(&o.created_at))
                 .push_bind(to_millis(&o.expires_at))
                 .push_bind(to_millis(&o.grace_ends_at()))
-                .push_bind(o.payment_link_id.clone());
+                .push_bind(o.payment_link_id.clone())
+                .push_bind(pay.to_string())
+                .push_bind(o.shared.as_ref().map(|_| crate::order::pay_key(pay)))
+                .push_bind(o.quote.as_ref().map(|q| q.currency.clone()))
+                .push_bind(o.quote.as_ref().map(|q| q.amount.to_string()))
+                .push_bind(o.quote.as_ref().map(|q| q.rate.to_string()));
         });
         insert.build().execute(&mut **tx).await?;
+        for (i, address, pay) in &assigned {
+            if batch[*i].shared.is_some() {
+                super::shared_address::insert_lock(tx, &batch[*i], address, &crate::order::pay_key(pay)).await?;
+            }
+        }
 
         let mut events = Vec::with_capacity(assigned.len());
-        for (i, address) in assigned {
-            let order = batch[i].clone().into_order(address);
+        for (i, address, pay) in assigned {
+            let order = batch[i].clone().into_order_paying(address, pay);
             events.push(Event::new(EventType::OrderCreated, order.created_at, &order)?);
             outcomes[i] = Some(Ok(order));
         }
@@ -257,10 +303,19 @@ async fn create_orders_in(tx: &mut Tx, batch: Vec<NewOrder>) -> Result<Vec<Resul
         });
         insert.build().execute(&mut **tx).await?;
         // The batch's webhook outbox: endpoints are read once for all its events.
-        let subscribers = webhooks::active_subscribers(tx).await?;
+        let orders: Vec<&str> = events.iter().filter_map(webhook::outbox::order_of).collect();
+        let subscribers = webhooks::active_subscribers(tx, &orders).await?;
         let deliveries: Vec<_> = events
             .iter()
-            .flat_map(|e| webhook::outbox::deliveries_for(&subscribers, &e.id, e.event_type, e.created_at))
+            .flat_map(|e| {
+                webhook::outbox::deliveries_for(
+                    &subscribers,
+                    &e.id,
+                    e.event_type,
+                    webhook::outbox::order_of(e),
+                    e.created_at,
+                )
+            })
             .collect();
         webhooks::insert_deliveries(tx, &deliveries).await?;
     }
@@ -279,8 +334,10 @@ async fn insert_event(tx: &mut Tx, event: &Event) -> Result<()> {
         .bind(event.payload())
         .execute(&mut **tx)
         .await?;
-    let subscribers = webhooks::active_subscribers(tx).await?;
-    let deliveries = webhook::outbox::deliveries_for(&subscribers, &event.id, event.event_type, event.created_at);
+    let order = webhook::outbox::order_of(event);
+    let subscribers = webhooks::active_subscribers(tx, order.as_slice()).await?;
+    let deliveries =
+        webhook::outbox::deliveries_for(&subscribers, &event.id, event.event_type, order, event.created_at);
     webhooks::insert_deliveries(tx, &deliveries).await?;
     Ok(())
 }
@@ -535,6 +592,19 @@ impl Store for SqliteStore {
         Ok(event)
     }
 
+    async fn is_pool_address(&self, protocol: Protocol, address: &str) -> Result<bool> {
+        let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pool_addresses WHERE protocol = $1 AND address = $2")
+            .bind(protocol.as_str())
+            .bind(address)
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(found > 0)
+    }
+
+    async fn purge_amount_locks(&self, now: Timestamp) -> Result<u64> {
+        super::shared_address::purge(&self.writer, now).await
+    }
+
     async fn create_order(&self, new: NewOrder) -> Result<Order> {
         let (reply, answer) = oneshot::channel();
         self.orders
@@ -604,6 +674,7 @@ impl Store for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
             settle::cool_down(&mut tx, &e.cooldown).await?;
+            super::shared_address::release_lock(&mut tx, &e.order.order_id).await?;
             insert_event(&mut tx, &Event::new(EventType::OrderExpired, now, &e.order)?).await?;
             orders.push(e.order);
         }
@@ -888,6 +959,7 @@ fn hd_key_from_row(row: &SqliteRow) -> Result<HdKeyRecord> {
 }
 
 super::links::link_store_impl!(SqliteStore, links_open);
+super::compat::compat_store_impl!(SqliteStore);
 
 /// Opens an order from a payment link under the writer lock (`BEGIN IMMEDIATE`): the link's
 /// state and its pending and completed orders are read and the order written before any other

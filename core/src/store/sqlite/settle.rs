@@ -18,11 +18,35 @@ use crate::order::Order;
 use crate::settle::rules::{self, Holder, TransferKind};
 use crate::settle::{CLOCK_SKEW, Confirmation, ObservedTransfer, PendingTransfer, Scan};
 use crate::store::ChainStore;
+use crate::store::shared_address::{self, SharedMatch};
 use crate::store::shared_chain::{self, SettleDb};
 use crate::time::{Timestamp, from_millis, to_millis};
 
-async fn holder_at(tx: &mut Tx, address: &str, at: Timestamp) -> Result<Holder> {
-    let at = at + CLOCK_SKEW;
+/// Records each transfer not recorded yet, with what it means for its holder (order, deposit,
+/// shared-address order or nobody) and its events: a scan's transfers and a claim's alike.
+async fn record_transfers(tx: &mut Tx, transfers: &[ObservedTransfer], now: Timestamp) -> Result<Vec<Event>> {
+    let mut events = Vec::new();
+    for t in transfers {
+        if shared_chain::already_recorded(tx, t).await? {
+            continue;
+        }
+        let holder = holder_at(tx, t).await?;
+        let effect = rules::on_transfer(holder, t, ids::deposit_id, now);
+        events.extend(shared_chain::record_transfer(tx, t, effect, now).await?);
+    }
+    Ok(events)
+}
+
+async fn holder_at(tx: &mut Tx, t: &ObservedTransfer) -> Result<Holder> {
+    let (address, at) = (t.to.as_str(), t.block_time + CLOCK_SKEW);
+    match shared_address::match_transfer(tx, t, at).await? {
+        SharedMatch::NotShared => {}
+        SharedMatch::NoOrder => return Ok(rules::shared_holder(None, t)),
+        SharedMatch::Candidate(order_id) => {
+            let order = load_order(tx, &order_id).await?;
+            return Ok(rules::shared_holder(Some(order), t));
+        }
+    }
     let order =
         sqlx::query("SELECT * FROM orders WHERE address = $1 AND created_at <= $2 ORDER BY created_at DESC LIMIT 1")
             .bind(address)
@@ -154,14 +178,16 @@ impl ChainStore for SqliteStore {
     }
 
     async fn watched_addresses(&self, protocol: Protocol, assigned_since: Option<Timestamp>) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar(
+        let mut addresses: Vec<String> = sqlx::query_scalar(
             "SELECT address FROM pool_addresses
              WHERE protocol = $1 AND state IN ('assigned', 'cooldown') AND ($2 IS NULL OR assigned_at >= $2)",
         )
         .bind(protocol.as_str())
         .bind(assigned_since.as_ref().map(to_millis))
         .fetch_all(&self.reader)
-        .await?)
+        .await?;
+        addresses.extend(shared_address::watched(&self.reader, protocol, assigned_since).await?);
+        Ok(addresses)
     }
 
     async fn apply_scan(&self, scan: &Scan) -> Result<Vec<Event>> {
@@ -175,15 +201,7 @@ impl ChainStore for SqliteStore {
             tx.rollback().await?;
             return Ok(Vec::new());
         }
-        let mut events = Vec::new();
-        for t in &scan.transfers {
-            if shared_chain::already_recorded(&mut tx, t).await? {
-                continue;
-            }
-            let holder = holder_at(&mut tx, &t.to, t.block_time).await?;
-            let effect = rules::on_transfer(holder, t, ids::deposit_id, scan.now);
-            events.extend(shared_chain::record_transfer(&mut tx, t, effect, scan.now).await?);
-        }
+        let events = record_transfers(&mut tx, &scan.transfers, scan.now).await?;
         shared_chain::keep_block(&mut tx, &scan.chain_id, scan.to, &scan.to_hash).await?;
         sqlx::query(
             "INSERT INTO chain_cursors (chain_id, next_block, scanned_block_time, updated_at) VALUES ($1, $2, $3, $4)
@@ -198,6 +216,31 @@ impl ChainStore for SqliteStore {
         .await?;
         tx.commit().await?;
         Ok(events)
+    }
+
+    async fn record_claimed_transfers(&self, transfers: &[ObservedTransfer], now: Timestamp) -> Result<Vec<Event>> {
+        let mut tx = self.begin().await?;
+        let events = record_transfers(&mut tx, transfers, now).await?;
+        tx.commit().await?;
+        Ok(events)
+    }
+
+    async fn recorded_transfer(
+        &self,
+        chain_id: &str,
+        tx_hash: &str,
+        log_index: u64,
+    ) -> Result<Option<crate::claim::Recorded>> {
+        let row: Option<(String, Option<String>)> = sqlx::query_as(
+            "SELECT kind, order_id FROM transfers
+             WHERE chain_id = $1 AND tx_hash = $2 AND log_index = $3 AND status <> 'reversed'",
+        )
+        .bind(chain_id)
+        .bind(tx_hash)
+        .bind(log_index as i64)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|(kind, order_id)| crate::claim::Recorded { kind, order_id }))
     }
 
     async fn unconfirmed_transfers(&self, chain_id: &str) -> Result<Vec<PendingTransfer>> {

@@ -31,13 +31,19 @@ fn stored_events(r: &SqliteRow) -> Result<Vec<String>> {
     serde_json::from_str(r.try_get("events")?).map_err(|e| Error::Internal(format!("stored endpoint events: {e}")))
 }
 
-/// The active endpoints, oldest first: who the outbox rule may give a delivery.
-pub(super) async fn active_subscribers(tx: &mut Tx) -> Result<Vec<Subscriber>> {
-    let rows = sqlx::query("SELECT id, events FROM webhook_endpoints WHERE status = 'active' ORDER BY created_at, id")
-        .fetch_all(&mut **tx)
-        .await?;
+/// The active endpoints, oldest first, that the outbox rule may give a delivery of events about
+/// `orders`: every registered endpoint, and those scoped to one of these orders.
+pub(super) async fn active_subscribers(tx: &mut Tx, orders: &[&str]) -> Result<Vec<Subscriber>> {
+    let rows = sqlx::query(
+        "SELECT id, events, order_id FROM webhook_endpoints
+         WHERE status = 'active' AND (order_id IS NULL OR order_id IN (SELECT value FROM json_each($1)))
+         ORDER BY created_at, id",
+    )
+    .bind(serde_json::to_string(orders).expect("ids serialize"))
+    .fetch_all(&mut **tx)
+    .await?;
     rows.iter()
-        .map(|r| Subscriber::from_stored(r.try_get("id")?, &stored_events(r)?))
+        .map(|r| Subscriber::from_stored(r.try_get("id")?, &stored_events(r)?, r.try_get("order_id")?))
         .collect()
 }
 
@@ -107,18 +113,19 @@ impl WebhookStore for SqliteStore {
         &self,
         event_id: &str,
         event_type: EventType,
+        event_order: Option<&str>,
         endpoint_id: Option<&str>,
         now: Timestamp,
     ) -> Result<Vec<Delivery>> {
         let mut tx = self.begin().await?;
-        let subscribers: Vec<Subscriber> = active_subscribers(&mut tx)
+        let subscribers: Vec<Subscriber> = active_subscribers(&mut tx, event_order.as_slice())
             .await?
             .into_iter()
             .filter(|s| endpoint_id.is_none_or(|id| s.endpoint_id == id))
             .collect();
         let rows = insert_deliveries(
             &mut tx,
-            &outbox::deliveries_for(&subscribers, event_id, event_type, now),
+            &outbox::deliveries_for(&subscribers, event_id, event_type, event_order, now),
         )
         .await?;
         tx.commit().await?;
@@ -176,7 +183,7 @@ impl WebhookStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         let rows = sqlx::query(
-            "SELECT d.id, d.attempts, d.event_id, ev.payload, d.endpoint_id, e.kind, e.url, e.secret,
+            "SELECT d.id, d.attempts, d.event_id, ev.payload, d.endpoint_id, e.kind, e.url, e.secret, e.context,
                     CASE WHEN e.previous_secret_expires_at > $2 THEN e.previous_secret END AS previous_secret
              FROM webhook_deliveries d
              JOIN events ev ON ev.id = d.event_id
@@ -201,6 +208,7 @@ impl WebhookStore for SqliteStore {
                     url: r.try_get("url")?,
                     secret: r.try_get("secret")?,
                     previous_secret: r.try_get("previous_secret")?,
+                    context: r.try_get("context")?,
                 })
             })
             .collect()

@@ -96,7 +96,8 @@ impl PaymentStatus {
             order_id: order.order_id.clone(),
             order_reference: order.order_reference.clone(),
             status: order.status,
-            amount: order.amount.to_string(),
+            // What to send: a shared-address order is only paid by its exact `payAmount`.
+            amount: order.pay_amount.to_string(),
             amount_received: order.amount_received.to_string(),
             currency: order.currency,
             chain_id: order.chain_id.clone(),
@@ -125,10 +126,11 @@ pub fn payment_uri(network: Option<&Network>, order: &Order) -> String {
         let token = n.token(order.currency)?;
         let contract = token.contract.as_deref()?;
         let chain_id = n.evm_chain_id?;
-        let due = if order.amount_received.as_decimal() < order.amount.as_decimal() {
-            Amount::from_decimal(order.amount.as_decimal() - order.amount_received.as_decimal())
+        let pay = order.pay_amount.as_decimal();
+        let due = if order.amount_received.as_decimal() < pay {
+            Amount::from_decimal(pay - order.amount_received.as_decimal())
         } else {
-            order.amount
+            order.pay_amount
         };
         let units = due.to_base_units(token.decimals)?;
         Some(format!(
@@ -380,7 +382,7 @@ mod tests {
 
     fn order(amount: &str, received: &str, chain_id: &str, address: &str) -> Order {
         serde_json::from_value(serde_json::json!({
-            "orderId": "ord_x", "orderReference": "r", "amount": amount, "currency": "USDT",
+            "orderId": "ord_x", "orderReference": "r", "amount": amount, "payAmount": amount, "currency": "USDT",
             "chainId": chain_id, "protocol": "evm", "address": address, "status": "pending",
             "amountReceived": received, "metadata": {}, "successUrl": null, "cancelUrl": null,
             "paymentUrl": "http://127.0.0.1/pay/ord_x", "paymentWindowMinutes": 30, "graceMinutes": 0,
