@@ -345,7 +345,9 @@ async def discovery(agent: Agent, c: Checks, root_url: str) -> None:
         if uri == "payin://events":
             try:
                 events = json.loads(body)
-                c.check(isinstance(events, list) and len(events) == 11, "payin://events is a list of 11 events",
+                c.check(isinstance(events, list) and len(events) == 12
+                        and any("payment.unmatched" in json.dumps(e) for e in events),
+                        "payin://events is a list of 12 events, payment.unmatched among them",
                         len(events) if isinstance(events, list) else type(events).__name__)
             except ValueError as e:
                 c.fail(f"{uri} is not JSON: {e}")
