@@ -134,14 +134,14 @@ pub fn judge(order: &Order, mined: Option<&MinedTransaction>, facts: &ClaimFacts
     if order.status != OrderStatus::Pending {
         return Err(ClaimRefusal::NotPending(order.status.as_str().to_string()));
     }
-    if let Some(payer) = facts.payer {
-        if let Some((_, t)) = ours.iter().find(|(_, t)| !(facts.same_account)(payer, &t.from)) {
-            return Err(ClaimRefusal::WrongPayer {
-                tx,
-                payer: payer.to_string(),
-                from: t.from.clone(),
-            });
-        }
+    if let Some(payer) = facts.payer
+        && let Some((_, t)) = ours.iter().find(|(_, t)| !(facts.same_account)(payer, &t.from))
+    {
+        return Err(ClaimRefusal::WrongPayer {
+            tx,
+            payer: payer.to_string(),
+            from: t.from.clone(),
+        });
     }
     let time = |t: Timestamp| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     // Block times are whole seconds: as the watcher does, a block of the second the order was
@@ -213,13 +213,13 @@ impl crate::Engine {
                 order.address, network.id
             ))
         })?;
-        if let Some(p) = payer {
-            if source.watch_key(p).is_none() {
-                return Err(crate::Error::validation(
-                    "p_addr",
-                    format!("'{p}' is not an address of {}", network.name),
-                ));
-            }
+        if let Some(p) = payer
+            && source.watch_key(p).is_none()
+        {
+            return Err(crate::Error::validation(
+                "p_addr",
+                format!("'{p}' is not an address of {}", network.name),
+            ));
         }
         let mined = source.transaction(tx_hash, recipient).await?;
         let head = source.head().await?;

@@ -213,7 +213,13 @@ async fn viewers(
 
 /// A HashNut v3 create as a merchant's SDK sends it: the body signed with the uuid and the
 /// millisecond timestamp (`credentials` is `ACCESS_KEY_ID:SECRET`).
-fn hashnut_create(client: &reqwest::Client, url: &str, credentials: &str, order: &str, i: u64) -> reqwest::RequestBuilder {
+fn hashnut_create(
+    client: &reqwest::Client,
+    url: &str,
+    credentials: &str,
+    order: &str,
+    i: u64,
+) -> reqwest::RequestBuilder {
     let (access_key_id, secret) = credentials.split_once(':').expect("AK:SECRET");
     let body = json!({
         "accessKeyId": access_key_id,

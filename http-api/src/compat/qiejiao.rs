@@ -165,15 +165,13 @@ impl Params {
             .await?
             .ok_or_else(|| QjError::forbidden("pid: no active merchant with this pid"))?;
         match self.get(SIGNATURE_FIELD) {
-            Some(given) => {
-                if !qiejiao::verify(self.pairs(), &merchant.secret, given) {
-                    return Err(QjError::forbidden(
-                        "signature: does not match the parameters and the merchant's key",
-                    ));
-                }
+            Some(given) if !qiejiao::verify(self.pairs(), &merchant.secret, given) => {
+                return Err(QjError::forbidden(
+                    "signature: does not match the parameters and the merchant's key",
+                ));
             }
             None if signed => return Err(QjError::invalid(SIGNATURE_FIELD, "is required")),
-            None => {}
+            _ => {}
         }
         Ok(merchant)
     }
