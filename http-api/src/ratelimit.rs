@@ -129,8 +129,15 @@ pub async fn per_client_ip(State(state): State<AppState>, req: Request, next: Ne
     }
     // The public HTML pages (issue 12) answer their 429 as a page, with the same headers.
     let html = crate::transport::is_html_route(req.uri().path());
+    // The compatible APIs answer their 429 in their own envelope.
+    let path = req.uri().path().to_string();
     let lang = crate::routes::pay::Lang::negotiate(None, req.headers());
     let resp = limiter.admit(&ip, req, next).await;
+    if resp.status() == axum::http::StatusCode::TOO_MANY_REQUESTS
+        && let Some(own) = crate::compat::too_many_requests(&path, &resp)
+    {
+        return own;
+    }
     if html && resp.status() == axum::http::StatusCode::TOO_MANY_REQUESTS {
         let status = resp.status();
         let mut page =

@@ -14,6 +14,25 @@ use axum::Router;
 
 use crate::AppState;
 
+/// The per-IP limiter's 429 on a compatible API's path, in that API's envelope (with the same
+/// `Retry-After` and rate-limit headers); `None` on other paths.
+pub fn too_many_requests(path: &str, limited: &axum::response::Response) -> Option<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let mut resp = if path.starts_with("/api/pay/") {
+        qiejiao::QjError::too_many_requests().into_response()
+    } else if path.starts_with("/api/v3.0.0/") {
+        hashnut::error::HashnutError::RateLimited.into_response()
+    } else {
+        return None;
+    };
+    for (name, value) in limited.headers() {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            resp.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    Some(resp)
+}
+
 /// Every compatible API's routes, mounted at the gateway root beside `/api/v1`.
 pub fn routes() -> Router<AppState> {
     hashnut::routes().merge(qiejiao::routes())

@@ -58,6 +58,14 @@ impl QjError {
     fn forbidden(msg: impl Into<String>) -> QjError {
         QjError::new(403, msg)
     }
+
+    /// 429: over the per-client request quota (`Retry-After` says when to come back).
+    pub fn too_many_requests() -> QjError {
+        QjError::new(
+            429,
+            "too many requests; retry after the number of seconds in Retry-After",
+        )
+    }
 }
 
 impl IntoResponse for QjError {

@@ -20,6 +20,8 @@ pub enum HashnutError {
     DuplicateMerchantOrderId,
     OrderNotFound,
     NoAddress,
+    /// Over the per-client request quota (429, `Retry-After`).
+    RateLimited,
     Internal,
 }
 
@@ -31,6 +33,7 @@ impl HashnutError {
             HashnutError::DuplicateMerchantOrderId => StatusCode::CONFLICT,
             HashnutError::OrderNotFound => StatusCode::NOT_FOUND,
             HashnutError::NoAddress => StatusCode::SERVICE_UNAVAILABLE,
+            HashnutError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             HashnutError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -41,6 +44,7 @@ impl HashnutError {
             HashnutError::DuplicateMerchantOrderId => -4,
             HashnutError::OrderNotFound => -5,
             HashnutError::NoAddress => -6,
+            HashnutError::RateLimited => -7,
             HashnutError::Internal => -1,
         }
     }
@@ -53,6 +57,7 @@ impl HashnutError {
             HashnutError::DuplicateMerchantOrderId => "Duplicate merchantOrderId".into(),
             HashnutError::OrderNotFound => "Order not found".into(),
             HashnutError::NoAddress => "No receiving address available, try again later".into(),
+            HashnutError::RateLimited => "Too many requests, retry after Retry-After seconds".into(),
             HashnutError::Internal => "Internal error".into(),
         }
     }
