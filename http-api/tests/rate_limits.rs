@@ -186,14 +186,14 @@ async fn the_checkout_page_and_its_post_are_limited_per_client_ip() {
 
 #[tokio::test]
 async fn the_compatible_apis_answer_their_429_in_their_own_envelope() {
-    let app = app(limits(100, 2)).await;
+    let qj = app(limits(100, 2)).await;
     // QieJiao: `{code, msg, data}` with the seed's 429.
-    let create = app.url("/api/pay/create");
+    let create = qj.url("/api/pay/create");
     for _ in 0..2 {
-        let (s, _, b) = send(app.client.post(&create).json(&serde_json::json!({"pid": "1"}))).await;
+        let (s, _, b) = send(qj.client.post(&create).json(&serde_json::json!({"pid": "1"}))).await;
         assert_eq!((s, &b["code"]), (403, &serde_json::json!(403)), "{b}");
     }
-    let (s, h, b) = send(app.client.post(&create).json(&serde_json::json!({"pid": "1"}))).await;
+    let (s, h, b) = send(qj.client.post(&create).json(&serde_json::json!({"pid": "1"}))).await;
     assert_eq!(
         (s, &b["code"], &b["data"]),
         (429, &serde_json::json!(429), &Value::Null),
@@ -204,12 +204,12 @@ async fn the_compatible_apis_answer_their_429_in_their_own_envelope() {
     assert_eq!(header(&h, "content-type"), "application/json");
 
     // HashNut: its `{code, msg, data}` with code -7, on another client's quota (a new app).
-    let app = app(limits(100, 2)).await;
-    let hashnut = app.url("/api/v3.0.0/pay/queryPayOrderWithAccessSign");
+    let other = app(limits(100, 2)).await;
+    let hashnut = other.url("/api/v3.0.0/pay/queryPayOrderWithAccessSign");
     for _ in 0..2 {
-        send(app.client.post(&hashnut).json(&serde_json::json!({}))).await;
+        send(other.client.post(&hashnut).json(&serde_json::json!({}))).await;
     }
-    let (s, h, b) = send(app.client.post(&hashnut).json(&serde_json::json!({}))).await;
+    let (s, h, b) = send(other.client.post(&hashnut).json(&serde_json::json!({}))).await;
     assert_eq!(
         (s, &b["code"], &b["data"]),
         (429, &serde_json::json!(-7), &Value::Null),
