@@ -116,9 +116,12 @@ async function main() {
     // The dev chain mines a block only per transaction; a real chain keeps going. Once a block
     // after the window is scanned, the gateway expires the order; the page notices on its next
     // poll, says so and sends the payer back to the shop's cancelUrl.
+    // Block times are whole seconds: mine once the chain's clock is surely past the window's end.
+    const past = Date.parse(order.expiresAt) + 2_000 - Date.now();
+    if (past > 0) await new Promise((r) => setTimeout(r, past));
     await api(sandbox, 'POST', '/dev/mine-blocks', { blocks: 1 });
     await page.waitForFunction(() => document.getElementById('status').dataset.state === 'expired',
-      null, { timeout: 20_000 });
+      null, { timeout: 30_000 });
     const expiredText = (await page.textContent('#status')).trim();
     check(expiredText.startsWith('This payment request has expired.'), `the page says the request expired: "${expiredText}"`, expiredText);
     check(!(await page.isVisible('#address')) && !(await page.isVisible('#qr')) && !(await page.isVisible('#copy-amount')), 'the address, QR code and copy buttons are no longer shown');
