@@ -891,6 +891,21 @@ impl Engine {
                 canonical.push(a);
             }
         }
+        // An address orders are paid to by exact amount (shared-address mode) would serve two
+        // live orders at once if the pool handed it out too.
+        if let Some(shared) = self.store.shared_receive_addresses(&canonical).await?.first() {
+            let i = req
+                .addresses
+                .iter()
+                .position(|raw| normalize_address(protocol, raw.trim()).is_ok_and(|a| &a == shared))
+                .unwrap_or(0);
+            return Err(Error::validation(
+                format!("addresses[{i}]"),
+                format!(
+                    "addresses[{i}]: {shared} receives shared-address orders (receiveAddress); a pool address must serve one order at a time"
+                ),
+            ));
+        }
         let imported = self.store.import_addresses(protocol, &canonical, self.now()).await?;
         let received = req.addresses.len() as u64;
         Ok(ImportResult {

@@ -286,6 +286,28 @@ async fn a_receive_address_must_suit_the_chain_and_not_be_a_pool_address(env: En
             other => panic!("{bad}: expected invalid input, got {other:?}"),
         }
     }
+
+    // And the other way round: an address shared-address orders were paid to never enters the
+    // pool (nothing of the list is imported), whatever its spelling.
+    let order = shared(e, "SHARED-1", "1").await;
+    let lower = order.address.to_lowercase();
+    let err = e
+        .import_addresses(ImportAddressesRequest {
+            protocol: "evm".into(),
+            addresses: vec![format!("0x{:040x}", 2), lower],
+        })
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Invalid { field, message, .. } => {
+            assert_eq!(field, "addresses[1]", "{err}");
+            assert!(message.contains(&order.address), "{message}");
+        }
+        other => panic!("expected invalid input, got {other:?}"),
+    }
+    let pool = e.pool_status().await.unwrap();
+    let evm = pool.iter().find(|p| p.protocol.as_str() == "evm").unwrap();
+    assert_eq!(evm.total, 1, "the refused list imported nothing");
 }
 
 async fn a_pool_order_pays_its_amount(env: Env) {

@@ -288,6 +288,9 @@ pub trait Store:
     // Address pool
     /// Adds canonical addresses as available; returns how many were new.
     async fn import_addresses(&self, protocol: Protocol, addresses: &[String], now: Timestamp) -> Result<u64>;
+    /// Which of `addresses` a shared-address order was ever paid to (its `receiveAddress`):
+    /// such an address must never enter the pool.
+    async fn shared_receive_addresses(&self, addresses: &[String]) -> Result<Vec<String>>;
     /// Returns cooled-down addresses to the pool, except those of the `never_reuse` protocols;
     /// returns how many.
     async fn release_cooled_addresses(&self, now: Timestamp, never_reuse: &[Protocol]) -> Result<u64>;

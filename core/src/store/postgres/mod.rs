@@ -274,6 +274,16 @@ impl Store for PgStore {
         Ok(done.rows_affected())
     }
 
+    async fn shared_receive_addresses(&self, addresses: &[String]) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT address FROM orders WHERE pay_key IS NOT NULL AND address = ANY($1::text[])",
+        )
+        .bind(addresses)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(a,)| a).collect())
+    }
+
     async fn release_cooled_addresses(&self, now: Timestamp, never_reuse: &[Protocol]) -> Result<u64> {
         // SKIP LOCKED: replicas releasing at the same moment split the rows instead of
         // waiting on (or deadlocking over) each other's.

@@ -412,6 +412,23 @@ impl Store for SqliteStore {
         Ok(inserted)
     }
 
+    async fn shared_receive_addresses(&self, addresses: &[String]) -> Result<Vec<String>> {
+        let mut shared = Vec::new();
+        for chunk in addresses.chunks(2000) {
+            let mut qb = QueryBuilder::<Sqlite>::new(
+                "SELECT DISTINCT address FROM orders WHERE pay_key IS NOT NULL AND address IN (",
+            );
+            let mut list = qb.separated(", ");
+            for address in chunk {
+                list.push_bind(address.clone());
+            }
+            qb.push(")");
+            let rows: Vec<(String,)> = qb.build_query_as().fetch_all(&self.reader).await?;
+            shared.extend(rows.into_iter().map(|(a,)| a));
+        }
+        Ok(shared)
+    }
+
     async fn release_cooled_addresses(&self, now: Timestamp, never_reuse: &[Protocol]) -> Result<u64> {
         let kept: Vec<&str> = never_reuse.iter().map(|p| p.as_str()).collect();
         let done = sqlx::query(
