@@ -107,6 +107,34 @@ where
         .collect()
 }
 
+/// How a transfer is recorded, if it is and was not reversed: its kind and order (a payment
+/// claim's question, see [`crate::claim`]).
+pub(crate) async fn recorded_transfer<DB>(
+    pool: &Pool<DB>,
+    chain_id: &str,
+    tx_hash: &str,
+    log_index: u64,
+) -> Result<Option<crate::claim::Recorded>>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'a> &'a str: Encode<'a, DB> + Type<DB>,
+    for<'a> i64: Encode<'a, DB> + Type<DB>,
+    for<'r> (String, Option<String>): FromRow<'r, DB::Row>,
+{
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT kind, order_id FROM transfers
+         WHERE chain_id = $1 AND tx_hash = $2 AND log_index = $3 AND status <> 'reversed'",
+    )
+    .bind(chain_id)
+    .bind(tx_hash)
+    .bind(log_index as i64)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(kind, order_id)| crate::claim::Recorded { kind, order_id }))
+}
+
 /// Whether a scanned transfer is already recorded (a rescan after a restart or a rewind): it is
 /// recorded once, never twice. One reorged out earlier and mined again is forgotten, and starts over.
 pub(crate) async fn already_recorded<DB>(tx: &mut Transaction<'_, DB>, t: &ObservedTransfer) -> Result<bool>

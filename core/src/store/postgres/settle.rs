@@ -314,16 +314,7 @@ impl ChainStore for PgStore {
         tx_hash: &str,
         log_index: u64,
     ) -> Result<Option<crate::claim::Recorded>> {
-        let row: Option<(String, Option<String>)> = sqlx::query_as(
-            "SELECT kind, order_id FROM transfers
-             WHERE chain_id = $1 AND tx_hash = $2 AND log_index = $3 AND status <> 'reversed'",
-        )
-        .bind(chain_id)
-        .bind(tx_hash)
-        .bind(log_index as i64)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(kind, order_id)| crate::claim::Recorded { kind, order_id }))
+        shared_chain::recorded_transfer(&self.pool, chain_id, tx_hash, log_index).await
     }
 
     async fn unconfirmed_transfers(&self, chain_id: &str) -> Result<Vec<PendingTransfer>> {
