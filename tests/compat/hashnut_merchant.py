@@ -34,7 +34,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "mcp"))
 from payin_sandbox import Sandbox  # noqa: E402
 
-CHECKS = 0
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import api, check, checks, wait_for  # noqa: E402
+
 
 QUERY_FIELDS = {
     "merchantAddress", "chain", "chainCode", "coinCode", "createChannel", "accessChannel",
@@ -42,14 +44,6 @@ QUERY_FIELDS = {
     "accessSign", "payTxId", "confirmCount", "walletConnectEnable", "bridgeServerAddress",
     "eip712ChainId", "chainId", "callBackUrl", "createTime", "rate", "obtainAmount", "platformFee",
 }
-
-
-def check(cond: bool, what: str, detail: object = None) -> None:
-    global CHECKS
-    if not cond:
-        raise AssertionError(f"{what} -- observed: {detail!r}")
-    CHECKS += 1
-    print(f"  ok   {what}", flush=True)
 
 
 # --- The merchant's code, from the seed and compat.md ------------------------------------------
@@ -129,25 +123,6 @@ class CallbackHandler(BaseHTTPRequestHandler):
         pass
 
 
-def wait_for(what: str, pred, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = pred()
-        if got:
-            return got
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def api(sandbox: Sandbox, method: str, path: str, body: dict | None = None) -> dict:
-    req = urllib.request.Request(sandbox.api_url + path, method=method,
-                                 data=None if body is None else json.dumps(body).encode())
-    req.add_header("Authorization", f"Bearer {sandbox.api_key}")
-    req.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(req, timeout=60) as r:
-        return json.loads(r.read())["data"]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--payin", default="target/debug/payin")
@@ -163,7 +138,7 @@ def main() -> None:
     finally:
         server.shutdown()
         print(f"payin dev stopped ({sandbox.stop()})")
-    print(f"PASSED ({CHECKS} checks)")
+    print(f"PASSED ({checks()} checks)")
 
 
 def run(payin: str, sandbox: Sandbox, callback: str) -> None:

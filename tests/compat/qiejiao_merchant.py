@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -32,15 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "mcp"))
 from payin_sandbox import Sandbox  # noqa: E402
 
-CHECKS = 0
-
-
-def check(cond: bool, what: str, detail: object = None) -> None:
-    global CHECKS
-    if not cond:
-        raise AssertionError(f"{what} -- observed: {detail!r}")
-    CHECKS += 1
-    print(f"  ok   {what}", flush=True)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import api, check, checks, wait_for  # noqa: E402
 
 
 # --- The merchant's code, from the seed and compat.md ------------------------------------------
@@ -133,16 +125,6 @@ class NotifyHandler(BaseHTTPRequestHandler):
         pass
 
 
-def wait_for(what: str, pred, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = pred()
-        if got:
-            return got
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 # --- The run ---------------------------------------------------------------------------------
 
 
@@ -169,7 +151,7 @@ def main() -> None:
         server.shutdown()
         code = sandbox.stop()
         print(f"payin dev stopped ({code})")
-    print(f"PASSED ({CHECKS} checks)")
+    print(f"PASSED ({checks()} checks)")
 
 
 def run(payin: str, sandbox: Sandbox, notify_url: str) -> None:
@@ -268,15 +250,6 @@ def run(payin: str, sandbox: Sandbox, notify_url: str) -> None:
     check(status == 200 and r["data"]["amount"] == "2.25", "a form-encoded create works", r)
     status, r = qj.query("no-such-order")
     check(status == 404 and r["code"] == 404, "query of an unknown order_no is 404", r)
-
-
-def api(sandbox: Sandbox, method: str, path: str, body: dict | None = None) -> dict:
-    req = urllib.request.Request(sandbox.api_url + path, method=method,
-                                 data=None if body is None else json.dumps(body).encode())
-    req.add_header("Authorization", f"Bearer {sandbox.api_key}")
-    req.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(req, timeout=60) as r:
-        return json.loads(r.read())["data"]
 
 
 if __name__ == "__main__":

@@ -11,49 +11,17 @@
 // all): any console error fails the test. Chinese by Accept-Language at 360 px. Exits 0 when
 // everything passed.
 
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { chromium } from 'playwright-core';
 
+import { api, arg, check, chromiumPath } from '../support/pages.mjs';
 import { startSandbox } from '../support/sandbox.mjs';
 
-const args = process.argv.slice(2);
-const arg = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const PAYIN = arg('--payin', 'target/debug/payin');
 const SCREENSHOTS = arg('--screenshot', null);
-
-function chromiumPath() {
-  for (const name of ['chromium', 'chromium-browser']) {
-    try {
-      return execFileSync('which', [name], { encoding: 'utf8' }).trim();
-    } catch {
-      // try the next name
-    }
-  }
-  throw new Error('Debian chromium not found on PATH (apt-get install chromium)');
-}
-
-function check(cond, what, detail) {
-  if (!cond) throw new Error(`${what}${detail === undefined ? '' : ` -- observed: ${JSON.stringify(detail)}`}`);
-  console.log(`  ok   ${what}`);
-}
-
-async function api(sandbox, method, path, body) {
-  const resp = await fetch(`${sandbox.rootUrl}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${sandbox.apiKey}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await resp.json();
-  if (!json.success) throw new Error(`${method} ${path}: ${resp.status} ${JSON.stringify(json)}`);
-  return json.data;
-}
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'payin-checkout-page-'));

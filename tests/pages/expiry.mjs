@@ -11,69 +11,23 @@
 // browser back to the shop's cancelUrl with status=expired; reopened later, the page is the
 // expired page (no address to pay, no QR code). Exits 0 when everything passed.
 
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { chromium } from 'playwright-core';
 
+import { api, arg, check, chromiumPath, startShop } from '../support/pages.mjs';
 import { startSandbox } from '../support/sandbox.mjs';
 
-const args = process.argv.slice(2);
-const arg = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const PAYIN = arg('--payin', 'target/debug/payin');
 const SCREENSHOTS = arg('--screenshot', null);
-
-function chromiumPath() {
-  for (const name of ['chromium', 'chromium-browser']) {
-    try {
-      return execFileSync('which', [name], { encoding: 'utf8' }).trim();
-    } catch {
-      // try the next name
-    }
-  }
-  throw new Error('Debian chromium not found on PATH (apt-get install chromium)');
-}
-
-function check(cond, what, detail) {
-  if (!cond) throw new Error(`${what}${detail === undefined ? '' : ` -- observed: ${JSON.stringify(detail)}`}`);
-  console.log(`  ok   ${what}`);
-}
-
-/** The shop the payer returns to: records every request it gets. */
-function startShop() {
-  const visits = [];
-  const server = createServer((req, res) => {
-    visits.push(req.url);
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end('<!doctype html><title>Shop</title><h1>Your cart</h1>');
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    resolve({ url: `http://127.0.0.1:${server.address().port}`, visits, close: () => server.close() });
-  }));
-}
-
-async function api(sandbox, method, path, body) {
-  const resp = await fetch(`${sandbox.rootUrl}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${sandbox.apiKey}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await resp.json();
-  if (!json.success) throw new Error(`${method} ${path}: ${resp.status} ${JSON.stringify(json)}`);
-  return json.data;
-}
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'payin-expiry-page-'));
   writeFileSync(join(dir, 'payin.toml'), '');
   const sandbox = await startSandbox(PAYIN, dir, { PAYIN_CONFIG: join(dir, 'payin.toml') });
-  const shop = await startShop();
+  const shop = await startShop('Your cart');
   const browser = await chromium.launch({
     executablePath: chromiumPath(),
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],

@@ -13,9 +13,7 @@
 // 360 px screen, and that the countdown follows the server's clock on a phone whose clock is off.
 // Exits 0 when everything passed.
 
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -23,55 +21,11 @@ import jsQR from 'jsqr';
 import { chromium } from 'playwright-core';
 import { PNG } from 'pngjs';
 
+import { api, arg, check, chromiumPath, startShop } from '../support/pages.mjs';
 import { startSandbox } from '../support/sandbox.mjs';
 
-const args = process.argv.slice(2);
-const arg = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const PAYIN = arg('--payin', 'target/debug/payin');
 const SCREENSHOTS = arg('--screenshot', null);
-
-function chromiumPath() {
-  for (const name of ['chromium', 'chromium-browser']) {
-    try {
-      return execFileSync('which', [name], { encoding: 'utf8' }).trim();
-    } catch {
-      // try the next name
-    }
-  }
-  throw new Error('Debian chromium not found on PATH (apt-get install chromium)');
-}
-
-function check(cond, what, detail) {
-  if (!cond) throw new Error(`${what}${detail === undefined ? '' : ` -- observed: ${JSON.stringify(detail)}`}`);
-  console.log(`  ok   ${what}`);
-}
-
-/** The shop the payer returns to: records every request it gets. */
-function startShop() {
-  const visits = [];
-  const server = createServer((req, res) => {
-    visits.push(req.url);
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end('<!doctype html><title>Shop</title><h1>Thanks for your order</h1>');
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    resolve({ url: `http://127.0.0.1:${server.address().port}`, visits, close: () => server.close() });
-  }));
-}
-
-async function api(sandbox, method, path, body) {
-  const resp = await fetch(`${sandbox.rootUrl}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${sandbox.apiKey}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await resp.json();
-  if (!json.success) throw new Error(`${method} ${path}: ${resp.status} ${JSON.stringify(json)}`);
-  return json.data;
-}
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'payin-pay-page-'));
@@ -79,7 +33,7 @@ async function main() {
   // "detected", and counts once two more blocks are mined.
   writeFileSync(join(dir, 'payin.toml'), '[chains.local]\nconfirmations = 3\n');
   const sandbox = await startSandbox(PAYIN, dir, { PAYIN_CONFIG: join(dir, 'payin.toml') });
-  const shop = await startShop();
+  const shop = await startShop('Thanks for your order');
   const browser = await chromium.launch({
     executablePath: chromiumPath(),
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
